@@ -1,0 +1,111 @@
+"""Check a learner's typed answer against the right one. Never evaluates the answer as code.
+
+Answers are parsed as literals at most (ast.literal_eval), after accepting the spellings a
+learner would use: `torch.Size([128, 4])`, `(128, 4)` and `[128, 4]` are the same shape;
+`torch.float32` and `float32` the same dtype; numbers match within a relative tolerance.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+import sys
+
+_SIZE = re.compile(r"^\s*(?:torch\.)?Size\s*\(\s*(.*)\s*\)\s*$", re.S)
+_DTYPE = re.compile(r"^\s*(?:torch\.|np\.|numpy\.)?(u?int\d+|float\d+|bfloat16|bool|complex\d+|long|double|half)\s*$")
+_DTYPE_ALIASES = {"long": "int64", "double": "float64", "half": "float16"}
+_MAX_ANSWER = 2000
+
+
+def canonical(value):
+    """A comparable form of a runtime value: tensors of one element become numbers, sizes tuples."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        if isinstance(value, torch.Size):
+            return tuple(value)
+        if isinstance(value, torch.dtype):
+            return str(value).removeprefix("torch.")
+        if isinstance(value, torch.Tensor):
+            return value.item() if value.numel() == 1 else value.detach().tolist()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        if isinstance(value, numpy.generic):
+            return value.item()
+        if isinstance(value, numpy.ndarray):
+            return value.tolist()
+        if isinstance(value, numpy.dtype):
+            return str(value)
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(canonical(v) for v in value)
+    return value
+
+
+def parse(text: str):
+    """The literal a learner typed, or the stripped text itself if it is not a literal."""
+    text = text.strip()[:_MAX_ANSWER]
+    size = _SIZE.match(text)
+    if size:
+        text = size.group(1) or "()"
+    dtype = _DTYPE.match(text)
+    if dtype:
+        name = dtype.group(1)
+        return _DTYPE_ALIASES.get(name, name)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def same(given, expected, rel_tol: float = 1e-3, abs_tol: float = 1e-6) -> bool:
+    """Structural equality with numeric tolerance; tuples and lists of the same items are equal."""
+    if isinstance(expected, bool) or isinstance(given, bool):
+        return given is expected or (isinstance(given, bool) and isinstance(expected, bool) and given == expected)
+    if isinstance(expected, (int, float)) and isinstance(given, (int, float)):
+        if math.isnan(expected) or math.isnan(given):
+            return math.isnan(expected) and math.isnan(given)
+        return math.isclose(given, expected, rel_tol=rel_tol, abs_tol=abs_tol)
+    if isinstance(expected, (list, tuple)) and isinstance(given, (list, tuple)):
+        return len(given) == len(expected) and all(same(g, e, rel_tol, abs_tol) for g, e in zip(given, expected))
+    if isinstance(expected, (list, tuple)) and isinstance(given, int) and len(expected) == 1:
+        return same(given, expected[0], rel_tol, abs_tol)  # `128` for a shape (128,)
+    if isinstance(expected, str) and isinstance(given, str):
+        return _words(given) == _words(expected)
+    return given == expected
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^\w.+\-*/=<>()\[\], ]", " ", text.lower()).split())
+
+
+def check_value(text: str, real, rel_tol: float = 1e-3) -> bool:
+    """Does the typed answer match the value the program really computed?"""
+    return same(parse(text), canonical(real), rel_tol=rel_tol)
+
+
+def check_text(text: str, accepted) -> bool:
+    """A short answer: equal to any accepted answer up to case, punctuation and spacing,
+    or to a literal of it (so `0.5` matches `.5`)."""
+    options = accepted if isinstance(accepted, list) else [accepted]
+    return any(same(parse(text), parse(str(option))) for option in options)
+
+
+def check_choice(text: str, choices: list[str], answer: str) -> tuple[bool, str | None]:
+    """A choice by its letter (a, b, ...), its number (1, 2, ...) or its text. Returns (right, chosen)."""
+    chosen = pick(text, choices)
+    return chosen == answer, chosen
+
+
+def pick(text: str, choices: list[str]) -> str | None:
+    text = text.strip()
+    if len(text) == 1 and text.isalpha() and ord(text.lower()) - ord("a") < len(choices):
+        return choices[ord(text.lower()) - ord("a")]
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return choices[int(text) - 1]
+    for choice in choices:
+        if _words(choice) == _words(text):
+            return choice
+    return None

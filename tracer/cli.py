@@ -1,0 +1,233 @@
+"""The `walkthrough` command."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+from rich.table import Table
+
+from . import show, spec
+from .progress import ProgressStore, state_dir
+
+EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+EPILOG = """\
+exit codes:
+  0    the walkthrough (or command) finished
+  1    the program being walked through raised an exception or exited non-zero
+  2    bad command line, walkthrough file or answers file (the message says which and where)
+  130  interrupted: Ctrl-C or end of input at a prompt (progress is saved)
+
+progress is kept in $WALKTHROUGH_STATE_DIR (default ~/.local/state/walkthrough).
+"""
+
+
+class UsageError(Exception):
+    """Bad input from the command line; the message says what to do."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="walkthrough", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        description="Step through small, real ML codebases while they run: see each line, its math and its "
+                    "live values, and answer questions about what it does.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("list", help="the walkthroughs, their step counts and your progress")
+
+    start = sub.add_parser(
+        "start", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        help="run a walkthrough (or any script) and pause at its steps",
+        description="Run the walkthrough's program for real and pause at each step.\n\n"
+                    "  walkthrough start ppo\n"
+                    "  walkthrough start ppo --auto                 # show every step, never wait\n"
+                    "  walkthrough start path/to/script.py --break script.py:'loss = ' -- --epochs 3\n\n"
+                    "At a stop: Enter continue · s step into · n next line · p EXPR print · w stack · h hint · q quit")
+    start.add_argument("name", help="a walkthrough name (see `walkthrough list`) or a path to a Python script")
+    start.add_argument("--restart", action="store_true", help="begin at step 1 instead of resuming")
+    mode = start.add_mutually_exclusive_group()
+    mode.add_argument("--auto", action="store_true", help="answer nothing, show each step and continue")
+    mode.add_argument("--answers", metavar="FILE",
+                      help='answer questions from a TOML or JSON file: {"step_id": ["answer 1", ...]} '
+                           'or {"step_id.N": "answer"}; continue at every stop')
+    start.add_argument("--break", dest="breaks", action="append", default=[], metavar="FILE:PATTERN",
+                       help="with a script: stop at the statement of FILE (relative to the script's folder) "
+                            "whose code contains PATTERN; repeatable")
+    start.add_argument("--seed", type=int, default=0, help="seed of generated questions")
+
+    sub.add_parser("progress", help="your progress and score in each walkthrough")
+    reset = sub.add_parser("reset", help="forget your progress in a walkthrough")
+    reset.add_argument("name")
+    check = sub.add_parser("check", help="validate walkthrough files: schema, anchors, questions")
+    check.add_argument("files", nargs="*", help="walkthrough .toml files (default: every shipped walkthrough)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    program_args: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, program_args = argv[:cut], argv[cut + 1:]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = show.make_console()
+    try:
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        if args.command == "start":
+            return _start(args, program_args, console)
+        if program_args:
+            raise UsageError("`--` passes arguments to the program; only `walkthrough start` runs one")
+        if args.command == "list":
+            return _list(console)
+        if args.command == "progress":
+            return _progress(console)
+        if args.command == "reset":
+            store = _store(console)
+            existed = store.reset(args.name)
+            console.print(f"progress of {args.name!r} " + ("forgotten" if existed else "was already empty"))
+            return EXIT_OK
+        if args.command == "check":
+            return _check(args.files, console)
+    except (spec.SpecError, UsageError) as exc:
+        console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+def _store(console) -> ProgressStore:
+    store = ProgressStore()
+    for warning in store.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    return store
+
+
+def _list(console) -> int:
+    store = _store(console)
+    table = Table(title="walkthroughs", title_justify="left")
+    for column in ("name", "title", "steps", "progress", "score"):
+        table.add_column(column)
+    for name in spec.available():
+        try:
+            walkthrough = spec.load(spec.find(name), resolve_anchors=False)
+        except spec.SpecError as exc:
+            table.add_row(name, f"[red]invalid: {exc}[/]", "", "", "")
+            continue
+        tour = store.tours.get(name)
+        total = len(walkthrough.steps)
+        done = "finished" if tour and tour.finished else f"{len(tour.steps_seen) if tour else 0}/{total} seen"
+        right, asked = tour.score if tour else (0, 0)
+        table.add_row(name, walkthrough.title, str(total), done, f"{right}/{asked}" if asked else "-")
+    console.print(table)
+    console.print("start one with: [bold]walkthrough start NAME[/]")
+    return EXIT_OK
+
+
+def _progress(console) -> int:
+    store = _store(console)
+    if not store.tours:
+        console.print(f"no progress yet (kept in {store.path}); start with: walkthrough start ppo")
+        return EXIT_OK
+    table = Table(title=f"progress ({store.path})", title_justify="left")
+    for column in ("walkthrough", "next step", "seen", "score", "to ask again"):
+        table.add_column(column)
+    for name, tour in sorted(store.tours.items()):
+        right, asked = tour.score
+        table.add_row(name, "finished" if tour.finished else str(tour.next_step + 1), str(len(tour.steps_seen)),
+                      f"{right}/{asked}", ", ".join(tour.missed) or "-")
+    console.print(table)
+    return EXIT_OK
+
+
+def _check(files: list[str], console) -> int:
+    paths = [Path(f) for f in files] or [spec.find(name) for name in spec.available()]
+    failures = 0
+    for path in paths:
+        try:
+            walkthrough = spec.load(path)
+        except spec.SpecError as exc:
+            failures += 1
+            console.print(f"[bold red]✗[/] {exc}", highlight=False)
+            continue
+        questions = sum(len(s.questions) for s in walkthrough.steps)
+        console.print(f"[green]✓[/] {path}: {len(walkthrough.steps)} steps, {questions} questions, every anchor "
+                      "resolves to one statement")
+    return EXIT_USAGE if failures else EXIT_OK
+
+
+def _read_answers(path: str) -> dict:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{file}: cannot read the answers file ({exc.__class__.__name__})") from None
+    try:
+        data = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{file}: not valid {'JSON' if file.suffix == '.json' else 'TOML'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{file}: expected a table of step ids to answers")
+    return data
+
+
+def _adhoc(script: Path, breaks: list[str], program_args: list[str]) -> spec.Walkthrough:
+    """A walkthrough made from the command line: one step per --break FILE:PATTERN."""
+    if not script.is_file():
+        raise UsageError(f"{script}: no such script")
+    if not breaks:
+        raise UsageError(f"give at least one --break FILE:PATTERN to stop in {script.name}")
+    steps = []
+    for n, text in enumerate(breaks, start=1):
+        file, sep, pattern = text.partition(":")
+        if not sep or not pattern.strip():
+            raise UsageError(f"--break {text!r}: write FILE:PATTERN, e.g. {script.name}:'loss = '")
+        steps.append(spec.Step(id=f"break{n}", title=f"{file}: {pattern.strip()}", file=file, at=pattern))
+        if not (script.parent / file).is_file():
+            raise UsageError(f"--break {text!r}: no file {file!r} next to {script}")
+    walkthrough = spec.Walkthrough(f"adhoc-{script.stem}", f"{script.name}", script.parent.resolve(),
+                                   [spec.RunEntry(script.name, program_args)], steps, source=script)
+    spec.resolve(walkthrough, lambda step: f"--break {breaks[steps.index(step)]!r}")
+    return walkthrough
+
+
+def _start(args, program_args: list[str], console) -> int:
+    from .session import AUTO, INTERACTIVE, SCRIPTED, ProgramFailed, QuitTour, Session
+    from .engine import WhenError
+
+    target = Path(args.name)
+    if target.suffix == ".py":
+        walkthrough = _adhoc(target, args.breaks, program_args)
+    else:
+        if args.breaks:
+            raise UsageError("--break goes with a script path; a walkthrough's steps come from its file")
+        walkthrough = spec.load(spec.find(args.name))
+        run_dir = state_dir() / "runs" / walkthrough.name
+        for entry in walkthrough.runs:
+            entry.args = [a.replace("{run_dir}", str(run_dir)) for a in entry.args] + program_args
+    store = _store(console)
+    mode = AUTO if args.auto else SCRIPTED if args.answers else INTERACTIVE
+    scripted = _read_answers(args.answers) if args.answers else None
+    session = Session(walkthrough, store, console, mode=mode, scripted_answers=scripted, restart=args.restart)
+    try:
+        return session.run()
+    except ProgramFailed as exc:
+        console.print(f"[bold red]The program failed.[/] Progress is saved.\n{exc}", highlight=False)
+        return EXIT_PROGRAM_FAILED
+    except WhenError as exc:
+        console.print(f"[bold red]error in the walkthrough:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+    except QuitTour:
+        console.print(f"\nProgress saved. Resume with: [bold]walkthrough start {args.name}[/]")
+        return EXIT_OK
+    except (KeyboardInterrupt, EOFError):
+        console.print(f"\nInterrupted. Progress saved. Resume with: [bold]walkthrough start {args.name}[/]")
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

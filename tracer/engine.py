@@ -1,0 +1,256 @@
+"""Run a Python script for real and pause it at stop points; step it line by line with sys.settrace.
+
+Two mechanisms, each used where it is cheap:
+
+* Stop points are compiled in. When a file of the reference repo is loaded, each anchored
+  statement gets a call `__walkthrough_stop__(k)` placed before it *on the same line*, so
+  line numbers and tracebacks are unchanged. A gate that is not due returns at once: the
+  program runs with no trace function installed (on Python 3.11 any installed trace
+  function de-specialises every bytecode of torch's Python layers: 1.14-1.32x on PPO).
+* Stepping uses sys.settrace, as bdb does: installed when the learner steps (or a
+  prediction needs the line to run), removed the moment they continue.
+
+The engine knows nothing of rich, questions or progress: at a stop it calls its client
+(see `Client`), which answers with what to do next.
+"""
+from __future__ import annotations
+
+import ast
+import importlib.abc
+import importlib.util
+import os
+import sys
+import threading
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+GATE = "__walkthrough_stop__"
+
+CONTINUE, STEP_INTO, STEP_OVER = "continue", "step_into", "step_over"
+
+
+@dataclass
+class StopPoint:
+    """Where and when to stop. `key` is the client's own object (a walkthrough step)."""
+    path: str                      # absolute path of the file
+    line: int                      # line of the anchored statement
+    key: Any = None
+    hit: int | None = None         # stop at this execution of the line (1-based)
+    every: int | None = None       # or at the first multiple of this while the step is pending
+    when: str | None = None        # and only if this expression is true in the frame
+    when_code: types.CodeType | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.when:
+            self.when_code = compile(self.when, f"<when of stop at {self.path}:{self.line}>", "eval")
+
+
+class Client(Protocol):
+    def user_stop(self, frame: types.FrameType, point: StopPoint) -> str: ...
+    def user_line(self, frame: types.FrameType) -> str: ...
+
+
+class WhenError(Exception):
+    """A stop point's `when` expression raised; the message names the stop point."""
+
+
+class Engine:
+    def __init__(self, points: list[StopPoint], repo_dir: Path, client: Client):
+        self.points = points                  # in tour order; `pending` indexes it
+        self.pending = 0
+        self.hits = [0] * len(points)
+        self.repo_dir = str(Path(repo_dir).resolve()) + os.sep
+        self.client = client
+        self._by_file: dict[str, list[int]] = {}
+        for k, point in enumerate(points):
+            self._by_file.setdefault(point.path, []).append(k)
+        self._in_repo: dict[types.CodeType, bool] = {}
+        self._step_mode: str | None = None
+        self._step_frame: types.FrameType | None = None
+        self._lock = threading.RLock()
+
+    # ----- compiling stop points in ------------------------------------------------------
+    def compile_file(self, path: str) -> types.CodeType:
+        """Compile `path` with a gate call before each anchored statement, on its own line."""
+        source = Path(path).read_text(encoding="utf-8")
+        tree = ast.parse(source, filename=path)
+        wanted: dict[int, list[int]] = {}
+        for k in self._by_file.get(path, ()):
+            wanted.setdefault(self.points[k].line, []).append(k)
+        if wanted:
+            _insert_gates(tree, wanted)
+        return compile(tree, path, "exec", dont_inherit=True)
+
+    def has_points(self, path: str) -> bool:
+        return path in self._by_file
+
+    def pending_point(self) -> StopPoint | None:
+        return self.points[self.pending] if self.pending < len(self.points) else None
+
+    # ----- the gate: called every time an anchored statement is about to run ------------------
+    def gate(self, k: int) -> None:
+        self.hits[k] += 1
+        if k != self.pending:
+            return
+        point = self.points[k]
+        hits = self.hits[k]
+        if point.hit is not None and hits != point.hit:
+            return
+        if point.every is not None and hits % point.every:
+            return
+        frame = sys._getframe(1)
+        if point.when_code is not None:
+            try:
+                if not eval(point.when_code, frame.f_globals, frame.f_locals):
+                    return
+            except Exception as exc:
+                raise WhenError(f"the `when` condition {point.when!r} of the stop at "
+                                f"{point.path}:{point.line} raised {exc.__class__.__name__}: {exc}") from None
+        with self._lock:
+            self.pending += 1
+            action = self.client.user_stop(frame, point)
+            self._apply(action, frame)
+
+    # ----- stepping with sys.settrace ----------------------------------------------------
+    def _apply(self, action: str, frame: types.FrameType) -> None:
+        if action == CONTINUE:
+            self.stop_stepping()
+            return
+        self._step_mode = action
+        self._step_frame = frame
+        f = frame
+        while f is not None:                   # trace the paused frame and its repo callers (bdb.set_trace)
+            if self._is_repo(f.f_code):
+                f.f_trace = self._trace_local
+                f.f_trace_lines = True
+            f = f.f_back
+        sys.settrace(self._trace_global)
+        threading.settrace(self._trace_global)
+
+    def stop_stepping(self) -> None:
+        """Take the tracer out entirely, as bdb's set_continue does when no breakpoint is left."""
+        if self._step_mode is None and sys.gettrace() is None:
+            return
+        self._step_mode = None
+        self._step_frame = None
+        sys.settrace(None)
+        threading.settrace(None)
+        f = sys._getframe()
+        while f is not None:
+            if f.f_trace is not None:
+                f.f_trace = None
+            f = f.f_back
+
+    def _is_repo(self, code: types.CodeType) -> bool:
+        try:
+            return self._in_repo[code]
+        except KeyError:
+            answer = self._in_repo[code] = code.co_filename.startswith(self.repo_dir)
+            return answer
+
+    def _trace_global(self, frame, event, arg):
+        # 'call' events only: step into a new frame when stepping into calls inside the repo
+        if self._step_mode == STEP_INTO and self._is_repo(frame.f_code):
+            return self._trace_local
+        return None
+
+    def _trace_local(self, frame, event, arg):
+        if self._step_mode is None:
+            return None
+        if event != "line":
+            return self._trace_local
+        if self._step_mode == STEP_OVER and not self._at_or_above(frame):
+            return self._trace_local
+        with self._lock:
+            action = self.client.user_line(frame)
+            self._apply(action, frame)
+        return self._trace_local if self._step_mode else None
+
+    def _at_or_above(self, frame) -> bool:
+        """Is `frame` the frame stepped over, or one of its callers (it returned)?"""
+        target = self._step_frame
+        f = target
+        while f is not None:
+            if f is frame:
+                return True
+            f = f.f_back
+        return False
+
+    # ----- running a script as `python script.py args` would ---------------------------------
+    def run_script(self, script: Path, argv: list[str]) -> None:
+        """Run `script` as __main__ with gates compiled into it and into the repo modules it imports."""
+        script = str(Path(script).resolve())
+        main = types.ModuleType("__main__")
+        main.__dict__.update({"__file__": script, "__builtins__": __builtins__, GATE: self.gate,
+                              "__cached__": None})
+        code = self.compile_file(script)
+        finder = _GateFinder(self)
+        saved = sys.argv, list(sys.path), sys.modules.get("__main__")
+        sys.argv = [script, *argv]
+        sys.path.insert(0, os.path.dirname(script))
+        sys.modules["__main__"] = main
+        sys.meta_path.insert(0, finder)
+        try:
+            exec(code, main.__dict__)
+        finally:
+            self.stop_stepping()
+            sys.meta_path.remove(finder)
+            sys.argv, sys.path[:] = saved[0], saved[1]
+            if saved[2] is not None:
+                sys.modules["__main__"] = saved[2]
+            for name, module in list(sys.modules.items()):   # the next script imports afresh
+                if getattr(module, "__file__", None) and str(module.__file__).startswith(self.repo_dir):
+                    del sys.modules[name]
+
+
+def _insert_gates(tree: ast.Module, wanted: dict[int, list[int]]) -> None:
+    """Put `__walkthrough_stop__(k)` before each statement that starts on a wanted line."""
+    placed = set()
+    for node in ast.walk(tree):
+        for field_name in ("body", "orelse", "finalbody", "handlers"):
+            block = getattr(node, field_name, None)
+            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
+                continue
+            new_block = []
+            for stmt in block:
+                if stmt.lineno in wanted and stmt.lineno not in placed:
+                    placed.add(stmt.lineno)
+                    for k in wanted[stmt.lineno]:
+                        call = ast.Expr(ast.Call(ast.Name(GATE, ast.Load()), [ast.Constant(k)], []))
+                        new_block.append(ast.copy_location(call, stmt))
+                        ast.fix_missing_locations(call)
+                        for sub in ast.walk(call):       # the gate lives on the statement's first line
+                            sub.lineno = sub.end_lineno = stmt.lineno
+                            sub.col_offset = sub.end_col_offset = stmt.col_offset
+                new_block.append(stmt)
+            setattr(node, field_name, new_block)
+    missing = set(wanted) - placed
+    if missing:
+        raise ValueError(f"no statement starts on line(s) {sorted(missing)}")
+
+
+class _GateFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports the repo's modules that hold stop points with their gates compiled in."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def find_spec(self, fullname, path, target=None):
+        if "." in fullname:
+            return None
+        for directory in sys.path[:1]:       # the script's directory, as for `python script.py`
+            candidate = os.path.join(directory, fullname + ".py")
+            if self.engine.has_points(candidate):
+                return importlib.util.spec_from_file_location(fullname, candidate, loader=self)
+        return None
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        module.__dict__[GATE] = self.engine.gate
+        exec(self.engine.compile_file(module.__spec__.origin), module.__dict__)
+
+

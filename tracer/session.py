@@ -1,0 +1,270 @@
+"""One walkthrough run: the engine runs the real program; at each stop the learner sees the
+step, answers its questions and explores; progress is saved after every step.
+"""
+from __future__ import annotations
+
+import traceback
+import types
+from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
+
+from . import answers, show, values
+from .anchors import AnchorError, names_read, parse_file
+from .engine import CONTINUE, STEP_INTO, STEP_OVER, Engine, StopPoint, WhenError
+from .progress import ProgressStore
+from .spec import Question, Step, Walkthrough
+
+INTERACTIVE, AUTO, SCRIPTED = "interactive", "auto", "scripted"
+
+
+class QuitTour(BaseException):
+    """The learner chose to quit at a prompt (a BaseException so the learner's code does not catch it)."""
+
+
+class ProgramFailed(Exception):
+    """The learner's program raised or exited non-zero; the message is ready to show."""
+
+
+class Session:
+    def __init__(self, walkthrough: Walkthrough, store: ProgressStore, console: Console | None = None, *,
+                 mode: str = INTERACTIVE, scripted_answers: dict | None = None, restart: bool = False,
+                 read_line=input, stop_hook=None):
+        self.walkthrough = walkthrough
+        self.store = store
+        self.console = console or show.make_console()
+        self.mode = mode
+        self.scripted = scripted_answers or {}
+        self.read_line = read_line
+        self.stop_hook = stop_hook                 # called at each stop from ordinary code (VS Code mode)
+        self.tour = store.tour(walkthrough.name)
+        if restart or self.tour.finished:
+            if self.tour.finished and not restart:
+                self.console.print("[dim]You finished this walkthrough before; starting again from step 1.[/]")
+            store.tours.pop(walkthrough.name, None)
+            self.tour = store.tour(walkthrough.name)
+        self.first_step = min(self.tour.next_step, len(walkthrough.steps))
+        self._status = None
+        self._predictions: list[tuple[Question, str, types.FrameType]] = []
+        self.engine: Engine | None = None
+
+    # ----- running --------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run every entry point of the walkthrough; return the exit code."""
+        steps = self.walkthrough.steps
+        if self.first_step:
+            self.console.print(f"[bold]Resuming at step {self.first_step + 1}/{len(steps)}[/] "
+                               f"(`--restart` begins again). Earlier steps run at full speed.")
+        points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when)
+                  for step in steps[self.first_step:]]
+        self.engine = Engine(points, self.walkthrough.repo_dir, self)
+        try:
+            for entry in self.walkthrough.runs:
+                script = self.walkthrough.repo_dir / entry.script
+                self.console.print(Text.assemble(("▶ ", "bold"), ("python " + " ".join([entry.script, *entry.args]),
+                                                                   "bold cyan")))
+                self._run_entry(script, entry.args)
+        finally:
+            self._stop_status()
+            self.store.save()
+        unreached = [s.id for s in steps[self.first_step + self.engine.pending:]]
+        if not unreached:
+            self.tour.finished = True
+            self.tour.next_step = len(steps)
+            self.store.save()
+        self.console.print(show.summary_view(self.walkthrough.title, len(self.tour.steps_seen), len(steps),
+                                             self.tour.score, unreached))
+        return 0
+
+    def _run_entry(self, script: Path, args: list[str]) -> None:
+        self._start_status()
+        try:
+            self.engine.run_script(script, args)
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                message = exc.code if isinstance(exc.code, str) else f"exit status {exc.code}"
+                raise ProgramFailed(f"{script.name} stopped: {message}") from None
+        except (QuitTour, KeyboardInterrupt, WhenError):
+            raise
+        except Exception as exc:
+            raise ProgramFailed(self._learner_traceback(exc)) from None
+
+    def _learner_traceback(self, exc: BaseException) -> str:
+        repo = str(self.walkthrough.repo_dir.resolve())
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(repo)]
+        lines = ["Traceback (reference-repo frames only):", *traceback.format_list(frames)]
+        lines += traceback.format_exception_only(type(exc), exc)
+        return "".join(lines).rstrip()
+
+    def _start_status(self) -> None:
+        pending = self.engine.pending_point() if self.engine else None
+        if pending is not None:
+            number = self.walkthrough.steps.index(pending.key) + 1
+            message = f"running to step {number}/{len(self.walkthrough.steps)}: {pending.key.title} …"
+        else:
+            message = "no step ahead: running at full speed …"
+        if self.console.is_terminal:
+            self._status = self.console.status(message)
+            self._status.start()
+        else:
+            self.console.print(f"[dim]{message}[/]")
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    # ----- the engine's client: called at stops -----------------------------------------------
+    def user_stop(self, frame: types.FrameType, point: StopPoint) -> str:
+        self._stop_status()
+        step: Step = point.key
+        index = self.walkthrough.steps.index(step)
+        self.tour.next_step = index
+        self.store.save()
+        rows = values.frame_values(frame, [*step.watch, *names_read(step.code)])
+        self.console.print(show.step_view(index + 1, len(self.walkthrough.steps), step,
+                                          self.walkthrough.repo_dir, rows))
+        if self.stop_hook is not None:
+            self.stop_hook(frame, step)
+        self._ask(step, frame)
+        if step.id not in self.tour.steps_seen:
+            self.tour.steps_seen.append(step.id)
+        self.tour.next_step = index + 1
+        self.store.save()
+        if self._predictions:
+            self.console.print("[dim]Running the line to check your predictions …[/]")
+            return STEP_OVER
+        return self._prompt(frame, step)
+
+    def user_line(self, frame: types.FrameType) -> str:
+        self._stop_status()
+        if self._predictions:
+            self._check_predictions()
+        statement = self._statement_at(frame.f_code.co_filename, frame.f_lineno)
+        rows = values.frame_values(frame, names_read(statement)) if statement else []
+        self.console.print(show.line_view(Path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name,
+                                          self.walkthrough.repo_dir, rows))
+        return self._prompt(frame, None)
+
+    def _statement_at(self, path: str, line: int) -> str:
+        try:
+            source = parse_file(Path(path))
+        except (AnchorError, OSError):
+            return ""
+        for statement in source.statements:
+            if statement.line <= line <= statement.end_line:
+                return statement.code
+        return ""
+
+    # ----- questions ----------------------------------------------------------------------------
+    def _ask(self, step: Step, frame: types.FrameType) -> None:
+        questions = step.questions
+        if self.mode == AUTO or not questions:
+            return
+        for n, question in enumerate(questions, start=1):
+            self.console.print(show.question_view(n, len(questions), question))
+            reply = self._answer_for(question)
+            if reply is None:
+                self.console.print("[dim]  skipped[/]")
+                continue
+            if question.kind == "value" and question.expr and question.after:
+                self._predictions.append((question, reply, frame))
+                self.console.print("[dim]  noted; we'll check it once the line has run[/]")
+                continue
+            if question.kind == "value":
+                real = question.answer if not question.expr else self._evaluate(question.expr, frame)
+                self._record(question, answers.check_value(reply, real, question.tolerance), repr(real))
+            elif question.kind == "choice":
+                right, chosen = answers.check_choice(reply, question.choices, question.answer)
+                self._record(question, right, question.answer, question.misconceptions.get(chosen or "", ""))
+            else:
+                accepted = question.answer
+                shown = accepted if isinstance(accepted, str) else accepted[0]
+                self._record(question, answers.check_text(reply, accepted), shown)
+
+    def _answer_for(self, question: Question) -> str | None:
+        if self.mode == SCRIPTED:
+            step_id, n = question.id.rsplit(".", 1)
+            reply = self.scripted.get(question.id)
+            if reply is None and isinstance(self.scripted.get(step_id), list):
+                listed = self.scripted[step_id]
+                reply = listed[int(n) - 1] if int(n) <= len(listed) else None
+            if reply is not None:
+                self.console.print(f"  answer (from file): {reply}")
+            return None if reply is None else str(reply)
+        reply = self.read_line("answer> ").strip()
+        return reply or None
+
+    def _evaluate(self, expr: str, frame: types.FrameType):
+        return eval(expr, frame.f_globals, frame.f_locals)   # the walkthrough author's expression
+
+    def _check_predictions(self) -> None:
+        for question, reply, frame in self._predictions:
+            try:
+                real = self._evaluate(question.expr, frame)
+            except Exception as exc:
+                self.console.print(f"[red]could not evaluate {question.expr!r}: {exc.__class__.__name__}: {exc}[/]")
+                continue
+            shown = f"{question.expr} = {values.describe(real)}"
+            self._record(question, answers.check_value(reply, real, question.tolerance), shown)
+        self._predictions.clear()
+
+    def _record(self, question: Question, right: bool, expected: str, misconception: str = "") -> None:
+        self.console.print(show.feedback(right, expected, question.explain, misconception))
+        self.tour.answers[question.id] = right
+        if right and question.id in self.tour.missed:
+            self.tour.missed.remove(question.id)
+        elif not right and question.id not in self.tour.missed:
+            self.tour.missed.append(question.id)
+        self.store.save()
+
+    # ----- the prompt --------------------------------------------------------------------------
+    def _prompt(self, frame: types.FrameType, step: Step | None) -> str:
+        if self.mode != INTERACTIVE:
+            self._start_status()
+            return CONTINUE
+        self.console.print(show.PROMPT_HELP)
+        while True:
+            command = self.read_line("walkthrough> ").strip()
+            word, _, rest = command.partition(" ")
+            if word in ("", "c", "continue"):
+                self._start_status()
+                return CONTINUE
+            if word in ("s", "step"):
+                return STEP_INTO
+            if word in ("n", "next"):
+                return STEP_OVER
+            if word in ("p", "print"):
+                self._print_expression(rest, frame)
+            elif word in ("w", "where", "bt"):
+                self.console.print(show.stack_view(self._repo_stack(frame)))
+            elif word in ("h", "hint"):
+                hint = step.hint if step and step.hint else "No hint here: print a value with `p NAME`."
+                self.console.print(f"[italic]{hint}[/]")
+            elif word in ("q", "quit", "exit"):
+                raise QuitTour()
+            elif word in ("?", "help"):
+                self.console.print(show.PROMPT_HELP)
+            else:
+                self.console.print(f"[red]unknown command {word!r}[/]; " + show.PROMPT_HELP)
+
+    def _print_expression(self, expr: str, frame: types.FrameType) -> None:
+        if not expr.strip():
+            self.console.print("[red]usage: p EXPRESSION[/]  e.g. p ratio.shape")
+            return
+        try:
+            value = eval(expr, frame.f_globals, frame.f_locals)   # the learner's own debugger expression
+        except Exception as exc:
+            self.console.print(f"[red]{exc.__class__.__name__}: {exc}[/]")
+            return
+        self.console.print(Text.assemble((expr, "bold green"), " = ", values.describe(value)))
+
+    def _repo_stack(self, frame: types.FrameType) -> list[tuple[str, int, str]]:
+        repo = str(self.walkthrough.repo_dir.resolve())
+        frames = []
+        while frame is not None:
+            if frame.f_code.co_filename.startswith(repo):
+                frames.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
+            frame = frame.f_back
+        return frames[::-1]

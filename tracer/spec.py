@@ -1,0 +1,287 @@
+"""Walkthrough files: load walkthroughs/<name>.toml, validate it strictly, resolve its anchors.
+
+Every error names the file and, where the TOML shows one, the line, and says what to do.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import anchors
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WALKTHROUGHS_DIR = PROJECT_ROOT / "walkthroughs"
+IMPLS_DIR = PROJECT_ROOT / "minimal_impls"
+
+QUESTION_KINDS = ("choice", "value", "text")
+
+
+class SpecError(Exception):
+    """A walkthrough file that cannot be used as it is."""
+
+
+@dataclass
+class Question:
+    id: str                     # "<step id>.<n>"
+    kind: str                   # choice | value | text
+    prompt: str
+    answer: str | list[str] | None = None
+    choices: list[str] = field(default_factory=list)
+    expr: str | None = None     # value: the expression whose real value is the answer
+    after: bool = True          # value: evaluate expr after the line has run (else before)
+    tolerance: float = 1e-3     # value: relative tolerance for numbers
+    explain: str = ""
+    misconceptions: dict[str, str] = field(default_factory=dict)  # wrong choice -> what it stands for
+    line: int | None = None     # the code line the question is about (generated questions)
+    source: str = "authored"    # authored | generated
+
+
+@dataclass
+class Step:
+    id: str
+    title: str
+    file: str                   # relative to the repo directory
+    at: str
+    function: str | None = None
+    text: str = ""
+    math: str = ""
+    how: str = ""
+    watch: list[str] = field(default_factory=list)
+    hint: str = ""
+    hit: int | None = None
+    every: int | None = None
+    when: str | None = None
+    questions: list[Question] = field(default_factory=list)
+    # filled by resolve():
+    path: Path | None = None
+    line: int = 0
+    end_line: int = 0
+    code: str = ""
+    qualname: str = ""
+
+
+@dataclass
+class RunEntry:
+    script: str
+    args: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Walkthrough:
+    name: str
+    title: str
+    repo_dir: Path
+    runs: list[RunEntry]
+    steps: list[Step]
+    summary: str = ""
+    source: Path | None = None
+
+
+# ----- schema --------------------------------------------------------------------------------
+_TOP = {"title": str, "repo": str, "summary": str, "run": list, "step": list}
+_RUN = {"script": str, "args": list}
+_STEP = {"id": str, "title": str, "file": str, "at": str, "function": str, "text": str, "math": str,
+         "how": str, "watch": list, "hint": str, "hit": int, "every": int, "when": str, "question": list}
+_QUESTION = {"kind": str, "prompt": str, "answer": (str, list, int, float), "choices": list, "expr": str,
+             "after": bool, "tolerance": float, "explain": str, "misconceptions": dict}
+_REQUIRED_TOP = ("title", "repo", "run", "step")
+_REQUIRED_STEP = ("id", "title", "file", "at")
+_TYPE_NAMES = {str: "a string", list: "a list", int: "an integer", bool: "true or false", float: "a number",
+               dict: "a table"}
+
+
+class _Lines:
+    """Finds the line of a key in the raw TOML text, for error messages (tomllib has no positions)."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+        self.step_starts = [i for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*step\s*\]\]", line)]
+        self.run_starts = [i for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*run\s*\]\]", line)]
+
+    def _block(self, starts: list[int], index: int) -> tuple[int, int]:
+        if index >= len(starts):
+            return 0, len(self.lines)
+        later = [s for s in self.step_starts + self.run_starts if s > starts[index]]
+        return starts[index], min(later, default=len(self.lines))
+
+    def of_key(self, key: str, block: tuple[int, int] | None = None, nth_question: int | None = None) -> int | None:
+        start, end = block or (0, len(self.lines))
+        if nth_question is not None:
+            heads = [i for i in range(start, end) if re.match(r"\s*\[\[\s*step\.question\s*\]\]", self.lines[i])]
+            if nth_question < len(heads):
+                start = heads[nth_question]
+                end = heads[nth_question + 1] if nth_question + 1 < len(heads) else end
+        for i in range(start, end):
+            if re.match(rf"\s*{re.escape(key)}\s*=", self.lines[i]):
+                return i + 1
+        return start + 1 if block else None
+
+    def step(self, index: int) -> tuple[int, int]:
+        return self._block(self.step_starts, index)
+
+    def run(self, index: int) -> tuple[int, int]:
+        return self._block(self.run_starts, index)
+
+
+def _check_table(table: dict, schema: dict, where: str, locate) -> None:
+    for key, value in table.items():
+        if key not in schema:
+            near = [k for k in schema if k.startswith(key[:2])]
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise SpecError(f"{where(key)}: unknown key {key!r}{hint}; allowed: {', '.join(schema)}")
+        expected = schema[key]
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            name = (" or ".join(_TYPE_NAMES.get(t, t.__name__) for t in expected)
+                    if isinstance(expected, tuple) else _TYPE_NAMES[expected])
+            raise SpecError(f"{where(key)}: {key!r} must be {name}, not {type(value).__name__} {value!r}")
+
+
+def load(path: Path, resolve_anchors: bool = True) -> Walkthrough:
+    """Read and validate a walkthrough file; with resolve_anchors, find every step's code."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such walkthrough file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    lines = _Lines(text)
+
+    def at_line(line):
+        return f"{path}:{line}" if line else str(path)
+
+    _check_table(data, _TOP, lambda key: at_line(lines.of_key(key)), None)
+    for key in _REQUIRED_TOP:
+        if key not in data:
+            raise SpecError(f"{path}: missing {key!r} (a walkthrough needs {', '.join(_REQUIRED_TOP)})")
+
+    repo_dir = Path(data["repo"])
+    if not repo_dir.is_absolute():
+        repo_dir = (IMPLS_DIR / repo_dir) if (IMPLS_DIR / repo_dir).is_dir() else (path.parent / repo_dir)
+    if not repo_dir.is_dir():
+        raise SpecError(f"{at_line(lines.of_key('repo'))}: repo {data['repo']!r} is not a directory "
+                        f"(looked for {IMPLS_DIR / data['repo']})")
+
+    runs = []
+    for i, run in enumerate(data["run"]):
+        block = lines.run(i)
+        if not isinstance(run, dict):
+            raise SpecError(f"{at_line(lines.of_key('run'))}: write each run as a [[run]] table")
+        _check_table(run, _RUN, lambda key, b=block: at_line(lines.of_key(key, b)), None)
+        if "script" not in run:
+            raise SpecError(f"{at_line(block[0] + 1)}: [[run]] needs 'script'")
+        if not all(isinstance(a, str) for a in run.get("args", [])):
+            raise SpecError(f"{at_line(lines.of_key('args', block))}: 'args' must be a list of strings")
+        if not (repo_dir / run["script"]).is_file():
+            raise SpecError(f"{at_line(lines.of_key('script', block))}: no script {run['script']!r} in {repo_dir}")
+        runs.append(RunEntry(run["script"], list(run.get("args", []))))
+
+    steps, seen = [], {}
+    for i, raw in enumerate(data["step"]):
+        block = lines.step(i)
+        if not isinstance(raw, dict):
+            raise SpecError(f"{at_line(lines.of_key('step'))}: write each step as a [[step]] table")
+        _check_table(raw, _STEP, lambda key, b=block: at_line(lines.of_key(key, b)), None)
+        for key in _REQUIRED_STEP:
+            if key not in raw:
+                raise SpecError(f"{at_line(block[0] + 1)}: step {i + 1} has no {key!r} "
+                                f"(a step needs {', '.join(_REQUIRED_STEP)})")
+        step_id = raw["id"]
+        if step_id in seen:
+            raise SpecError(f"{at_line(block[0] + 1)}: step id {step_id!r} is used twice (also step {seen[step_id]})")
+        seen[step_id] = i + 1
+        for key in ("hit", "every"):
+            if key in raw and raw[key] < 1:
+                raise SpecError(f"{at_line(lines.of_key(key, block))}: {key!r} counts from 1, got {raw[key]}")
+        if "when" in raw:
+            try:
+                compile(raw["when"], "<when>", "eval")
+            except SyntaxError as exc:
+                raise SpecError(f"{at_line(lines.of_key('when', block))}: 'when' is not a Python expression: "
+                                f"{exc.msg}") from None
+        if not all(isinstance(w, str) for w in raw.get("watch", [])):
+            raise SpecError(f"{at_line(lines.of_key('watch', block))}: 'watch' must be a list of strings")
+        questions = [_question(q, step_id, n, lambda key, n=n, b=block: at_line(lines.of_key(key, b, n)))
+                     for n, q in enumerate(raw.get("question", []))]
+        fields = {k: v for k, v in raw.items() if k != "question"}
+        steps.append(Step(**fields, questions=questions))
+        if "file" in raw and not (repo_dir / raw["file"]).is_file():
+            raise SpecError(f"{at_line(lines.of_key('file', block))}: step {step_id!r}: no file {raw['file']!r} "
+                            f"in {repo_dir}")
+
+    walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path)
+    if resolve_anchors:
+        resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))))
+    return walkthrough
+
+
+def _question(raw, step_id: str, n: int, where) -> Question:
+    if not isinstance(raw, dict):
+        raise SpecError(f"{where('question')}: write each question as a [[step.question]] table")
+    _check_table(raw, _QUESTION, where, None)
+    for key in ("kind", "prompt"):
+        if key not in raw:
+            raise SpecError(f"{where(key)}: question {n + 1} of step {step_id!r} has no {key!r}")
+    kind = raw["kind"]
+    if kind not in QUESTION_KINDS:
+        raise SpecError(f"{where('kind')}: question kind {kind!r} is not one of {', '.join(QUESTION_KINDS)}")
+    question = Question(id=f"{step_id}.{n + 1}", **raw)
+    if kind == "choice":
+        if len(question.choices) < 2 or not all(isinstance(c, str) for c in question.choices):
+            raise SpecError(f"{where('choices')}: a choice question needs 'choices', two or more strings")
+        if question.answer not in question.choices:
+            raise SpecError(f"{where('answer')}: the answer {question.answer!r} is not one of the choices")
+    elif kind == "value":
+        if not question.expr and question.answer is None:
+            raise SpecError(f"{where('expr')}: a value question needs 'expr' (checked against the run) or 'answer'")
+        if question.expr:
+            try:
+                compile(question.expr, "<expr>", "eval")
+            except SyntaxError as exc:
+                raise SpecError(f"{where('expr')}: 'expr' is not a Python expression: {exc.msg}") from None
+    elif kind == "text":
+        if not question.answer:
+            raise SpecError(f"{where('answer')}: a text question needs 'answer' (a string or a list of accepted ones)")
+    if question.answer is not None and not isinstance(question.answer, (str, list)):
+        question.answer = str(question.answer)
+    return question
+
+
+def resolve(walkthrough: Walkthrough, where=lambda step: "") -> None:
+    """Find each step's statement; an anchor that does not resolve names the step and the nearest code."""
+    for step in walkthrough.steps:
+        step.path = (walkthrough.repo_dir / step.file).resolve()
+        try:
+            statement = anchors.resolve(step.path, step.at, step.function)
+        except anchors.AnchorError as exc:
+            prefix = where(step) or str(walkthrough.source or walkthrough.name)
+            raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
+        step.line, step.end_line, step.code, step.qualname = (statement.line, statement.end_line, statement.code,
+                                                              statement.function)
+
+
+def find(name: str) -> Path:
+    """walkthroughs/<name>.toml, or a path to a .toml file."""
+    candidate = Path(name)
+    if candidate.suffix == ".toml":
+        if candidate.is_file():
+            return candidate
+        raise SpecError(f"{candidate}: no such walkthrough file")
+    path = WALKTHROUGHS_DIR / f"{name}.toml"
+    if not path.is_file():
+        raise SpecError(f"no walkthrough named {name!r}; available: {', '.join(available()) or 'none'} "
+                        f"(see `walkthrough list`)")
+    return path
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in WALKTHROUGHS_DIR.glob("*.toml"))
