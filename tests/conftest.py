@@ -31,3 +31,13 @@ def state_dir(tmp_path, monkeypatch):
     d = tmp_path / "state"
     monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(d))
     return d
+
+
+WALKTHROUGH = Path(sys.executable).parent / "walkthrough"
+
+
+def walkthrough(*args, state_dir, timeout=300, input=None, cwd=None):
+    """Run the installed `walkthrough` console script as a user would."""
+    env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(state_dir), "COLUMNS": "120", "NO_COLOR": "1"}
+    return subprocess.run([str(WALKTHROUGH), *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env=env, input=input, cwd=cwd or ROOT)

@@ -196,7 +196,7 @@ def _adhoc(script: Path, breaks: list[str], program_args: list[str]) -> spec.Wal
 
 
 def _start(args, program_args: list[str], console) -> int:
-    from .session import AUTO, INTERACTIVE, SCRIPTED, ProgramFailed, QuitTour, Session
+    from .session import AUTO, INTERACTIVE, SCRIPTED, EndOfInput, ProgramFailed, QuitTour, Session
     from .engine import WhenError
 
     target = Path(args.name)
@@ -224,7 +224,7 @@ def _start(args, program_args: list[str], console) -> int:
     except QuitTour:
         console.print(f"\nProgress saved. Resume with: [bold]walkthrough start {args.name}[/]")
         return EXIT_OK
-    except (KeyboardInterrupt, EOFError):
+    except (KeyboardInterrupt, EndOfInput):
         console.print(f"\nInterrupted. Progress saved. Resume with: [bold]walkthrough start {args.name}[/]")
         return EXIT_INTERRUPTED
 

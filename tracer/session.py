@@ -23,6 +23,10 @@ class QuitTour(BaseException):
     """The learner chose to quit at a prompt (a BaseException so the learner's code does not catch it)."""
 
 
+class EndOfInput(BaseException):
+    """End of input at a prompt: treated like Ctrl-C, and not catchable by the learner's `except Exception`."""
+
+
 class ProgramFailed(Exception):
     """The learner's program raised or exited non-zero; the message is ready to show."""
 
@@ -36,7 +40,7 @@ class Session:
         self.console = console or show.make_console()
         self.mode = mode
         self.scripted = scripted_answers or {}
-        self.read_line = read_line
+        self._read_line = read_line
         self.stop_hook = stop_hook                 # called at each stop from ordinary code (VS Code mode)
         self.tour = store.tour(walkthrough.name)
         if restart or self.tour.finished:
@@ -85,7 +89,7 @@ class Session:
             if exc.code not in (None, 0):
                 message = exc.code if isinstance(exc.code, str) else f"exit status {exc.code}"
                 raise ProgramFailed(f"{script.name} stopped: {message}") from None
-        except (QuitTour, KeyboardInterrupt, WhenError):
+        except (QuitTour, KeyboardInterrupt, EndOfInput, WhenError):
             raise
         except Exception as exc:
             raise ProgramFailed(self._learner_traceback(exc)) from None
@@ -141,6 +145,9 @@ class Session:
         self._stop_status()
         if self._predictions:
             self._check_predictions()
+            if self.mode != INTERACTIVE:
+                self._start_status()
+                return CONTINUE
         statement = self._statement_at(frame.f_code.co_filename, frame.f_lineno)
         rows = values.frame_values(frame, names_read(statement)) if statement else []
         self.console.print(show.line_view(Path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name,
@@ -195,6 +202,12 @@ class Session:
             return None if reply is None else str(reply)
         reply = self.read_line("answer> ").strip()
         return reply or None
+
+    def read_line(self, prompt: str) -> str:
+        try:
+            return self._read_line(prompt)
+        except EOFError:
+            raise EndOfInput() from None
 
     def _evaluate(self, expr: str, frame: types.FrameType):
         return eval(expr, frame.f_globals, frame.f_locals)   # the walkthrough author's expression

@@ -1,0 +1,91 @@
+"""Drive `walkthrough start mlp` in a real pseudo-terminal, as a learner would."""
+import json
+import os
+import re
+
+import pexpect
+
+from conftest import MLP_DIR, WALKTHROUGH
+
+
+_STYLE = r"(?:\x1b\[[0-9;]*m)*"
+
+
+def loose(text):
+    """A regex for `text` that tolerates rich's style codes between any two characters."""
+    return _STYLE.join(re.escape(ch) for ch in text)
+
+
+def spawn(state_dir, *args):
+    env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(state_dir), "NO_COLOR": "1", "TERM": "xterm"}
+    child = pexpect.spawn(str(WALKTHROUGH), ["start", "mlp", *args], env=env, encoding="utf-8",
+                          dimensions=(60, 130), timeout=60)
+    return child
+
+
+def test_learner_answers_prints_steps_quits_and_resumes(state_dir):
+    child = spawn(state_dir)
+    child.expect("Step 1/13")
+    child.expect("The data: three interleaved spirals")
+    child.expect("load_dataset")                      # the code around the line
+    child.expect("Question 1/1")
+    child.expect("a\\) Its decision boundaries are straight lines")
+    child.expect("answer> ")
+    child.sendline("a")                               # right
+    child.expect("right")
+    child.expect("walkthrough> ")
+    child.sendline("p args.epochs")                   # print an expression in the paused frame
+    child.expect(loose("args.epochs = 30"))
+    child.expect("walkthrough> ")
+    child.sendline("s")                               # step one line: into load_dataset
+    line = (MLP_DIR / "train.py").read_text().splitlines().index("    if args.csv:") + 1
+    child.expect(loose(f"train.py:{line}  in load_dataset()"))
+    child.expect("walkthrough> ")
+    child.sendline("w")
+    child.expect("stack")
+    child.expect("load_dataset")
+    child.expect("walkthrough> ")
+    child.sendline("c")
+
+    child.expect("Step 2/13")
+    child.expect("Standardise")
+    child.expect("answer> ")
+    child.sendline("(1, 1)")                          # wrong: checked against the real run
+    child.expect("not quite")
+    child.expect(loose("torch.Size([960, 2])"))
+    child.expect("walkthrough> ")
+    child.sendintr()                                  # Ctrl-C
+    child.expect("Progress saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+
+    state = json.loads((state_dir / "progress.json").read_text())["tours"]["mlp"]
+    assert state["answers"] == {"data.1": True, "standardize.1": False}
+    assert state["next_step"] == 2
+
+    again = spawn(state_dir)
+    again.expect("Resuming at step 3/13")
+    again.expect("Step 3/13")
+    again.expect("He initialisation")
+    again.expect("answer> ")
+    again.sendeof()                                   # end of input: saved, exit 130
+    again.expect(pexpect.EOF)
+    again.close()
+    assert again.exitstatus == 130
+
+
+def test_quit_command_saves_and_exits_cleanly(state_dir):
+    child = spawn(state_dir, "--restart")
+    child.expect("answer> ")
+    child.sendline("")                                # skip the question
+    child.expect("skipped")
+    child.expect("walkthrough> ")
+    child.sendline("h")
+    child.expect("Step into load_dataset")
+    child.expect("walkthrough> ")
+    child.sendline("q")
+    child.expect("Progress saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
