@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the walkthrough's program for real and pause at each step.\n\n"
                     "  walkthrough start ppo\n"
                     "  walkthrough start ppo --auto                 # show every step, never wait\n"
+                    "  walkthrough start ppo -- --total-timesteps 20000   # extra arguments for train.py\n"
                     "  walkthrough start path/to/script.py --break script.py:'loss = ' -- --epochs 3\n\n"
                     "At a stop: Enter continue · s step into · n next line · p EXPR print · w stack · h hint · q quit")
     start.add_argument("name", help="a walkthrough name (see `walkthrough list`) or a path to a Python script")
@@ -57,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with a script: stop at the statement of FILE (relative to the script's folder) "
                             "whose code contains PATTERN; repeatable")
     start.add_argument("--seed", type=int, default=0, help="seed of generated questions")
+    start.add_argument("--generated", type=int, default=1, metavar="N",
+                       help="questions generated from the code at each stop, besides a prediction (0: none)")
+
+    quiz = sub.add_parser(
+        "quiz", help="generate questions about any Python file, without running it",
+        description="Generate questions from a Python file's code with libcst: which is the real line (mutants), "
+                    "fill the blank, reads and writes, what a line does, order the lines (Parsons). "
+                    "The file is parsed, never run.")
+    quiz.add_argument("file", help="a Python source file")
+    quiz.add_argument("--function", help="only statements inside this function (qualified: Class.method)")
+    quiz.add_argument("--json", action="store_true", help="print one JSON array of question objects (see README)")
+    quiz.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same questions")
+    quiz.add_argument("--kinds", nargs="+", metavar="KIND", help="only these kinds: mutant blank names purpose parsons")
 
     sub.add_parser("progress", help="your progress and score in each walkthrough")
     reset = sub.add_parser("reset", help="forget your progress in a walkthrough")
@@ -94,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "check":
             return _check(args.files, console)
+        if args.command == "quiz":
+            return _quiz(args, console)
     except (spec.SpecError, UsageError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_USAGE
@@ -160,6 +176,39 @@ def _check(files: list[str], console) -> int:
     return EXIT_USAGE if failures else EXIT_OK
 
 
+def _quiz(args, console) -> int:
+    from . import questions
+
+    kinds = tuple(args.kinds or questions.STATIC_KINDS)
+    unknown = [k for k in kinds if k not in questions.STATIC_KINDS]
+    if unknown:
+        raise UsageError(f"unknown kind(s) {', '.join(unknown)}; static kinds: {', '.join(questions.STATIC_KINDS)} "
+                         "(predict and loop_count need a running program: walkthrough start)")
+    path = Path(args.file)
+    try:
+        index = questions.SourceIndex.from_file(path)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise UsageError(f"{path}: not a readable Python source file ({exc.__class__.__name__})") from None
+    except SyntaxError as exc:
+        raise UsageError(str(exc)) from None
+    if args.function and not any(s.function == args.function or s.function.startswith(args.function + ".")
+                                 for s in index.statements):
+        functions = sorted({s.function for s in index.statements if s.function != "<module>"})
+        raise UsageError(f"{path}: no function {args.function!r}; functions: {', '.join(functions) or 'none'}")
+    generated = questions.generate_static(index, seed=args.seed, function=args.function, kinds=kinds)
+    if args.json:
+        print(json.dumps([questions.to_json(q) for q in generated], ensure_ascii=False, indent=1))
+        return EXIT_OK
+    for n, question in enumerate(generated, start=1):
+        console.print(show.question_view(n, len(generated), question))
+        answer = question.answer if isinstance(question.answer, str) else "\n".join(question.answer)
+        console.print(f"[dim]answer:[/] {answer}\n", highlight=False)
+    console.print(f"{len(generated)} questions from {path}")
+    return EXIT_OK
+
+
 def _read_answers(path: str) -> dict:
     file = Path(path)
     try:
@@ -208,11 +257,13 @@ def _start(args, program_args: list[str], console) -> int:
         walkthrough = spec.load(spec.find(args.name))
         run_dir = state_dir() / "runs" / walkthrough.name
         for entry in walkthrough.runs:
-            entry.args = [a.replace("{run_dir}", str(run_dir)) for a in entry.args] + program_args
+            entry.args = [a.replace("{run_dir}", str(run_dir)) for a in entry.args]
+        walkthrough.runs[0].args += program_args      # `-- ARGS` go to the first script (train.py)
     store = _store(console)
     mode = AUTO if args.auto else SCRIPTED if args.answers else INTERACTIVE
     scripted = _read_answers(args.answers) if args.answers else None
-    session = Session(walkthrough, store, console, mode=mode, scripted_answers=scripted, restart=args.restart)
+    session = Session(walkthrough, store, console, mode=mode, scripted_answers=scripted, restart=args.restart,
+                      seed=args.seed, generated=args.generated)
     try:
         return session.run()
     except ProgramFailed as exc:

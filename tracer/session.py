@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from . import answers, show, values
+from . import answers, questions, show, values
 from .anchors import AnchorError, names_read, parse_file
 from .engine import CONTINUE, STEP_INTO, STEP_OVER, Engine, StopPoint, WhenError
 from .progress import ProgressStore
@@ -34,7 +34,7 @@ class ProgramFailed(Exception):
 class Session:
     def __init__(self, walkthrough: Walkthrough, store: ProgressStore, console: Console | None = None, *,
                  mode: str = INTERACTIVE, scripted_answers: dict | None = None, restart: bool = False,
-                 read_line=input, stop_hook=None):
+                 read_line=input, stop_hook=None, seed: int = 0, generated: int = 1):
         self.walkthrough = walkthrough
         self.store = store
         self.console = console or show.make_console()
@@ -42,6 +42,9 @@ class Session:
         self.scripted = scripted_answers or {}
         self._read_line = read_line
         self.stop_hook = stop_hook                 # called at each stop from ordinary code (VS Code mode)
+        self.seed = seed
+        self.generated = generated                 # static generated questions per stop (0: none)
+        self._indexes: dict[Path, questions.SourceIndex] = {}
         self.tour = store.tour(walkthrough.name)
         if restart or self.tour.finished:
             if self.tour.finished and not restart:
@@ -165,12 +168,24 @@ class Session:
         return ""
 
     # ----- questions ----------------------------------------------------------------------------
+    def _generated_for(self, step: Step, frame: types.FrameType) -> list[Question]:
+        if self.generated <= 0:
+            return []
+        if step.path not in self._indexes:
+            try:
+                self._indexes[step.path] = questions.SourceIndex.from_file(step.path)
+            except (SyntaxError, OSError):
+                return []
+        others = [s.title for s in self.walkthrough.steps if s is not step]
+        return questions.for_stop(self._indexes[step.path], step.line, frame, self.seed, step.id,
+                                  own_title=step.title, other_titles=others, count=self.generated)
+
     def _ask(self, step: Step, frame: types.FrameType) -> None:
-        questions = step.questions
-        if self.mode == AUTO or not questions:
+        if self.mode == AUTO:
             return
-        for n, question in enumerate(questions, start=1):
-            self.console.print(show.question_view(n, len(questions), question))
+        asked = step.questions + self._generated_for(step, frame)
+        for n, question in enumerate(asked, start=1):
+            self.console.print(show.question_view(n, len(asked), question))
             reply = self._answer_for(question)
             if reply is None:
                 self.console.print("[dim]  skipped[/]")
@@ -180,8 +195,14 @@ class Session:
                 self.console.print("[dim]  noted; we'll check it once the line has run[/]")
                 continue
             if question.kind == "value":
-                real = question.answer if not question.expr else self._evaluate(question.expr, frame)
+                real = answers.parse(question.answer) if not question.expr else self._evaluate(question.expr, frame)
                 self._record(question, answers.check_value(reply, real, question.tolerance), repr(real))
+            elif question.kind == "blank":
+                self._record(question, questions.check_blank(reply, question, step.code), question.answer)
+            elif question.kind == "names":
+                self._record(question, questions.check_names(reply, question.answer), ", ".join(question.answer))
+            elif question.kind == "parsons":
+                self._record(question, questions.check_parsons(reply, question), "\n" + "\n".join(question.answer))
             elif question.kind == "choice":
                 right, chosen = answers.check_choice(reply, question.choices, question.answer)
                 self._record(question, right, question.answer, question.misconceptions.get(chosen or "", ""))
@@ -219,7 +240,7 @@ class Session:
             except Exception as exc:
                 self.console.print(f"[red]could not evaluate {question.expr!r}: {exc.__class__.__name__}: {exc}[/]")
                 continue
-            shown = f"{question.expr} = {values.describe(real)}"
+            shown = f"{question.subject or question.expr} = {values.describe(real)}"
             self._record(question, answers.check_value(reply, real, question.tolerance), shown)
         self._predictions.clear()
 

@@ -65,12 +65,15 @@ def line_view(path: Path, line: int, function: str, repo_dir: Path, rows: list[t
 
 
 def question_view(number: int, count: int, question) -> Group:
-    kind = {"choice": "choose one", "value": "predict the value", "text": "short answer"}.get(question.kind, question.kind)
+    kind = {"choice": "choose one", "value": "predict the value", "text": "short answer", "blank": "fill the blank",
+            "names": "reads and writes", "parsons": "order the lines"}.get(question.kind, question.kind)
+    if question.source != "authored":
+        kind += f", generated: {question.source}"
     parts = [Text.assemble((f"Question {number}/{count}", "bold yellow"), f"  ({kind})")]
     if question.line:
         parts.append(Text(f"about line {question.line}", style="dim"))
     parts.append(Markdown(question.prompt.strip()))
-    for i, choice in enumerate(question.choices):
+    for i, choice in enumerate(question.choices if question.kind == "choice" else []):
         parts.append(Text(f"  {chr(ord('a') + i)}) {choice}"))
     return Group(*parts)
 

@@ -35,7 +35,8 @@ class Question:
     explain: str = ""
     misconceptions: dict[str, str] = field(default_factory=dict)  # wrong choice -> what it stands for
     line: int | None = None     # the code line the question is about (generated questions)
-    source: str = "authored"    # authored | generated
+    source: str = "authored"    # authored, or the generator's kind (mutant, blank, names, ...)
+    subject: str = ""           # value: how feedback names the checked value (default: expr)
 
 
 @dataclass

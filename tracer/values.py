@@ -32,7 +32,7 @@ def describe(value) -> str:
         return f"<function {getattr(value, '__qualname__', value)}>"
     if isinstance(value, types.ModuleType):
         return f"<module {value.__name__}>"
-    if type(value) in (list, tuple, set, frozenset, dict) and len(value) > 0:
+    if type(value) in (list, tuple, set, frozenset, dict) and len(value) > 8:
         return f"{type(value).__name__} of {len(value)}: {_safe_repr(value)}"
     return _safe_repr(value)
 
