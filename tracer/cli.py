@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with a script: stop at the statement of FILE (relative to the script's folder) "
                             "whose code contains PATTERN; repeatable")
     start.add_argument("--seed", type=int, default=0, help="seed of generated questions")
+    start.add_argument("--vscode", action="store_true",
+                       help="stop in VS Code (attached through debugpy) at every step; explanations and questions "
+                            "stay in this terminal; Continue (F5) in the editor moves on")
+    start.add_argument("--port", type=int, default=5678, help="with --vscode: debugpy's port")
+    start.add_argument("--host", default=None, help="with --vscode: address to listen on (default 127.0.0.1; "
+                                                     "anything else exposes a debugger to the network)")
+    start.add_argument("--wait", type=float, default=120.0, metavar="S",
+                       help="with --vscode: seconds to wait for the editor to attach")
     start.add_argument("--generated", type=int, default=1, metavar="N",
                        help="questions generated from the code at each stop, besides a prediction (0: none)")
 
@@ -71,6 +79,15 @@ def build_parser() -> argparse.ArgumentParser:
     quiz.add_argument("--json", action="store_true", help="print one JSON array of question objects (see README)")
     quiz.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same questions")
     quiz.add_argument("--kinds", nargs="+", metavar="KIND", help="only these kinds: mutant blank names purpose parsons")
+
+    code = sub.add_parser("vscode", help="write .vscode/launch.json to attach VS Code to `walkthrough start --vscode`",
+                          description="Merge two configurations into .vscode/launch.json (others are kept): "
+                                      "'walkthrough: attach' (attach to a running `walkthrough start NAME --vscode`) and "
+                                      "'walkthrough: start NAME' (launch it from VS Code).")
+    code.add_argument("name", nargs="?", default="ppo", help="walkthrough for the launch configuration")
+    code.add_argument("--port", type=int, default=5678)
+    code.add_argument("--host", default="127.0.0.1")
+    code.add_argument("--dir", default=".", help="the folder VS Code opens (default: here)")
 
     sub.add_parser("progress", help="your progress and score in each walkthrough")
     reset = sub.add_parser("reset", help="forget your progress in a walkthrough")
@@ -110,6 +127,17 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args.files, console)
         if args.command == "quiz":
             return _quiz(args, console)
+        if args.command == "vscode":
+            from .vscode import VSCodeError, write_launch_json
+            try:
+                path, notes = write_launch_json(Path(args.dir), args.name, args.host, args.port)
+            except VSCodeError as exc:
+                raise UsageError(str(exc)) from None
+            console.print(f"wrote {path}: 'walkthrough: attach' (port {args.port}) and "
+                          f"'walkthrough: start {args.name}'")
+            for note in notes:
+                console.print(f"[yellow]note:[/] {note}")
+            return EXIT_OK
     except (spec.SpecError, UsageError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_USAGE
@@ -262,8 +290,22 @@ def _start(args, program_args: list[str], console) -> int:
     store = _store(console)
     mode = AUTO if args.auto else SCRIPTED if args.answers else INTERACTIVE
     scripted = _read_answers(args.answers) if args.answers else None
+    editor = None
+    if args.vscode:
+        from .vscode import LOOPBACK, Editor, VSCodeError
+        host = args.host or "127.0.0.1"
+        if args.host and args.host not in LOOPBACK:
+            console.print(f"[yellow]warning:[/] listening on {host}: anyone who can reach this address can run code "
+                          "in this process through the debugger")
+        editor = Editor(host, args.port, console)
+        try:
+            editor.listen(args.wait)
+        except VSCodeError as exc:
+            raise UsageError(str(exc)) from None
+    elif args.host or args.port != 5678:
+        raise UsageError("--host and --port go with --vscode")
     session = Session(walkthrough, store, console, mode=mode, scripted_answers=scripted, restart=args.restart,
-                      seed=args.seed, generated=args.generated)
+                      seed=args.seed, generated=args.generated, editor=editor)
     try:
         return session.run()
     except ProgramFailed as exc:

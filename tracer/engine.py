@@ -27,8 +27,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 GATE = "__walkthrough_stop__"
+AFTER_GATE = "__walkthrough_after__"
+BREAK = "__walkthrough_break__"
 
 CONTINUE, STEP_INTO, STEP_OVER = "continue", "step_into", "step_over"
+AFTER_STATEMENT = "after_statement"     # call the client back once the statement has run (no tracer)
+EDITOR, EDITOR_AFTER = "editor", "editor_after"   # stop in the attached debugger (and call back after)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class StopPoint:
 class Client(Protocol):
     def user_stop(self, frame: types.FrameType, point: StopPoint) -> str: ...
     def user_line(self, frame: types.FrameType) -> str: ...
+    def user_after(self, frame: types.FrameType, point: StopPoint) -> None: ...
 
 
 class WhenError(Exception):
@@ -57,7 +62,14 @@ class WhenError(Exception):
 
 
 class Engine:
-    def __init__(self, points: list[StopPoint], repo_dir: Path, client: Client):
+    def __init__(self, points: list[StopPoint], repo_dir: Path, client: Client, debugger_break=None):
+        """With `debugger_break` (debugpy.breakpoint), each gate is compiled as
+        `if __walkthrough_stop__(k): __walkthrough_break__()` numbered one line before its statement: the
+        debugger is asked to stop from the learner's own frame, and its next line event is the statement's."""
+        self.debugger_break = debugger_break
+        self.gate_line_offset = -1 if debugger_break else 0
+        self._awaiting_after: int | None = None
+        self.after_points: set[int] = set()   # points whose statement can be followed by an after-gate
         self.points = points                  # in tour order; `pending` indexes it
         self.pending = 0
         self.hits = [0] * len(points)
@@ -80,7 +92,7 @@ class Engine:
         for k in self._by_file.get(path, ()):
             wanted.setdefault(self.points[k].line, []).append(k)
         if wanted:
-            _insert_gates(tree, wanted)
+            self.after_points |= _insert_gates(tree, wanted, self.gate_line_offset, self.debugger_break is not None)
         return compile(tree, path, "exec", dont_inherit=True)
 
     def has_points(self, path: str) -> bool:
@@ -90,7 +102,7 @@ class Engine:
         return self.points[self.pending] if self.pending < len(self.points) else None
 
     # ----- the gate: called every time an anchored statement is about to run ------------------
-    def gate(self, k: int) -> None:
+    def gate(self, k: int) -> bool | None:
         self.hits[k] += 1
         if k != self.pending:
             return
@@ -111,7 +123,20 @@ class Engine:
         with self._lock:
             self.pending += 1
             action = self.client.user_stop(frame, point)
-            self._apply(action, frame)
+            if action in (AFTER_STATEMENT, EDITOR_AFTER):
+                self._awaiting_after = k
+            if action in (EDITOR, EDITOR_AFTER):
+                return True            # the compiled code calls the debugger's breakpoint() itself
+            if action != AFTER_STATEMENT:
+                self._apply(action, frame)
+
+    def after_gate(self, k: int) -> None:
+        """Called right after an anchored simple statement has run."""
+        if self._awaiting_after != k:
+            return
+        self._awaiting_after = None
+        with self._lock:
+            self.client.user_after(sys._getframe(1), self.points[k])
 
     # ----- stepping with sys.settrace ----------------------------------------------------
     def _apply(self, action: str, frame: types.FrameType) -> None:
@@ -130,16 +155,18 @@ class Engine:
         threading.settrace(self._trace_global)
 
     def stop_stepping(self) -> None:
-        """Take the tracer out entirely, as bdb's set_continue does when no breakpoint is left."""
-        if self._step_mode is None and sys.gettrace() is None:
+        """Take our tracer out entirely, as bdb's set_continue does; never touch another's (a debugger's)."""
+        if self._step_mode is None:
             return
         self._step_mode = None
         self._step_frame = None
-        sys.settrace(None)
-        threading.settrace(None)
+        if sys.gettrace() == self._trace_global:
+            sys.settrace(None)
+        if threading.gettrace() == self._trace_global:
+            threading.settrace(None)
         f = sys._getframe()
         while f is not None:
-            if f.f_trace is not None:
+            if f.f_trace == self._trace_local:
                 f.f_trace = None
             f = f.f_back
 
@@ -184,7 +211,7 @@ class Engine:
         script = str(Path(script).resolve())
         main = types.ModuleType("__main__")
         main.__dict__.update({"__file__": script, "__builtins__": __builtins__, GATE: self.gate,
-                              "__cached__": None})
+                              AFTER_GATE: self.after_gate, BREAK: self.debugger_break, "__cached__": None})
         code = self.compile_file(script)
         finder = _GateFinder(self)
         saved = sys.argv, list(sys.path), sys.modules.get("__main__")
@@ -205,30 +232,46 @@ class Engine:
                     del sys.modules[name]
 
 
-def _insert_gates(tree: ast.Module, wanted: dict[int, list[int]]) -> None:
-    """Put `__walkthrough_stop__(k)` before each statement that starts on a wanted line."""
-    placed = set()
+_SIMPLE = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Delete)
+
+
+def _call(name: str, k: int, line: int, col: int, with_break: bool = False) -> ast.stmt:
+    call = ast.Expr(ast.Call(ast.Name(name, ast.Load()), [ast.Constant(k)], []))
+    if with_break:   # if __walkthrough_stop__(k): __walkthrough_break__()
+        call = ast.If(call.value, [ast.Expr(ast.Call(ast.Name(BREAK, ast.Load()), [], []))], [])
+    for sub in ast.walk(call):
+        sub.lineno = sub.end_lineno = line
+        sub.col_offset = sub.end_col_offset = col
+    return call
+
+
+def _insert_gates(tree: ast.Module, wanted: dict[int, list[int]], line_offset: int = 0,
+                  with_break: bool = False) -> set[int]:
+    """Put `__walkthrough_stop__(k)` before each statement that starts on a wanted line, and
+    `__walkthrough_after__(k)` after it when it is a simple statement. Returns the k that got an after-gate."""
+    placed, with_after = set(), set()
     for node in ast.walk(tree):
-        for field_name in ("body", "orelse", "finalbody", "handlers"):
+        for field_name in ("body", "orelse", "finalbody"):
             block = getattr(node, field_name, None)
             if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
                 continue
             new_block = []
             for stmt in block:
-                if stmt.lineno in wanted and stmt.lineno not in placed:
+                ks = wanted.get(stmt.lineno, []) if stmt.lineno not in placed else []
+                if ks:
                     placed.add(stmt.lineno)
-                    for k in wanted[stmt.lineno]:
-                        call = ast.Expr(ast.Call(ast.Name(GATE, ast.Load()), [ast.Constant(k)], []))
-                        new_block.append(ast.copy_location(call, stmt))
-                        ast.fix_missing_locations(call)
-                        for sub in ast.walk(call):       # the gate lives on the statement's first line
-                            sub.lineno = sub.end_lineno = stmt.lineno
-                            sub.col_offset = sub.end_col_offset = stmt.col_offset
+                    gate_line = max(1, stmt.lineno + line_offset)
+                    new_block.extend(_call(GATE, k, gate_line, stmt.col_offset, with_break) for k in ks)
                 new_block.append(stmt)
+                if ks and isinstance(stmt, _SIMPLE):
+                    # on the statement's last line, so it adds no line event of its own
+                    new_block.extend(_call(AFTER_GATE, k, stmt.end_lineno, stmt.col_offset) for k in ks)
+                    with_after.update(ks)
             setattr(node, field_name, new_block)
     missing = set(wanted) - placed
     if missing:
         raise ValueError(f"no statement starts on line(s) {sorted(missing)}")
+    return with_after
 
 
 class _GateFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -251,6 +294,8 @@ class _GateFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module):
         module.__dict__[GATE] = self.engine.gate
+        module.__dict__[AFTER_GATE] = self.engine.after_gate
+        module.__dict__[BREAK] = self.engine.debugger_break
         exec(self.engine.compile_file(module.__spec__.origin), module.__dict__)
 
 

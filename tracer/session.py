@@ -12,7 +12,7 @@ from rich.text import Text
 
 from . import answers, questions, show, values
 from .anchors import AnchorError, names_read, parse_file
-from .engine import CONTINUE, STEP_INTO, STEP_OVER, Engine, StopPoint, WhenError
+from .engine import CONTINUE, EDITOR, EDITOR_AFTER, STEP_INTO, STEP_OVER, Engine, StopPoint, WhenError
 from .progress import ProgressStore
 from .spec import Question, Step, Walkthrough
 
@@ -34,14 +34,14 @@ class ProgramFailed(Exception):
 class Session:
     def __init__(self, walkthrough: Walkthrough, store: ProgressStore, console: Console | None = None, *,
                  mode: str = INTERACTIVE, scripted_answers: dict | None = None, restart: bool = False,
-                 read_line=input, stop_hook=None, seed: int = 0, generated: int = 1):
+                 read_line=input, seed: int = 0, generated: int = 1, editor=None):
         self.walkthrough = walkthrough
         self.store = store
         self.console = console or show.make_console()
         self.mode = mode
         self.scripted = scripted_answers or {}
         self._read_line = read_line
-        self.stop_hook = stop_hook                 # called at each stop from ordinary code (VS Code mode)
+        self.editor = editor                       # a vscode.Editor: VS Code stops at each step
         self.seed = seed
         self.generated = generated                 # static generated questions per stop (0: none)
         self._indexes: dict[Path, questions.SourceIndex] = {}
@@ -65,7 +65,8 @@ class Session:
                                f"(`--restart` begins again). Earlier steps run at full speed.")
         points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when)
                   for step in steps[self.first_step:]]
-        self.engine = Engine(points, self.walkthrough.repo_dir, self)
+        self.engine = Engine(points, self.walkthrough.repo_dir, self,
+                             debugger_break=self.editor.debugpy.breakpoint if self.editor else None)
         try:
             for entry in self.walkthrough.runs:
                 script = self.walkthrough.repo_dir / entry.script
@@ -111,6 +112,8 @@ class Session:
             message = f"running to step {number}/{len(self.walkthrough.steps)}: {pending.key.title} …"
         else:
             message = "no step ahead: running at full speed …"
+        if self.editor is not None and not self.editor.lost:
+            return                      # the editor shows where the program is
         if self.console.is_terminal:
             self._status = self.console.status(message)
             self._status.start()
@@ -132,17 +135,31 @@ class Session:
         rows = values.frame_values(frame, [*step.watch, *names_read(step.code)])
         self.console.print(show.step_view(index + 1, len(self.walkthrough.steps), step,
                                           self.walkthrough.repo_dir, rows))
-        if self.stop_hook is not None:
-            self.stop_hook(frame, step)
         self._ask(step, frame)
         if step.id not in self.tour.steps_seen:
             self.tour.steps_seen.append(step.id)
         self.tour.next_step = index + 1
         self.store.save()
+        if self.editor is not None and self.editor.still_attached():
+            return self._hand_to_editor(step, point)
         if self._predictions:
             self.console.print("[dim]Running the line to check your predictions …[/]")
             return STEP_OVER
         return self._prompt(frame, step)
+
+    def _hand_to_editor(self, step: Step, point: StopPoint) -> str:
+        """The editor stops at the step's line once we return; predictions are checked after the statement."""
+        self.console.print(f"[bold]→ VS Code is stopped at {step.file}:{step.line}[/]: inspect the Variables pane, "
+                           "then Continue (F5) there to move on.")
+        if self._predictions:
+            if self.engine.points.index(point) in self.engine.after_points:
+                return EDITOR_AFTER
+            self.console.print("[dim]This statement has no 'after' point in editor mode; predictions not checked.[/]")
+            self._predictions.clear()
+        return EDITOR
+
+    def user_after(self, frame: types.FrameType, point: StopPoint) -> None:
+        self._check_predictions()
 
     def user_line(self, frame: types.FrameType) -> str:
         self._stop_status()
@@ -255,7 +272,7 @@ class Session:
 
     # ----- the prompt --------------------------------------------------------------------------
     def _prompt(self, frame: types.FrameType, step: Step | None) -> str:
-        if self.mode != INTERACTIVE:
+        if self.mode != INTERACTIVE or (self.editor is not None and not self.editor.lost):
             self._start_status()
             return CONTINUE
         self.console.print(show.PROMPT_HELP)

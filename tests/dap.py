@@ -1,0 +1,57 @@
+"""A minimal Debug Adapter Protocol client: JSON messages framed by Content-Length over a socket."""
+import json
+import socket
+import time
+
+
+class DAPClient:
+    def __init__(self, host, port, timeout=60.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.buffer = b""
+        self.seq = 0
+        self.timeout = timeout
+        self.events = []
+
+    def send(self, command, **arguments):
+        self.seq += 1
+        body = json.dumps({"seq": self.seq, "type": "request", "command": command, "arguments": arguments}).encode()
+        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        return self.seq
+
+    def _read(self):
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        header, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        length = int(next(line.split(b":")[1] for line in header.split(b"\r\n")
+                          if line.lower().startswith(b"content-length")))
+        while len(self.buffer) < length:
+            self._fill()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return json.loads(body)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the debug adapter closed the connection")
+        self.buffer += chunk
+
+    def wait(self, predicate, what):
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            message = self._read()
+            if message.get("type") == "event":
+                self.events.append(message)
+            if predicate(message):
+                return message
+        raise TimeoutError(f"no {what} within {self.timeout} s")
+
+    def response(self, seq):
+        message = self.wait(lambda m: m.get("type") == "response" and m.get("request_seq") == seq, f"response {seq}")
+        assert message["success"], message
+        return message
+
+    def request(self, command, **arguments):
+        return self.response(self.send(command, **arguments)).get("body", {})
+
+    def close(self):
+        self.sock.close()

@@ -1,0 +1,141 @@
+"""VS Code through debugpy: the editor stops at every step, the terminal explains and asks.
+
+How it works on Python 3.11 and on 3.12+ alike:
+* debugpy runs its own tracer (settrace on 3.11, sys.monitoring on 3.12+). We never install
+  ours beside it: on 3.11 a second settrace tracer would replace the debugger's.
+* Each step's gate is compiled into the learner's file one line before the step's statement as
+  `if __walkthrough_stop__(k): __walkthrough_break__()`: the learner's own frame calls
+  debugpy.breakpoint() (ordinary code, not a trace callback), and debugpy stops at that frame's
+  next line event, which is the step's statement.
+* Predictions about a line are checked by a second compiled gate right after the statement.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+TRACER_DIR = str(Path(__file__).resolve().parent)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class VSCodeError(Exception):
+    """The editor link could not be set up; the message says what to do."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise VSCodeError(f"port {port} on {host} is in use ({exc.strerror}); choose another with --port N "
+                              f"(and the same port in .vscode/launch.json: walkthrough vscode --port N)") from None
+
+
+class Editor:
+    """A debugpy adapter the editor attaches to."""
+
+    def __init__(self, host: str, port: int, console):
+        self.host, self.port, self.console = host, port, console
+        self.debugpy = None
+        self.lost = False
+
+    def listen(self, wait_seconds: float) -> None:
+        check_port_free(self.host, self.port)
+        os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")   # no frozen-modules warning at start
+        import debugpy
+
+        self.debugpy = debugpy
+        try:
+            debugpy.listen((self.host, self.port))
+        except Exception as exc:  # the adapter process could not start or bind
+            raise VSCodeError(f"debugpy could not listen on {self.host}:{self.port}: {exc}") from None
+        self.console.print(
+            f"[bold]Waiting for VS Code on {self.host}:{self.port}[/] (up to {wait_seconds:.0f} s).\n"
+            f"In VS Code: Run and Debug → [bold]walkthrough: attach[/] (write it with `walkthrough vscode`), "
+            f"or any Python 'attach' configuration with connect {{host: {self.host}, port: {self.port}}}.")
+        deadline = time.monotonic() + wait_seconds
+        while not debugpy.is_client_connected():
+            if time.monotonic() > deadline:
+                raise VSCodeError(f"no editor attached to {self.host}:{self.port} within {wait_seconds:.0f} s; "
+                                  "start the attach configuration in VS Code first, or wait longer with --wait S")
+            time.sleep(0.05)
+        self.console.print("[green]VS Code attached.[/] At each step: read and answer here, then look at the "
+                           "Variables pane in VS Code and press Continue (F5) there to move on.")
+
+    def connected(self) -> bool:
+        return self.debugpy is not None and self.debugpy.is_client_connected()
+
+    def still_attached(self) -> bool:
+        """Is the editor there to stop in? Says once, in the terminal, when it has gone."""
+        if self.connected():
+            return True
+        if not self.lost:
+            self.lost = True
+            self.console.print("[yellow]VS Code disconnected: the walkthrough goes on in the terminal.[/]")
+        return False
+
+# ----- .vscode/launch.json --------------------------------------------------------------------------------
+def _strip_jsonc(text: str) -> str:
+    """JSON-with-comments as VS Code reads it -> JSON: drop // and /* */ comments and trailing commas."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i:j + 1])
+            i = j + 1
+        elif text.startswith("//", i):
+            i = text.find("\n", i) if "\n" in text[i:] else n
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        else:
+            out.append(ch)
+            i += 1
+    return re.sub(r",(\s*[}\]])", r"\1", "".join(out))
+
+
+def launch_configurations(name: str, host: str, port: int) -> list[dict]:
+    return [
+        {"name": "walkthrough: attach", "type": "debugpy", "request": "attach",
+         "connect": {"host": host, "port": port}, "justMyCode": True},
+        {"name": f"walkthrough: start {name}", "type": "debugpy", "request": "launch", "module": "tracer",
+         "args": ["start", name, "--vscode", "--port", str(port)], "console": "integratedTerminal",
+         "justMyCode": True, "subProcess": False},
+    ]
+
+
+def write_launch_json(directory: Path, name: str, host: str, port: int) -> tuple[Path, list[str]]:
+    """Merge our configurations into .vscode/launch.json, replacing only ours (matched by name)."""
+    path = Path(directory) / ".vscode" / "launch.json"
+    notes = []
+    data = {"version": "0.2.0", "configurations": []}
+    if path.exists():
+        text = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(_strip_jsonc(text)) if text.strip() else data
+        except json.JSONDecodeError as exc:
+            raise VSCodeError(f"{path}:{exc.lineno}: not valid JSON-with-comments ({exc.msg}); fix or move it, "
+                              "then run `walkthrough vscode` again") from None
+        if not isinstance(data, dict) or not isinstance(data.get("configurations", []), list):
+            raise VSCodeError(f"{path}: expected an object with a 'configurations' list")
+        if _strip_jsonc(text) != text:
+            backup = path.with_suffix(".json.bak")
+            backup.write_text(text, encoding="utf-8")
+            notes.append(f"your comments are kept in {backup} (the merged file is plain JSON)")
+    ours = launch_configurations(name, host, port)
+    names = {c["name"] for c in ours}
+    kept = [c for c in data.get("configurations", []) if not (isinstance(c, dict) and c.get("name") in names)]
+    data["configurations"] = kept + ours
+    data.setdefault("version", "0.2.0")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path, notes
