@@ -103,7 +103,7 @@ def pick(text: str, choices: list[str]) -> str | None:
     text = text.strip()
     if len(text) == 1 and text.isalpha() and ord(text.lower()) - ord("a") < len(choices):
         return choices[ord(text.lower()) - ord("a")]
-    if text.isdigit() and 1 <= int(text) <= len(choices):
+    if text.isdecimal() and text.isascii() and 1 <= int(text) <= len(choices):
         return choices[int(text) - 1]
     for choice in choices:
         if _words(choice) == _words(text):

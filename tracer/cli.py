@@ -12,13 +12,15 @@ from rich.table import Table
 from . import show, spec
 from .progress import ProgressStore, state_dir
 
-EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 EPILOG = """\
 exit codes:
   0    the walkthrough (or command) finished
   1    the program being walked through raised an exception or exited non-zero
-  2    bad command line, walkthrough file or answers file (the message says which and where)
+  2    bad command line, walkthrough file or answers file (the message says which and where);
+       with --vscode: port in use, or no editor attached in time
+  3    a bug in walkthrough itself (the message has its traceback; progress is saved)
   130  interrupted: Ctrl-C or end of input at a prompt (progress is saved)
 
 progress is kept in $WALKTHROUGH_STATE_DIR (default ~/.local/state/walkthrough).
@@ -274,7 +276,7 @@ def _adhoc(script: Path, breaks: list[str], program_args: list[str]) -> spec.Wal
 
 def _start(args, program_args: list[str], console) -> int:
     from .session import AUTO, INTERACTIVE, SCRIPTED, EndOfInput, ProgramFailed, QuitTour, Session
-    from .engine import WhenError
+    from .engine import InternalError, WhenError
 
     target = Path(args.name)
     if target.suffix == ".py":
@@ -314,6 +316,10 @@ def _start(args, program_args: list[str], console) -> int:
     except WhenError as exc:
         console.print(f"[bold red]error in the walkthrough:[/] {exc}", highlight=False)
         return EXIT_USAGE
+    except InternalError as exc:
+        console.print(f"[bold red]walkthrough hit a bug of its own[/] (progress is saved; please report it):\n{exc}",
+                      highlight=False)
+        return EXIT_INTERNAL
     except QuitTour:
         console.print(f"\nProgress saved. Resume with: [bold]walkthrough start {args.name}[/]")
         return EXIT_OK

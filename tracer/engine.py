@@ -57,6 +57,11 @@ class Client(Protocol):
     def user_after(self, frame: types.FrameType, point: StopPoint) -> None: ...
 
 
+class InternalError(BaseException):
+    """A bug in walkthrough itself, raised at a stop. A BaseException, so that it passes through the
+    learner's `except Exception` blocks and is never reported as the learner's program failing."""
+
+
 class WhenError(Exception):
     """A stop point's `when` expression raised; the message names the stop point."""
 
@@ -122,7 +127,7 @@ class Engine:
                                 f"{point.path}:{point.line} raised {exc.__class__.__name__}: {exc}") from None
         with self._lock:
             self.pending += 1
-            action = self.client.user_stop(frame, point)
+            action = self._call_client(self.client.user_stop, frame, point)
             if action in (AFTER_STATEMENT, EDITOR_AFTER):
                 self._awaiting_after = k
             if action in (EDITOR, EDITOR_AFTER):
@@ -136,7 +141,15 @@ class Engine:
             return
         self._awaiting_after = None
         with self._lock:
-            self.client.user_after(sys._getframe(1), self.points[k])
+            self._call_client(self.client.user_after, sys._getframe(1), self.points[k])
+
+    @staticmethod
+    def _call_client(method, *args):
+        try:
+            return method(*args)
+        except Exception as exc:
+            import traceback
+            raise InternalError("".join(traceback.format_exception(exc)).rstrip()) from None
 
     # ----- stepping with sys.settrace ----------------------------------------------------
     def _apply(self, action: str, frame: types.FrameType) -> None:
@@ -191,7 +204,7 @@ class Engine:
         if self._step_mode == STEP_OVER and not self._at_or_above(frame):
             return self._trace_local
         with self._lock:
-            action = self.client.user_line(frame)
+            action = self._call_client(self.client.user_line, frame)
             self._apply(action, frame)
         return self._trace_local if self._step_mode else None
 

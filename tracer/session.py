@@ -12,7 +12,8 @@ from rich.text import Text
 
 from . import answers, questions, show, values
 from .anchors import AnchorError, names_read, parse_file
-from .engine import CONTINUE, EDITOR, EDITOR_AFTER, STEP_INTO, STEP_OVER, Engine, StopPoint, WhenError
+from .engine import (CONTINUE, EDITOR, EDITOR_AFTER, STEP_INTO, STEP_OVER, Engine, InternalError, StopPoint,
+                     WhenError)
 from .progress import ProgressStore
 from .spec import Question, Step, Walkthrough
 
@@ -93,7 +94,7 @@ class Session:
             if exc.code not in (None, 0):
                 message = exc.code if isinstance(exc.code, str) else f"exit status {exc.code}"
                 raise ProgramFailed(f"{script.name} stopped: {message}") from None
-        except (QuitTour, KeyboardInterrupt, EndOfInput, WhenError):
+        except (QuitTour, KeyboardInterrupt, EndOfInput, WhenError, InternalError):
             raise
         except Exception as exc:
             raise ProgramFailed(self._learner_traceback(exc)) from None
@@ -232,8 +233,8 @@ class Session:
         if self.mode == SCRIPTED:
             step_id, n = question.id.rsplit(".", 1)
             reply = self.scripted.get(question.id)
-            if reply is None and isinstance(self.scripted.get(step_id), list):
-                listed = self.scripted[step_id]
+            if reply is None and n.isdecimal() and isinstance(self.scripted.get(step_id), list):
+                listed = self.scripted[step_id]       # a list answers the authored questions, in order
                 reply = listed[int(n) - 1] if int(n) <= len(listed) else None
             if reply is not None:
                 self.console.print(f"  answer (from file): {reply}")
