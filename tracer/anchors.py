@@ -56,22 +56,12 @@ class SourceFile:
     functions: tuple[str, ...]
 
 
-class _Collector(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider,)
-    _COMPOUND = (cst.For, cst.While, cst.If, cst.With, cst.Try)
+class ScopedVisitor(cst.CSTVisitor):
+    """Knows the qualified name of the function or class it is in (`Agent.get_value`)."""
 
-    def __init__(self, module: cst.Module, text: str):
-        self.module = module
-        self.lines = text.splitlines(keepends=True)
+    def __init__(self):
         self.scope: list[str] = []
         self.functions: list[str] = []
-        self.statements: list[Statement] = []
-        self.elifs: set[int] = set()   # ids of If nodes that are the `elif` of another
-
-    def _add(self, node, code: str, end_line: int):
-        line = self.get_metadata(PositionProvider, node).start.line
-        self.statements.append(Statement(line, end_line, ".".join(self.scope) or "<module>",
-                                         code.strip(), normalize(code)))
 
     def visit_ClassDef(self, node):
         self.scope.append(node.name.value)
@@ -85,6 +75,23 @@ class _Collector(cst.CSTVisitor):
 
     def leave_FunctionDef(self, node):
         self.scope.pop()
+
+
+class _Collector(ScopedVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+    _COMPOUND = (cst.For, cst.While, cst.If, cst.With, cst.Try)
+
+    def __init__(self, module: cst.Module, text: str):
+        super().__init__()
+        self.module = module
+        self.lines = text.splitlines(keepends=True)
+        self.statements: list[Statement] = []
+        self.elifs: set[int] = set()   # ids of If nodes that are the `elif` of another
+
+    def _add(self, node, code: str, end_line: int):
+        line = self.get_metadata(PositionProvider, node).start.line
+        self.statements.append(Statement(line, end_line, ".".join(self.scope) or "<module>",
+                                         code.strip(), normalize(code)))
 
     def visit_SimpleStatementLine(self, node):
         for small in node.body:

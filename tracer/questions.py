@@ -22,7 +22,7 @@ import libcst.matchers as m
 from libcst.metadata import (ComprehensionScope, ExpressionContext, ExpressionContextProvider, MetadataWrapper,
                              PositionProvider, ScopeProvider)
 
-from .anchors import normalize
+from .anchors import ScopedVisitor, normalize
 from .spec import Question
 
 STATIC_KINDS = ("mutant", "blank", "names", "purpose", "parsons")
@@ -55,26 +55,14 @@ class _Stmt:
     writes: list[str]
 
 
-class _Indexer(cst.CSTVisitor):
+class _Indexer(ScopedVisitor):
     METADATA_DEPENDENCIES = (PositionProvider, ExpressionContextProvider, ScopeProvider)
 
     def __init__(self, module: cst.Module):
+        super().__init__()
         self.module = module
-        self.scope: list[str] = []
         self.blocks: list[int] = [0]
         self.statements: list[_Stmt] = []
-
-    def visit_FunctionDef(self, node):
-        self.scope.append(node.name.value)
-
-    def leave_FunctionDef(self, node):
-        self.scope.pop()
-
-    def visit_ClassDef(self, node):
-        self.scope.append(node.name.value)
-
-    def leave_ClassDef(self, node):
-        self.scope.pop()
 
     def visit_IndentedBlock(self, node):
         self.blocks.append(id(node))
@@ -294,14 +282,19 @@ def mutant_question(stmt: _Stmt, rng: random.Random, stats: Stats) -> Question |
         labels[code] = label
     if len(options) < 2:
         return None
-    wrong = rng.sample(options, min(3, len(options)))
-    choices = wrong + [original]
+    return _choice("mutant", f"Which of these is the real line {stmt.line}?", original, options, labels.get,
+                   stmt, rng, stats, explain="The others each hide one mistake a learner could make.")
+
+
+def _choice(source: str, prompt: str, right: str, pool: list[str], misconception, stmt: _Stmt,
+            rng: random.Random, stats: Stats, explain: str = "") -> Question:
+    """A multiple-choice question: up to three wrong options from `pool`, shuffled with the right one."""
+    wrong = rng.sample(pool, min(3, len(pool)))
+    choices = wrong + [right]
     rng.shuffle(choices)
-    stats.count("mutant")
-    return Question(id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}?",
-                    choices=choices, answer=original, misconceptions={w: labels[w] for w in wrong},
-                    line=stmt.line, source="mutant",
-                    explain="The others each hide one mistake a learner could make.")
+    stats.count(source)
+    return Question(id="", kind="choice", prompt=prompt, choices=choices, answer=right, line=stmt.line,
+                    source=source, misconceptions={w: misconception(w) for w in wrong}, explain=explain)
 
 
 def _code(node: cst.CSTNode, stmt: _Stmt) -> str:
@@ -437,13 +430,8 @@ def purpose_question(stmt: _Stmt, others: list[_Stmt], rng: random.Random, stats
     if len(pool) < 2:
         stats.dropped_ambiguous += 1
         return None
-    wrong = rng.sample(pool, min(3, len(pool)))
-    choices = wrong + [right]
-    rng.shuffle(choices)
-    stats.count("purpose")
-    return Question(id="", kind="choice", prompt=f"What does line {stmt.line} do?\n\n    {stmt.code}",
-                    choices=choices, answer=right, line=stmt.line, source="purpose",
-                    misconceptions={w: "the purpose of another line nearby" for w in wrong})
+    return _choice("purpose", f"What does line {stmt.line} do?\n\n    {stmt.code}", right, pool,
+                   lambda _: "the purpose of another line nearby", stmt, rng, stats)
 
 
 # ----- 6. order the lines (Parsons) ------------------------------------------------------------------------

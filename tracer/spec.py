@@ -126,7 +126,7 @@ class _Lines:
         return self._block(self.run_starts, index)
 
 
-def _check_table(table: dict, schema: dict, where: str, locate) -> None:
+def _check_table(table: dict, schema: dict, where) -> None:
     for key, value in table.items():
         if key not in schema:
             near = [k for k in schema if k.startswith(key[:2])]
@@ -160,7 +160,7 @@ def load(path: Path, resolve_anchors: bool = True) -> Walkthrough:
     def at_line(line):
         return f"{path}:{line}" if line else str(path)
 
-    _check_table(data, _TOP, lambda key: at_line(lines.of_key(key)), None)
+    _check_table(data, _TOP, lambda key: at_line(lines.of_key(key)))
     for key in _REQUIRED_TOP:
         if key not in data:
             raise SpecError(f"{path}: missing {key!r} (a walkthrough needs {', '.join(_REQUIRED_TOP)})")
@@ -177,7 +177,7 @@ def load(path: Path, resolve_anchors: bool = True) -> Walkthrough:
         block = lines.run(i)
         if not isinstance(run, dict):
             raise SpecError(f"{at_line(lines.of_key('run'))}: write each run as a [[run]] table")
-        _check_table(run, _RUN, lambda key, b=block: at_line(lines.of_key(key, b)), None)
+        _check_table(run, _RUN, lambda key, b=block: at_line(lines.of_key(key, b)))
         if "script" not in run:
             raise SpecError(f"{at_line(block[0] + 1)}: [[run]] needs 'script'")
         if not all(isinstance(a, str) for a in run.get("args", [])):
@@ -191,7 +191,7 @@ def load(path: Path, resolve_anchors: bool = True) -> Walkthrough:
         block = lines.step(i)
         if not isinstance(raw, dict):
             raise SpecError(f"{at_line(lines.of_key('step'))}: write each step as a [[step]] table")
-        _check_table(raw, _STEP, lambda key, b=block: at_line(lines.of_key(key, b)), None)
+        _check_table(raw, _STEP, lambda key, b=block: at_line(lines.of_key(key, b)))
         for key in _REQUIRED_STEP:
             if key not in raw:
                 raise SpecError(f"{at_line(block[0] + 1)}: step {i + 1} has no {key!r} "
@@ -228,7 +228,7 @@ def load(path: Path, resolve_anchors: bool = True) -> Walkthrough:
 def _question(raw, step_id: str, n: int, where) -> Question:
     if not isinstance(raw, dict):
         raise SpecError(f"{where('question')}: write each question as a [[step.question]] table")
-    _check_table(raw, _QUESTION, where, None)
+    _check_table(raw, _QUESTION, where)
     for key in ("kind", "prompt"):
         if key not in raw:
             raise SpecError(f"{where(key)}: question {n + 1} of step {step_id!r} has no {key!r}")
