@@ -31,8 +31,7 @@ AFTER_GATE = "__walkthrough_after__"
 BREAK = "__walkthrough_break__"
 
 CONTINUE, STEP_INTO, STEP_OVER = "continue", "step_into", "step_over"
-AFTER_STATEMENT = "after_statement"     # call the client back once the statement has run (no tracer)
-EDITOR, EDITOR_AFTER = "editor", "editor_after"   # stop in the attached debugger (and call back after)
+EDITOR, EDITOR_AFTER = "editor", "editor_after"   # stop in the attached debugger (and call back after the statement)
 
 
 @dataclass
@@ -128,12 +127,11 @@ class Engine:
         with self._lock:
             self.pending += 1
             action = self._call_client(self.client.user_stop, frame, point)
-            if action in (AFTER_STATEMENT, EDITOR_AFTER):
+            if action == EDITOR_AFTER:
                 self._awaiting_after = k
             if action in (EDITOR, EDITOR_AFTER):
                 return True            # the compiled code calls the debugger's breakpoint() itself
-            if action != AFTER_STATEMENT:
-                self._apply(action, frame)
+            self._apply(action, frame)
 
     def after_gate(self, k: int) -> None:
         """Called right after an anchored simple statement has run."""

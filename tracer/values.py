@@ -53,7 +53,8 @@ def _describe_tensor(t, torch) -> str:
     if t.numel() == 0:
         return ", ".join(parts) + ", empty"
     if t.numel() == 1:
-        return ", ".join(parts) + f", value {t.item():.6g}" if t.dtype != torch.bool else ", ".join(parts) + f", value {t.item()}"
+        value = t.item()
+        return ", ".join(parts) + (f", value {value:.6g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f", value {value}")
     with torch.no_grad():
         flat = t.detach().reshape(-1)
         sampled = flat.numel() > MAX_STAT_ELEMENTS
