@@ -119,10 +119,18 @@ class SourceIndex:
         MetadataWrapper(self.module, unsafe_skip_copy=True).visit(indexer)
         self.statements = indexer.statements
         self.path = path
+        self._descriptions: dict[str, dict[int, str]] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> "SourceIndex":
         return cls(Path(path).read_text(encoding="utf-8"), str(path))
+
+    def descriptions(self, function: str) -> dict[int, str]:
+        """describe() of every statement of one function (keyed by id of the statement), computed once."""
+        if function not in self._descriptions:
+            self._descriptions[function] = {id(s): d for s in self.statements
+                                            if s.function == function and (d := describe(s))}
+        return self._descriptions[function]
 
     def at(self, line: int) -> _Stmt | None:
         return next((s for s in self.statements if s.line == line), None)
@@ -571,7 +579,9 @@ def _static(kind, stmt, index, neighbours, rng, stats) -> Question | None:
     if kind == "names":
         return names_question(stmt, rng, stats)
     if kind == "purpose":
-        return purpose_question(stmt, [s for s in neighbours if s.function == stmt.function], rng, stats)
+        descriptions = index.descriptions(stmt.function)
+        return purpose_question(stmt, [], rng, stats, own=descriptions.get(id(stmt)),
+                                other_descriptions=[d for k, d in descriptions.items() if k != id(stmt)])
     if kind == "parsons":
         return parsons_question(stmt, index, rng, stats)
     return None
