@@ -150,3 +150,14 @@ def test_ambiguous_anchor_lists_lines(tmp_path):
     with pytest.raises(anchors.AnchorError, match=r"matches 2 statements .*lines 2, 4"):
         anchors.resolve(tmp_path / "s.py", "x = 1")
     assert anchors.resolve(tmp_path / "s.py", "x = 1", "f").line == 4
+
+
+def test_resolved_anchor_cache_follows_edits(repo, tmp_path):
+    cache = anchors.ResolvedCache(tmp_path / "cache.json")
+    first = anchors.resolve(repo / "script.py", "total = total + double(i)", cache=cache)
+    cache.save()
+    warm = anchors.ResolvedCache(tmp_path / "cache.json")
+    assert warm.get(warm.key(repo / "script.py", "total = total + double(i)", None)) == first
+    (repo / "script.py").write_text("# moved\n" + SCRIPT)
+    moved = anchors.resolve(repo / "script.py", "total = total + double(i)", cache=warm)
+    assert moved.line == first.line + 1

@@ -8,14 +8,14 @@ For a compound statement (for, while, if, with) only its header counts.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
+import json
+import os
+import tempfile
 import tokenize
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import astuple, dataclass
 from pathlib import Path
-
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 _SKIPPED_TOKENS = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
                    tokenize.ENDMARKER, tokenize.ENCODING}
@@ -56,100 +56,81 @@ class SourceFile:
     functions: tuple[str, ...]
 
 
-class ScopedVisitor(cst.CSTVisitor):
-    """Knows the qualified name of the function or class it is in (`Agent.get_value`)."""
-
-    def __init__(self):
-        self.scope: list[str] = []
-        self.functions: list[str] = []
-
-    def visit_ClassDef(self, node):
-        self.scope.append(node.name.value)
-
-    def leave_ClassDef(self, node):
-        self.scope.pop()
-
-    def visit_FunctionDef(self, node):
-        self.scope.append(node.name.value)
-        self.functions.append(".".join(self.scope))
-
-    def leave_FunctionDef(self, node):
-        self.scope.pop()
-
-
-class _Collector(ScopedVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider,)
-    _COMPOUND = (cst.For, cst.While, cst.If, cst.With, cst.Try)
-
-    def __init__(self, module: cst.Module, text: str):
-        super().__init__()
-        self.module = module
-        self.lines = text.splitlines(keepends=True)
-        self.statements: list[Statement] = []
-        self.elifs: set[int] = set()   # ids of If nodes that are the `elif` of another
-
-    def _add(self, node, code: str, end_line: int):
-        line = self.get_metadata(PositionProvider, node).start.line
-        self.statements.append(Statement(line, end_line, ".".join(self.scope) or "<module>",
-                                         code.strip(), normalize(code)))
-
-    def visit_SimpleStatementLine(self, node):
-        for small in node.body:
-            pos = self.get_metadata(PositionProvider, small)
-            self._add(small, self.module.code_for_node(small), pos.end.line)
-        return False
-
-    def on_visit(self, node):
-        if isinstance(node, self._COMPOUND) and id(node) not in self.elifs:
-            header = _first_logical_line(self.module.code_for_node(node))
-            start = self.get_metadata(PositionProvider, node).start.line
-            self._add(node, header, start + header.count("\n"))
-        return super().on_visit(node)
-
-    def visit_If(self, node):
-        if isinstance(node.orelse, cst.If):
-            self.elifs.add(id(node.orelse))
-
-
-def _first_logical_line(code: str) -> str:
-    """`for x in xs:` of a whole for statement: the text up to the first logical line's end."""
-    lines = code.splitlines(keepends=True)
-    first = None
-    for tok in tokenize.generate_tokens(io.StringIO(code).readline):
-        if first is None and tok.type not in _SKIPPED_TOKENS:
-            first = tok.start
-        if first is not None and tok.type == tokenize.NEWLINE:
-            end = tok.start
-            text = "".join(lines[first[0] - 1:end[0]])
-            return text[first[1]:len(text) - len(lines[end[0] - 1]) + end[1]]
-    return code.strip()
-
-
-@lru_cache(maxsize=64)
-def _parse(path: Path, mtime_ns: int, size: int) -> SourceFile:
-    text = path.read_text(encoding="utf-8")
-    try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        raise AnchorError(f"{path}:{exc.raw_line}: cannot parse the file: {exc.message}") from None
-    collector = _Collector(module, text)
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
-    return SourceFile(path, text, tuple(collector.statements), tuple(collector.functions))
-
-
 def parse_file(path: Path) -> SourceFile:
-    """Statements of a Python file, cached until the file changes."""
+    """Statements of a Python file (parsed with libcst), cached until the file changes."""
+    from .syntax import parse
+
     path = Path(path).resolve()
     try:
         stat = path.stat()
     except FileNotFoundError:
         raise AnchorError(f"{path}: no such file") from None
-    return _parse(path, stat.st_mtime_ns, stat.st_size)
+    return parse(path, stat.st_mtime_ns, stat.st_size)
 
 
-def resolve(path: Path, at: str, function: str | None = None) -> Statement:
+class ResolvedCache:
+    """Anchors already resolved, keyed by file, a hash of its content, function and anchor text: a start
+    whose files have not changed needs no parsing (and no libcst import). Written atomically."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.changed = False
+        try:
+            self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(self.entries, dict):
+                self.entries = {}
+        except (OSError, ValueError):
+            self.entries = {}
+
+    @staticmethod
+    def key(path: Path, at: str, function: str | None) -> str | None:
+        try:
+            digest = hashlib.sha1(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            return None
+        return "\0".join([str(Path(path).resolve()), digest, function or "", at])
+
+    def get(self, key: str | None) -> Statement | None:
+        value = self.entries.get(key) if key else None
+        try:
+            return Statement(*value) if value else None
+        except TypeError:
+            return None
+
+    def put(self, key: str | None, statement: Statement) -> None:
+        if key:
+            self.entries[key] = list(astuple(statement))
+            self.changed = True
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if len(self.entries) > 2000:
+                self.entries = dict(list(self.entries.items())[-1000:])
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self.entries, f)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache: losing it costs only time
+
+
+def resolve(path: Path, at: str, function: str | None = None, cache: ResolvedCache | None = None) -> Statement:
     """The one statement of `path` (inside `function` if given) whose code contains `at`."""
     path = Path(path)
+    key = cache.key(path, at, function) if cache is not None else None
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        return cached
+    statement = _resolve(path, at, function)
+    if cache is not None:
+        cache.put(key, statement)
+    return statement
+
+
+def _resolve(path: Path, at: str, function: str | None) -> Statement:
     source = parse_file(path)
     if function is not None and function not in source.functions and function != "<module>":
         near = difflib.get_close_matches(function, source.functions, n=1)

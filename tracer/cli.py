@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from . import show, spec
+from .anchors import ResolvedCache
 from .progress import ProgressStore, state_dir
 
 EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -284,7 +285,9 @@ def _start(args, program_args: list[str], console) -> int:
     else:
         if args.breaks:
             raise UsageError("--break goes with a script path; a walkthrough's steps come from its file")
-        walkthrough = spec.load(spec.find(args.name))
+        cache = ResolvedCache(state_dir() / "cache" / "anchors.json")
+        walkthrough = spec.load(spec.find(args.name), cache=cache)
+        cache.save()
         run_dir = state_dir() / "runs" / walkthrough.name
         for entry in walkthrough.runs:
             entry.args = [a.replace("{run_dir}", str(run_dir)) for a in entry.args]

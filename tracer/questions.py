@@ -22,7 +22,8 @@ import libcst.matchers as m
 from libcst.metadata import (ComprehensionScope, ExpressionContext, ExpressionContextProvider, MetadataWrapper,
                              PositionProvider, ScopeProvider)
 
-from .anchors import ScopedVisitor, normalize
+from .anchors import normalize
+from .syntax import ScopedVisitor
 from .spec import Question
 
 STATIC_KINDS = ("mutant", "blank", "names", "purpose", "parsons")

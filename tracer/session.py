@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from . import answers, questions, show, values
+from . import answers, show, values
 from .anchors import AnchorError, names_read, parse_file
 from .engine import (CONTINUE, EDITOR, EDITOR_AFTER, STEP_INTO, STEP_OVER, Engine, InternalError, StopPoint,
                      WhenError)
@@ -45,7 +45,7 @@ class Session:
         self.editor = editor                       # a vscode.Editor: VS Code stops at each step
         self.seed = seed
         self.generated = generated                 # static generated questions per stop (0: none)
-        self._indexes: dict[Path, questions.SourceIndex] = {}
+        self._indexes: dict = {}                   # path -> questions.SourceIndex
         self.tour = store.tour(walkthrough.name)
         if restart or self.tour.finished:
             if self.tour.finished and not restart:
@@ -189,6 +189,8 @@ class Session:
     def _generated_for(self, step: Step, frame: types.FrameType) -> list[Question]:
         if self.generated <= 0:
             return []
+        from . import questions
+
         if step.path not in self._indexes:
             try:
                 self._indexes[step.path] = questions.SourceIndex.from_file(step.path)
@@ -201,6 +203,7 @@ class Session:
     def _ask(self, step: Step, frame: types.FrameType) -> None:
         if self.mode == AUTO:
             return
+        from . import questions   # libcst's matchers take ~0.2 s to import: only when questions are asked
         asked = step.questions + self._generated_for(step, frame)
         for n, question in enumerate(asked, start=1):
             self.console.print(show.question_view(n, len(asked), question))

@@ -142,7 +142,7 @@ def _check_table(table: dict, schema: dict, where) -> None:
             raise SpecError(f"{where(key)}: {key!r} must be {name}, not {type(value).__name__} {value!r}")
 
 
-def load(path: Path, resolve_anchors: bool = True) -> Walkthrough:
+def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache | None = None) -> Walkthrough:
     """Read and validate a walkthrough file; with resolve_anchors, find every step's code."""
     path = Path(path)
     try:
@@ -221,7 +221,7 @@ def load(path: Path, resolve_anchors: bool = True) -> Walkthrough:
 
     walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path)
     if resolve_anchors:
-        resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))))
+        resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache)
     return walkthrough
 
 
@@ -257,12 +257,12 @@ def _question(raw, step_id: str, n: int, where) -> Question:
     return question
 
 
-def resolve(walkthrough: Walkthrough, where=lambda step: "") -> None:
+def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.ResolvedCache | None = None) -> None:
     """Find each step's statement; an anchor that does not resolve names the step and the nearest code."""
     for step in walkthrough.steps:
         step.path = (walkthrough.repo_dir / step.file).resolve()
         try:
-            statement = anchors.resolve(step.path, step.at, step.function)
+            statement = anchors.resolve(step.path, step.at, step.function, cache)
         except anchors.AnchorError as exc:
             prefix = where(step) or str(walkthrough.source or walkthrough.name)
             raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
