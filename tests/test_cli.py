@@ -152,3 +152,13 @@ def test_adhoc_breaks_on_any_script(tmp_path, state_dir):
 def test_help_documents_exit_codes(state_dir):
     proc = walkthrough("start", "--help", state_dir=state_dir)
     assert "130" in proc.stdout and "--answers" in proc.stdout
+
+
+def test_broken_when_condition_names_the_step(tmp_path, state_dir):
+    step = GOOD_STEP.replace('at = "x_train, y_train, x_test, y_test = train_test_split"',
+                             'at = "x, y, feature_names, class_names = load_dataset(args)"')
+    path = write_walkthrough(tmp_path, step + 'when = "no_such_name > 1"\n')
+    proc = walkthrough("start", path, "--auto", state_dir=state_dir)
+    assert proc.returncode == 2
+    out = " ".join(proc.stdout.split())
+    assert "error in the walkthrough" in out and "'no_such_name > 1'" in out and "NameError" in out

@@ -161,3 +161,11 @@ def test_resolved_anchor_cache_follows_edits(repo, tmp_path):
     (repo / "script.py").write_text("# moved\n" + SCRIPT)
     moved = anchors.resolve(repo / "script.py", "total = total + double(i)", cache=warm)
     assert moved.line == first.line + 1
+
+
+def test_broken_when_is_not_swallowed_by_the_learners_except_exception(tmp_path):
+    from tracer.engine import WhenError
+    (tmp_path / "s.py").write_text("try:\n    x = 1\nexcept Exception:\n    x = 2\n")
+    engine = Engine([point(tmp_path, "s.py", "x = 1", when="missing > 0")], tmp_path, Recorder())
+    with pytest.raises(WhenError, match="missing > 0"):
+        engine.run_script(tmp_path / "s.py", [])

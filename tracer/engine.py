@@ -61,8 +61,9 @@ class InternalError(BaseException):
     learner's `except Exception` blocks and is never reported as the learner's program failing."""
 
 
-class WhenError(Exception):
-    """A stop point's `when` expression raised; the message names the stop point."""
+class WhenError(BaseException):
+    """A stop point's `when` expression raised; the message names the stop point. A BaseException, so a
+    learner's `except Exception` around the line cannot swallow a mistake in the walkthrough file."""
 
 
 class Engine:
