@@ -588,8 +588,7 @@ def _static(kind, stmt, index, neighbours, rng, stats) -> Question | None:
     return None
 
 
-def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, own_title: str | None = None,
-             other_titles: list[str] | None = None, count: int = 1) -> list[Question]:
+def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, count: int = 1) -> list[Question]:
     """Generated questions for a stop: a prediction or loop count when the frame allows, then `count` static ones."""
     stmt = index.at(line)
     if stmt is None:
@@ -602,10 +601,8 @@ def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, own_
     for kind in kinds:
         if len(out) >= count + 1:
             break
-        if kind == "purpose" and own_title and other_titles:
-            q = purpose_question(stmt, [], rng, stats, own=own_title, other_descriptions=other_titles)
-        else:
-            q = _static(kind, stmt, index, [s for s in index.statements if s.function == stmt.function], rng, stats)
+        # (step titles would give the answer away: the step's own title is its heading)
+        q = _static(kind, stmt, index, index.statements, rng, stats)
         if q is not None:
             out.append(q)
     for n, q in enumerate(out, start=1):

@@ -196,9 +196,8 @@ class Session:
                 self._indexes[step.path] = questions.SourceIndex.from_file(step.path)
             except (SyntaxError, OSError):
                 return []
-        others = [s.title for s in self.walkthrough.steps if s is not step]
         return questions.for_stop(self._indexes[step.path], step.line, frame, self.seed, step.id,
-                                  own_title=step.title, other_titles=others, count=self.generated)
+                                  count=self.generated)
 
     def _ask(self, step: Step, frame: types.FrameType) -> None:
         if self.mode == AUTO:
