@@ -90,3 +90,17 @@ def test_quit_command_saves_and_exits_cleanly(state_dir):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_ctrl_c_while_training_runs_saves_progress_and_exits_130(state_dir):
+    child = spawn(state_dir, "--auto", "--restart", "--", "--epochs", "100000")
+    child.expect("Step 12/13")                        # the last stop inside train.py
+    child.expect("running to step 13/13")             # training goes on at full speed
+    child.sendintr()
+    child.expect("Interrupted. Progress saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    state = json.loads((state_dir / "progress.json").read_text())["tours"]["mlp"]
+    assert state["next_step"] == 12 and len(state["steps_seen"]) == 12
+    assert not state["finished"]
