@@ -7,6 +7,7 @@ For a compound statement (for, while, if, with) only its header counts.
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import hashlib
 import io
@@ -156,8 +157,6 @@ def _resolve(path: Path, at: str, function: str | None) -> Statement:
 
 def names_read(code: str) -> list[str]:
     """Names and attribute chains (`args.gamma`) that a statement reads, in order of appearance."""
-    import ast
-
     tree = None
     for candidate in (code, code.rstrip().rstrip(":") + ":\n    pass", code + "\n    pass"):
         try:

@@ -90,7 +90,7 @@ class Engine:
 
     # ----- compiling stop points in ------------------------------------------------------
     def compile_file(self, path: str) -> types.CodeType:
-        """Compile `path` with a gate call before each anchored statement, on its own line."""
+        """Compile `path` with a gate call before each anchored statement, on the statement's line."""
         source = Path(path).read_text(encoding="utf-8")
         tree = ast.parse(source, filename=path)
         wanted: dict[int, list[int]] = {}
@@ -259,8 +259,9 @@ def _call(name: str, k: int, line: int, col: int, with_break: bool = False) -> a
 
 def _insert_gates(tree: ast.Module, wanted: dict[int, list[int]], line_offset: int = 0,
                   with_break: bool = False) -> set[int]:
-    """Put `__walkthrough_stop__(k)` before each statement that starts on a wanted line, and
-    `__walkthrough_after__(k)` after it when it is a simple statement. Returns the k that got an after-gate."""
+    """Put `__walkthrough_stop__(k)` before each statement that starts on a wanted line. With a debugger
+    (`with_break`), also `__walkthrough_after__(k)` after it when it is a simple statement: predictions are
+    then checked without a tracer. Returns the k that got an after-gate."""
     placed, with_after = set(), set()
     for node in ast.walk(tree):
         for field_name in ("body", "orelse", "finalbody"):
@@ -275,7 +276,7 @@ def _insert_gates(tree: ast.Module, wanted: dict[int, list[int]], line_offset: i
                     gate_line = max(1, stmt.lineno + line_offset)
                     new_block.extend(_call(GATE, k, gate_line, stmt.col_offset, with_break) for k in ks)
                 new_block.append(stmt)
-                if ks and isinstance(stmt, _SIMPLE):
+                if ks and with_break and isinstance(stmt, _SIMPLE):
                     # on the statement's last line, so it adds no line event of its own
                     new_block.extend(_call(AFTER_GATE, k, stmt.end_lineno, stmt.col_offset) for k in ks)
                     with_after.update(ks)

@@ -559,7 +559,7 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
     for stmt in statements:
         rng = random.Random(f"{seed}:{stmt.line}")
         for kind in kinds:
-            q = _static(kind, stmt, index, statements, rng, stats)
+            q = _static(kind, stmt, index, rng, stats)
             if q is not None and q.source == "parsons":
                 if q.line in windows:     # the same block of lines, already asked
                     stats.made["parsons"] -= 1
@@ -572,7 +572,7 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
     return questions
 
 
-def _static(kind, stmt, index, neighbours, rng, stats) -> Question | None:
+def _static(kind, stmt, index, rng, stats) -> Question | None:
     if kind == "mutant":
         return mutant_question(stmt, rng, stats)
     if kind == "blank":
@@ -602,7 +602,7 @@ def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, coun
         if len(out) >= count + 1:
             break
         # (step titles would give the answer away: the step's own title is its heading)
-        q = _static(kind, stmt, index, index.statements, rng, stats)
+        q = _static(kind, stmt, index, rng, stats)
         if q is not None:
             out.append(q)
     for n, q in enumerate(out, start=1):
