@@ -5,7 +5,7 @@ Last line: files=F questions=Q max_seconds_per_file=S (target: <= 0.5 s for a 30
 import time
 from pathlib import Path
 
-from tracer import questions
+from tracer.quiz import questions
 
 ROOT = Path(__file__).resolve().parent.parent
 

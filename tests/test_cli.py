@@ -103,7 +103,7 @@ def test_program_error_shows_learner_frames_and_keeps_progress(tmp_path, state_d
     proc = walkthrough("start", path, "--auto", state_dir=state_dir)
     assert proc.returncode == 1
     assert "ZeroDivisionError" in proc.stdout and "train.py" in proc.stdout
-    assert "tracer/" not in proc.stdout and "engine.py" not in proc.stdout
+    assert "tracer/" not in proc.stdout and "stops.py" not in proc.stdout and "session.py" not in proc.stdout
     state = json.loads((state_dir / "progress.json").read_text())["tours"]["custom"]
     assert state["steps_seen"] == ["split"]
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tracer import anchors
-from tracer.engine import CONTINUE, STEP_INTO, STEP_OVER, Engine, StopPoint
+from tracer.engine import anchors
+from tracer.engine.stops import CONTINUE, STEP_INTO, STEP_OVER, Engine, StopPoint
 
 SCRIPT = '''
 import json
@@ -164,7 +164,7 @@ def test_resolved_anchor_cache_follows_edits(repo, tmp_path):
 
 
 def test_broken_when_is_not_swallowed_by_the_learners_except_exception(tmp_path):
-    from tracer.engine import WhenError
+    from tracer.engine.stops import WhenError
     (tmp_path / "s.py").write_text("try:\n    x = 1\nexcept Exception:\n    x = 2\n")
     engine = Engine([point(tmp_path, "s.py", "x = 1", when="missing > 0")], tmp_path, Recorder())
     with pytest.raises(WhenError, match="missing > 0"):

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import PPO_DIR, ROOT, walkthrough
-from tracer import answers, questions
+from tracer.quiz import answers, questions
 from tracer.spec import Question
 
 SOURCE = textwrap.dedent('''

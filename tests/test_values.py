@@ -4,7 +4,7 @@ import types
 import numpy as np
 import torch
 
-from tracer import values
+from tracer.engine import values
 
 
 def test_tensor_shows_shape_dtype_device_grad_and_stats():

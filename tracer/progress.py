@@ -1,18 +1,34 @@
 """The learner's progress: one small JSON file, written atomically, with a schema version.
 
 Location: $WALKTHROUGH_STATE_DIR, else $XDG_STATE_HOME/walkthrough, else ~/.local/state/walkthrough.
-A corrupt or unreadable file is set aside (renamed *.corrupt-<time>) with a warning, never a crash.
+
+The file holds sections of named entries: `tours` (one TourProgress per walkthrough) and one
+section per practice mode (`exercises`, `hunts`, ...), each entry a JSON object the mode owns.
+Two terminals may use walkthrough at once, so `save` is a read-modify-write under a file lock
+that writes back only the entries this process touched: nobody's progress is lost.
+
+A file that cannot be read at all is set aside (renamed, under a unique name) with a warning; an
+entry of the wrong shape is dropped with a warning and the original file is copied aside first,
+so nothing is ever destroyed. Nothing here raises on bad data; only an unwritable state
+directory raises ProgressError, whose message says what to do.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+TOURS = "tours"
+LOCK_TIMEOUT_S = 10.0
+
+
+class ProgressError(Exception):
+    """The state directory cannot be used (read-only, a file in its place, ...)."""
 
 
 def state_dir() -> Path:
@@ -36,51 +52,182 @@ class TourProgress:
         return sum(self.answers.values()), len(self.answers)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# field -> check of its JSON value; a tour entry failing any check is dropped
+_TOUR_CHECKS = {
+    "next_step": lambda v: _is_int(v) and 0 <= v < 1_000_000,
+    "steps_seen": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
+    "answers": lambda v: isinstance(v, dict) and all(isinstance(a, bool) for a in v.values()),
+    "missed": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
+    "finished": lambda v: isinstance(v, bool),
+    "updated": lambda v: (_is_int(v) or isinstance(v, float)) and v == v,
+}
+assert set(_TOUR_CHECKS) == {f.name for f in fields(TourProgress)}
+
+
+def tour_from_json(raw) -> TourProgress | None:
+    """A TourProgress from its JSON form, or None if the entry has the wrong shape."""
+    if not isinstance(raw, dict) or not set(raw) <= set(_TOUR_CHECKS):
+        return None
+    if not all(check(raw[key]) for key, check in _TOUR_CHECKS.items() if key in raw):
+        return None
+    return TourProgress(**raw)
+
+
 class ProgressStore:
     def __init__(self, directory: Path | None = None):
         self.directory = Path(directory) if directory else state_dir()
         self.path = self.directory / "progress.json"
         self.warnings: list[str] = []
-        self.tours: dict[str, TourProgress] = self._read()
+        self.tours: dict[str, TourProgress] = {}
+        self.sections: dict[str, dict[str, dict]] = {}     # other sections: name -> entry (a JSON object)
+        self._touched: set[tuple[str, str]] = set()         # (section, name) this process changed or removed
+        self._load(self._read_file(warn=True), warn=True)
 
-    def _read(self) -> dict[str, TourProgress]:
-        try:
-            raw = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {}
-        except OSError as exc:
-            self._set_aside(f"cannot read it ({exc.__class__.__name__})")
-            return {}
-        try:
-            data = json.loads(raw)
-            if data.get("version") != SCHEMA_VERSION:
-                raise ValueError(f"schema version {data.get('version')!r}, expected {SCHEMA_VERSION}")
-            return {name: TourProgress(**tour) for name, tour in data["tours"].items()}
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            self._set_aside(f"it is corrupt ({exc.__class__.__name__})")
-            return {}
-
-    def _set_aside(self, why: str) -> None:
-        aside = self.path.with_name(f"progress.json.corrupt-{int(time.time())}")
-        try:
-            os.replace(self.path, aside)
-            where = f"moved to {aside}"
-        except OSError:
-            where = "left in place"
-        self.warnings.append(f"progress file {self.path}: {why}; {where}; starting with fresh progress")
-
+    # ----- entries --------------------------------------------------------------------------
     def tour(self, name: str) -> TourProgress:
+        """The progress of one walkthrough (created if new); saved by the next save()."""
+        self._touched.add((TOURS, name))
         return self.tours.setdefault(name, TourProgress())
 
+    def entry(self, section: str, name: str) -> dict:
+        """A practice mode's record (created empty if new), to change in place; saved by the next save()."""
+        self._touched.add((section, name))
+        return self.sections.setdefault(section, {}).setdefault(name, {})
+
+    def peek(self, section: str, name: str) -> dict | None:
+        """A record, read only (not marked as changed)."""
+        if section == TOURS:
+            tour = self.tours.get(name)
+            return asdict(tour) if tour else None
+        return self.sections.get(section, {}).get(name)
+
+    def forget(self, section: str, name: str) -> bool:
+        """Remove a record; returns whether it existed. Saved by the next save()."""
+        self._touched.add((section, name))
+        if section == TOURS:
+            return self.tours.pop(name, None) is not None
+        return self.sections.get(section, {}).pop(name, None) is not None
+
     def reset(self, name: str) -> bool:
-        existed = self.tours.pop(name, None) is not None
+        existed = self.forget(TOURS, name)
         self.save()
         return existed
 
+    # ----- reading ----------------------------------------------------------------------------
+    def _read_file(self, warn: bool):
+        """The parsed JSON of the file, {} if there is none; an unreadable file is set aside."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except IsADirectoryError:
+            raise ProgressError(f"{self.path} is a directory, not a progress file; move it away or set "
+                                "WALKTHROUGH_STATE_DIR to another folder") from None
+        except OSError as exc:
+            if warn:
+                self.warnings.append(f"progress file {self.path}: cannot read it ({exc.strerror}); "
+                                     "starting with fresh progress")
+            return {}
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            version = data.get("version")
+            if version not in (1, SCHEMA_VERSION):
+                raise ValueError(f"schema version {version!r}, expected {SCHEMA_VERSION}")
+            return data
+        except (ValueError, RecursionError) as exc:   # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            plain = isinstance(exc, ValueError) and not isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError))
+            why = str(exc) if plain else "not valid JSON"
+            self._set_aside(f"it is corrupt ({why})", move=True, warn=warn)
+            return {}
+
+    def _load(self, data: dict, warn: bool) -> None:
+        dropped = []
+        for section, entries in data.items():
+            if section == "version":
+                continue
+            if not isinstance(entries, dict):
+                dropped.append(f"section {section!r}")
+                continue
+            for name, raw in entries.items():
+                if section == TOURS:
+                    tour = tour_from_json(raw)
+                    if tour is None:
+                        dropped.append(f"{section}/{name}")
+                    else:
+                        self.tours[name] = tour
+                elif isinstance(raw, dict):
+                    self.sections.setdefault(section, {})[name] = raw
+                else:
+                    dropped.append(f"{section}/{name}")
+        if dropped and warn:
+            shown = ", ".join(d[:60] for d in dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+            self._set_aside(f"entries of the wrong shape were dropped ({shown}); the rest is kept", move=False,
+                            warn=True)
+
+    def _set_aside(self, why: str, move: bool, warn: bool) -> None:
+        """Move (or copy) the file to progress.json.corrupt-<time>-<n>, a name no earlier set-aside used."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for n in range(1000):
+            aside = self.path.with_name(f"progress.json.corrupt-{stamp}-{n}")
+            if not aside.exists():
+                break
+        try:
+            if move:
+                os.replace(self.path, aside)
+            else:
+                shutil.copyfile(self.path, aside)
+            where = f"the original is kept as {aside}"
+        except OSError:
+            where = "the file was left in place"
+        if warn:
+            self.warnings.append(f"progress file {self.path}: {why}; {where}")
+
+    # ----- writing ----------------------------------------------------------------------------
     def save(self) -> None:
-        """Write atomically: a temporary file in the same directory, then os.replace."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        data = {"version": SCHEMA_VERSION, "tours": {name: asdict(t) for name, t in self.tours.items()}}
+        """Merge this process's changes into the file under a lock, then write it atomically."""
+        from filelock import FileLock, Timeout
+
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProgressError(f"cannot create the state directory {self.directory} ({exc.strerror}); "
+                                "set WALKTHROUGH_STATE_DIR to a writable folder") from None
+        try:
+            with FileLock(str(self.directory / "progress.lock"), timeout=LOCK_TIMEOUT_S):
+                self._merge_and_write()
+        except Timeout:
+            raise ProgressError(f"{self.directory / 'progress.lock'} stayed locked for {LOCK_TIMEOUT_S:.0f} s; "
+                                "is another walkthrough stuck? Close it and try again") from None
+        except OSError as exc:
+            raise ProgressError(f"cannot write progress in {self.directory} ({exc.strerror}); "
+                                "set WALKTHROUGH_STATE_DIR to a writable folder") from None
+
+    def _merge_and_write(self) -> None:
+        on_disk = ProgressStore.__new__(ProgressStore)
+        on_disk.path, on_disk.directory, on_disk.warnings = self.path, self.directory, []
+        on_disk.tours, on_disk.sections = {}, {}
+        on_disk._load(on_disk._read_file(warn=False), warn=False)
+        for section, name in self._touched:
+            if section == TOURS:
+                if name in self.tours:
+                    on_disk.tours[name] = self.tours[name]
+                else:
+                    on_disk.tours.pop(name, None)
+            elif name in self.sections.get(section, {}):
+                on_disk.sections.setdefault(section, {})[name] = self.sections[section][name]
+            else:
+                on_disk.sections.get(section, {}).pop(name, None)
+        # what others saved meanwhile becomes visible here too
+        self.tours = {**on_disk.tours, **{n: t for n, t in self.tours.items() if (TOURS, n) in self._touched}}
+        self.sections = on_disk.sections
+        data = {"version": SCHEMA_VERSION, TOURS: {name: asdict(t) for name, t in on_disk.tours.items()},
+                **on_disk.sections}
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".progress-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -10,9 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from . import answers, show, values
-from .anchors import AnchorError, names_read, parse_file
-from .engine import (CONTINUE, EDITOR, EDITOR_AFTER, STEP_INTO, STEP_OVER, Engine, InternalError, StopPoint,
+from . import show
+from .engine import values
+from .quiz import answers
+from .engine.anchors import AnchorError, names_read, parse_file
+from .engine.stops import (CONTINUE, EDITOR, EDITOR_AFTER, STEP_INTO, STEP_OVER, Engine, InternalError, StopPoint,
                      WhenError)
 from .progress import ProgressStore
 from .spec import Question, Step, Walkthrough
@@ -50,7 +52,7 @@ class Session:
         if restart or self.tour.finished:
             if self.tour.finished and not restart:
                 self.console.print("[dim]You finished this walkthrough before; starting again from step 1.[/]")
-            store.tours.pop(walkthrough.name, None)
+            store.forget("tours", walkthrough.name)
             self.tour = store.tour(walkthrough.name)
         self.first_step = min(self.tour.next_step, len(walkthrough.steps))
         self._status = None
@@ -189,7 +191,7 @@ class Session:
     def _generated_for(self, step: Step, frame: types.FrameType) -> list[Question]:
         if self.generated <= 0:
             return []
-        from . import questions
+        from .quiz import questions
 
         if step.path not in self._indexes:
             try:
@@ -202,7 +204,7 @@ class Session:
     def _ask(self, step: Step, frame: types.FrameType) -> None:
         if self.mode == AUTO:
             return
-        from . import questions   # libcst's matchers take ~0.2 s to import: only when questions are asked
+        from .quiz import questions   # libcst's matchers take ~0.2 s to import: only when questions are asked
         asked = step.questions + self._generated_for(step, frame)
         for n, question in enumerate(asked, start=1):
             self.console.print(show.question_view(n, len(asked), question))

@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import anchors
+from .engine import anchors
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WALKTHROUGHS_DIR = PROJECT_ROOT / "walkthroughs"

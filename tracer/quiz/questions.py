@@ -22,9 +22,9 @@ import libcst.matchers as m
 from libcst.metadata import (ComprehensionScope, ExpressionContext, ExpressionContextProvider, MetadataWrapper,
                              PositionProvider, ScopeProvider)
 
-from .anchors import normalize
-from .syntax import ScopedVisitor
-from .spec import Question
+from ..engine.anchors import normalize
+from ..engine.syntax import ScopedVisitor
+from ..spec import Question
 
 STATIC_KINDS = ("mutant", "blank", "names", "purpose", "parsons")
 DYNAMIC_KINDS = ("predict", "loop_count")

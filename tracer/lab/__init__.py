@@ -1,0 +1,1 @@
+"""Running reference scripts many times: the run cache, seeds, statistics and curves."""

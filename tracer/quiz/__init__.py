@@ -1,0 +1,1 @@
+"""Questions about code: generated with libcst (questions) and checked without running answers (answers)."""
