@@ -162,3 +162,17 @@ def test_broken_when_condition_names_the_step(tmp_path, state_dir):
     assert proc.returncode == 2
     out = " ".join(proc.stdout.split())
     assert "error in the walkthrough" in out and "'no_such_name > 1'" in out and "NameError" in out
+
+
+def test_start_with_repo_walks_an_edited_working_copy(tmp_path, state_dir):
+    from tracer.practice import workcopy
+
+    copy = workcopy.create(MLP_DIR, tmp_path / "work" / "mlp", "exercise")
+    train = copy.path / "train.py"
+    train.write_text("# my notes\n# more notes\n" + train.read_text())     # the learner's edits move every line
+    proc = walkthrough("start", "mlp", "--repo", copy.path, "--auto", "--", "--epochs", "1", state_dir=state_dir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = " ".join(proc.stdout.split())
+    assert "Step 13/13" in out and "work/mlp/train.py" in out
+    tours = json.loads((state_dir / "progress.json").read_text())["tours"]
+    assert list(tours) == [f"mlp@{copy.path.resolve()}"]        # kept apart from the reference's progress

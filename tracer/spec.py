@@ -142,8 +142,11 @@ def _check_table(table: dict, schema: dict, where) -> None:
             raise SpecError(f"{where(key)}: {key!r} must be {name}, not {type(value).__name__} {value!r}")
 
 
-def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache | None = None) -> Walkthrough:
-    """Read and validate a walkthrough file; with resolve_anchors, find every step's code."""
+def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache | None = None,
+         repo: Path | None = None) -> Walkthrough:
+    """Read and validate a walkthrough file; with resolve_anchors, find every step's code.
+
+    `repo` replaces the file's own repo directory: the same tour on a learner's working copy."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -165,7 +168,9 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
         if key not in data:
             raise SpecError(f"{path}: missing {key!r} (a walkthrough needs {', '.join(_REQUIRED_TOP)})")
 
-    repo_dir = Path(data["repo"])
+    repo_dir = Path(data["repo"]) if repo is None else Path(repo).resolve()
+    if repo is not None and not repo_dir.is_dir():
+        raise SpecError(f"--repo {repo}: no such directory")
     if not repo_dir.is_absolute():
         repo_dir = (IMPLS_DIR / repo_dir) if (IMPLS_DIR / repo_dir).is_dir() else (path.parent / repo_dir)
     if not repo_dir.is_dir():

@@ -1,6 +1,7 @@
 """`walkthrough start NAME|SCRIPT`: run the program for real and pause at each step."""
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from pathlib import Path
@@ -25,6 +26,9 @@ def add_parser(sub, name: str) -> None:
         epilog=EPILOG)
     start.add_argument("name", help="a walkthrough name (see `walkthrough list`) or a path to a Python script")
     start.add_argument("--restart", action="store_true", help="begin at step 1 instead of resuming")
+    start.add_argument("--repo", metavar="DIR",
+                       help="run the walkthrough on this copy of its repo (e.g. walkthrough-work/ppo, your edited "
+                            "copy) instead of minimal_impls/NAME; progress is kept apart from the original's")
     mode = start.add_mutually_exclusive_group()
     mode.add_argument("--auto", action="store_true", help="answer nothing, show each step and continue")
     mode.add_argument("--answers", metavar="FILE",
@@ -92,14 +96,20 @@ def run(args, program_args, console) -> int:
 
     target = Path(args.name)
     if target.suffix == ".py":
+        if args.repo:
+            raise UsageError("--repo goes with a walkthrough name: a script runs from its own folder")
         walkthrough = _adhoc(target, args.breaks, program_args)
     else:
         if args.breaks:
             raise UsageError("--break goes with a script path; a walkthrough's steps come from its file")
         cache = ResolvedCache(state_dir() / "cache" / "anchors.json")
-        walkthrough = spec.load(spec.find(args.name), cache=cache)
+        walkthrough = spec.load(spec.find(args.name), cache=cache, repo=args.repo)
         cache.save()
-        run_dir = state_dir() / "runs" / walkthrough.name
+        run_name = walkthrough.name
+        if args.repo:     # progress on a copy is its own: the copy may differ from the reference
+            walkthrough.name = f"{walkthrough.name}@{walkthrough.repo_dir}"
+            run_name += "-" + hashlib.sha1(str(walkthrough.repo_dir).encode()).hexdigest()[:10]
+        run_dir = state_dir() / "runs" / run_name
         for entry in walkthrough.runs:
             entry.args = [a.replace("{run_dir}", str(run_dir)) for a in entry.args]
         walkthrough.runs[0].args += program_args      # `-- ARGS` go to the first script (train.py)
