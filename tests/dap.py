@@ -55,3 +55,50 @@ class DAPClient:
 
     def close(self):
         self.sock.close()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def connect(port, proc, timeout=30):
+    """Connect to debugpy's adapter once `proc` listens on `port`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return DAPClient("127.0.0.1", port)
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else f"exited {proc.returncode}"
+            time.sleep(0.1)
+    raise TimeoutError("debugpy never listened")
+
+
+def attach(client, breakpoints=None):
+    """The handshake VS Code's 'attach' does; `breakpoints` {path: [line, ...]} are set before configurationDone."""
+    client.request("initialize", clientID="walkthrough-tests", adapterID="debugpy", pathFormat="path",
+                   linesStartAt1=True, columnsStartAt1=True)
+    attach_seq = client.send("attach", name="walkthrough: attach", type="debugpy", request="attach", justMyCode=True)
+    client.wait(lambda m: m.get("event") == "initialized", "initialized")
+    for path, lines in (breakpoints or {}).items():
+        set_breakpoints(client, path, lines)
+    client.request("configurationDone")
+    client.response(attach_seq)
+
+
+def set_breakpoints(client, path, lines):
+    """What VS Code sends when the learner clicks in the gutter: all of one file's breakpoints at once."""
+    body = client.request("setBreakpoints", source={"path": str(path)}, breakpoints=[{"line": n} for n in lines])
+    return body["breakpoints"]
+
+
+def next_stop(client):
+    """The next 'stopped' event, or None when the program ended."""
+    message = client.wait(lambda m: m.get("type") == "event" and m.get("event") in ("stopped", "terminated"),
+                          "stopped event")
+    return message if message["event"] == "stopped" else None
+
+
+def top_frame(client, stopped):
+    return client.request("stackTrace", threadId=stopped["body"]["threadId"], startFrame=0, levels=20)["stackFrames"][0]

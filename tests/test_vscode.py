@@ -8,14 +8,8 @@ import time
 import pytest
 
 from conftest import ROOT, WALKTHROUGH, walkthrough
-from dap import DAPClient
+from dap import attach, connect, free_port, next_stop
 from tracer import spec
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(state_dir, port, *extra):
@@ -23,32 +17,6 @@ def start(state_dir, port, *extra):
     return subprocess.Popen([str(WALKTHROUGH), "start", "mlp", "--vscode", "--auto", "--restart", "--port", str(port),
                              "--wait", "60", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, cwd=ROOT)
-
-
-def connect(port, proc, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            return DAPClient("127.0.0.1", port)
-        except OSError:
-            assert proc.poll() is None, proc.stdout.read()
-            time.sleep(0.1)
-    raise TimeoutError("debugpy never listened")
-
-
-def attach(client):
-    client.request("initialize", clientID="walkthrough-tests", adapterID="debugpy", pathFormat="path",
-                   linesStartAt1=True, columnsStartAt1=True)
-    attach_seq = client.send("attach", name="walkthrough: attach", type="debugpy", request="attach", justMyCode=True)
-    client.wait(lambda m: m.get("event") == "initialized", "initialized")
-    client.request("configurationDone")
-    client.response(attach_seq)
-
-
-def next_stop(client):
-    message = client.wait(lambda m: m.get("type") == "event" and m.get("event") in ("stopped", "terminated"),
-                          "stopped event")
-    return message if message["event"] == "stopped" else None
 
 
 def test_editor_stops_at_every_step_with_the_frame_variables(state_dir):
