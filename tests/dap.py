@@ -76,13 +76,18 @@ def connect(port, proc, timeout=30):
 
 
 def attach(client, breakpoints=None):
-    """The handshake VS Code's 'attach' does; `breakpoints` {path: [line, ...]} are set before configurationDone."""
+    """The handshake VS Code does for our 'walkthrough: attach' configuration (as `walkthrough vscode` writes
+    it); `breakpoints` {path: [line, ...]} are the learner's, set before configurationDone as VS Code does."""
+    from tracer.vscode import launch_configurations
+
+    configuration = {k: v for k, v in launch_configurations("tour", "127.0.0.1", 0)[0].items() if k != "connect"}
     client.request("initialize", clientID="walkthrough-tests", adapterID="debugpy", pathFormat="path",
                    linesStartAt1=True, columnsStartAt1=True)
-    attach_seq = client.send("attach", name="walkthrough: attach", type="debugpy", request="attach", justMyCode=True)
+    attach_seq = client.send("attach", **configuration)
     client.wait(lambda m: m.get("event") == "initialized", "initialized")
     for path, lines in (breakpoints or {}).items():
         set_breakpoints(client, path, lines)
+    client.request("setExceptionBreakpoints", filters=["uncaught"])      # VS Code's default
     client.request("configurationDone")
     client.response(attach_seq)
 

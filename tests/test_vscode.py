@@ -8,13 +8,13 @@ import time
 import pytest
 
 from conftest import ROOT, WALKTHROUGH, walkthrough
-from dap import attach, connect, free_port, next_stop
+from dap import attach, connect, free_port, next_stop, set_breakpoints, top_frame
 from tracer import spec
 
 
-def start(state_dir, port, *extra):
+def start(state_dir, port, *extra, target="mlp"):
     env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(state_dir), "NO_COLOR": "1", "COLUMNS": "120"}
-    return subprocess.Popen([str(WALKTHROUGH), "start", "mlp", "--vscode", "--auto", "--restart", "--port", str(port),
+    return subprocess.Popen([str(WALKTHROUGH), "start", str(target), "--vscode", "--auto", "--restart", "--port", str(port),
                              "--wait", "60", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, cwd=ROOT)
 
@@ -48,6 +48,101 @@ def test_editor_stops_at_every_step_with_the_frame_variables(state_dir):
     assert seen == [s.id for s in walk.steps]
     assert proc.returncode == 0, out
     assert "test accuracy" in out                        # eval.py ran to the end
+
+
+# Steps at `total = ` (first call) and `done = `; each print line says whether a debugger traces the thread.
+PROBE = """\
+import sys
+
+
+def work(i):
+    total = i * 2
+    return total
+
+
+print("before the steps:", "traced" if sys.gettrace() else "untraced", flush=True)
+for i in range(4):
+    work(i)
+    print(f"iteration {i}:", "traced" if sys.gettrace() else "untraced", flush=True)
+done = True
+"""
+
+
+@pytest.fixture
+def probe(tmp_path):
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE)
+    lines = PROBE.splitlines()
+    where = {key: next(n for n, text in enumerate(lines, start=1) if text.lstrip().startswith(key))
+             for key in ("total = ", "return total", 'print("before', 'print(f"iteration', "done = ")}
+    return script, where
+
+
+def start_probe(state_dir, script):
+    port = free_port()
+    proc = start(state_dir, port, "--break", "probe.py:total = ", "--break", "probe.py:done = ", target=script)
+    return proc, connect(port, proc)
+
+
+def stop_line(client, reason):
+    stopped = next_stop(client)
+    assert stopped is not None and stopped["body"]["reason"] == reason, stopped
+    return stopped["body"]["threadId"], top_frame(client, stopped)
+
+
+def test_between_steps_no_tracing_yet_a_breakpoint_set_at_a_step_is_hit(state_dir, probe):
+    script, where = probe
+    proc, client = start_probe(state_dir, script)
+    try:
+        attach(client)
+        thread, top = stop_line(client, "breakpoint")                       # step 1, with the frame's locals
+        assert (os.path.realpath(top["source"]["path"]), top["line"]) == (str(script), where["total = "])
+        scopes = client.request("scopes", frameId=top["id"])["scopes"]
+        assert "i" in {v["name"] for v in client.request("variables", variablesReference=scopes[0]
+                                                         ["variablesReference"])["variables"]}
+        client.send("next", threadId=thread)                                 # F10 from a step still steps
+        thread, top = stop_line(client, "step")
+        assert top["line"] == where["return total"]
+        assert set_breakpoints(client, script, [where['print(f"iteration']])[0]["verified"]
+        client.send("continue", threadId=thread)
+        thread, top = stop_line(client, "breakpoint")                        # the learner's breakpoint is hit
+        assert top["line"] == where['print(f"iteration']
+        set_breakpoints(client, script, [])                                  # and removed: full speed again
+        client.send("continue", threadId=thread)
+        thread, top = stop_line(client, "breakpoint")                        # step 2
+        assert top["line"] == where["done = "]
+        client.send("continue", threadId=thread)
+        assert next_stop(client) is None
+    finally:
+        client.close()
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    printed = [line for line in out.splitlines() if line.startswith(("before the steps", "iteration"))]
+    assert printed == ["before the steps: untraced", "iteration 0: traced", "iteration 1: untraced",
+                       "iteration 2: untraced", "iteration 3: untraced"], out
+
+
+def test_breakpoints_set_when_attaching_are_hit_before_the_first_step(state_dir, probe):
+    script, where = probe
+    proc, client = start_probe(state_dir, script)
+    try:
+        attach(client, breakpoints={script: [where['print("before']]})
+        lines = []
+        while (stopped := next_stop(client)) is not None:
+            lines.append(top_frame(client, stopped)["line"])
+            if len(lines) == 1:
+                set_breakpoints(client, script, [])            # removed at its first hit
+            client.send("continue", threadId=stopped["body"]["threadId"])
+    finally:
+        client.close()
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert lines == [where['print("before'], where["total = "], where["done = "]]
+    printed = [line for line in out.splitlines() if line.startswith(("before the steps", "iteration"))]
+    assert printed == ["before the steps: traced", "iteration 0: untraced", "iteration 1: untraced",
+                       "iteration 2: untraced", "iteration 3: untraced"], out
+    said = " ".join(out.split())                                 # the terminal says what breakpoints cost
+    assert said.index("VS Code breakpoints are set") < said.index("No VS Code breakpoints left"), said
 
 
 def test_port_in_use_is_a_clear_error(state_dir):

@@ -69,7 +69,8 @@ class Session:
         points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when)
                   for step in steps[self.first_step:]]
         self.engine = Engine(points, self.walkthrough.repo_dir, self,
-                             debugger_break=self.editor.debugpy.breakpoint if self.editor else None)
+                             debugger_break=self.editor.debugpy.breakpoint if self.editor else None,
+                             debugger_settle=self.editor.tracing_switch() if self.editor else None)
         try:
             for entry in self.walkthrough.runs:
                 script = self.walkthrough.repo_dir / entry.script

@@ -15,6 +15,8 @@ import json
 import os
 import re
 import socket
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -78,6 +80,75 @@ class Editor:
             self.console.print("[yellow]VS Code disconnected: the walkthrough goes on in the terminal.[/]")
         return False
 
+    def tracing_switch(self):
+        """The engine's `debugger_settle`: debugpy's tracing off between steps unless the learner needs it."""
+        switch = TracingSwitch.attach(self)
+        return switch.settle if switch is not None else None
+
+
+class TracingSwitch:
+    """Between steps, the training thread runs with no debugger tracing, unless the learner needs it.
+
+    On Python 3.11 debugpy (pydevd) traces with sys.settrace: any installed trace function slows every
+    Python call. walkthrough does not need it to stop at a step: debugpy.breakpoint() turns tracing on
+    for the thread and the learner's frame itself. So `settle`, called on the program's thread before it
+    runs and at every compiled gate, switches the thread's tracing with debugpy.trace_this_thread:
+      off, when the editor has no breakpoint of the learner's and the thread is not stepping or pausing;
+      on,  when it has (line, function, or raised/user-uncaught exception breakpoints), or while the
+           learner steps (F10/F11) or pauses in the editor, so that these work as in any debug session.
+    A breakpoint added while the program runs untraced takes effect at the next gate. To know the editor's
+    breakpoints it reads pydevd's own state (no public API; checked against the pinned debugpy): `mtime`,
+    raised whenever breakpoints change, the breakpoint tables, and the thread's step command.
+    On 3.12+ debugpy uses sys.monitoring, where an untraced thread is slower, not faster (pydevd's
+    callbacks then return without disabling their events), and an idle debugger costs little: there we
+    leave tracing alone (`attach` returns None).
+    """
+
+    def __init__(self, editor: Editor, py_db):
+        self.editor = editor
+        self.py_db = py_db
+        self.seen_mtime = -1
+        self.breakpoints = False          # does the editor hold breakpoints of the learner's?
+
+    @classmethod
+    def attach(cls, editor: Editor) -> TracingSwitch | None:
+        pydevd = sys.modules.get("pydevd")
+        constants = sys.modules.get("_pydevd_bundle.pydevd_constants")
+        if pydevd is None or constants is None or getattr(constants, "PYDEVD_USE_SYS_MONITORING", True):
+            return None
+        py_db = pydevd.get_global_debugger()
+        if py_db is None or not all(hasattr(py_db, name) for name in cls.STATE):
+            return None                   # another pydevd: keep debugpy's tracing on, as without this switch
+        return cls(editor, py_db)
+
+    STATE = ("mtime", "breakpoints", "function_breakpoint_name_to_breakpoint", "break_on_caught_exceptions",
+             "break_on_user_uncaught_exceptions")
+
+    def settle(self) -> None:
+        if self.editor.lost:
+            return                        # the terminal may be stepping with a tracer of ours: leave it be
+        py_db = self.py_db
+        if py_db.mtime != self.seen_mtime:
+            self.seen_mtime = py_db.mtime
+            self._breakpoints_changed()
+        info = getattr(threading.current_thread(), "additional_info", None)   # pydevd's, per thread
+        wanted = self.breakpoints or (info is not None and info.pydev_step_cmd != -1)   # stepping or pausing
+        if wanted != (sys.gettrace() is not None):
+            self.editor.debugpy.trace_this_thread(wanted)
+
+    def _breakpoints_changed(self) -> None:
+        py_db = self.py_db
+        now = bool(any(py_db.breakpoints.values()) or py_db.function_breakpoint_name_to_breakpoint
+                   or py_db.break_on_caught_exceptions or py_db.break_on_user_uncaught_exceptions)
+        if now and not self.breakpoints:
+            self.editor.console.print("[yellow]VS Code breakpoints are set:[/] between steps the program now runs "
+                                      "under the debugger's tracer so that they are hit (about 2× slower here). "
+                                      "Remove them all to run at full speed between steps again.")
+        elif self.breakpoints and not now:
+            self.editor.console.print("[dim]No VS Code breakpoints left: full speed between steps again.[/]")
+        self.breakpoints = now
+
+
 # ----- .vscode/launch.json --------------------------------------------------------------------------------
 def _strip_jsonc(text: str) -> str:
     """JSON-with-comments as VS Code reads it -> JSON: drop // and /* */ comments and trailing commas."""
@@ -102,12 +173,14 @@ def _strip_jsonc(text: str) -> str:
 
 
 def launch_configurations(name: str, host: str, port: int) -> list[dict]:
+    # walkthrough's own frames are not the learner's code: the editor neither shows them nor pauses or steps in them
+    ours = [{"path": TRACER_DIR + "/**", "include": False}]
     return [
         {"name": "walkthrough: attach", "type": "debugpy", "request": "attach",
-         "connect": {"host": host, "port": port}, "justMyCode": True},
+         "connect": {"host": host, "port": port}, "justMyCode": True, "rules": ours},
         {"name": f"walkthrough: start {name}", "type": "debugpy", "request": "launch", "module": "tracer",
          "args": ["start", name, "--vscode", "--port", str(port)], "console": "integratedTerminal",
-         "justMyCode": True, "subProcess": False},
+         "justMyCode": True, "subProcess": False, "rules": ours},
     ]
 
 

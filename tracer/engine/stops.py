@@ -67,11 +67,15 @@ class WhenError(BaseException):
 
 
 class Engine:
-    def __init__(self, points: list[StopPoint], repo_dir: Path, client: Client, debugger_break=None):
+    def __init__(self, points: list[StopPoint], repo_dir: Path, client: Client, debugger_break=None,
+                 debugger_settle=None):
         """With `debugger_break` (debugpy.breakpoint), each gate is compiled as
         `if __walkthrough_stop__(k): __walkthrough_break__()` numbered one line before its statement: the
-        debugger is asked to stop from the learner's own frame, and its next line event is the statement's."""
+        debugger is asked to stop from the learner's own frame, and its next line event is the statement's.
+        `debugger_settle`, if given, is called on the program's thread before it runs and at every gate and
+        after-gate: it lets the debugger trace only while something needs it (see vscode.TracingSwitch)."""
         self.debugger_break = debugger_break
+        self.debugger_settle = debugger_settle
         self.gate_line_offset = -1 if debugger_break else 0
         self._awaiting_after: int | None = None
         self.after_points: set[int] = set()   # points whose statement can be followed by an after-gate
@@ -109,6 +113,8 @@ class Engine:
     # ----- the gate: called every time an anchored statement is about to run ------------------
     def gate(self, k: int) -> bool | None:
         self.hits[k] += 1
+        if self.debugger_settle is not None:
+            self.debugger_settle()
         if k != self.pending:
             return
         point = self.points[k]
@@ -136,6 +142,8 @@ class Engine:
 
     def after_gate(self, k: int) -> None:
         """Called right after an anchored simple statement has run."""
+        if self.debugger_settle is not None:
+            self.debugger_settle()
         if self._awaiting_after != k:
             return
         self._awaiting_after = None
@@ -232,6 +240,8 @@ class Engine:
         sys.modules["__main__"] = main
         sys.meta_path.insert(0, finder)
         try:
+            if self.debugger_settle is not None:
+                self.debugger_settle()
             exec(code, main.__dict__)
         finally:
             self.stop_stepping()
