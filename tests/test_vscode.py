@@ -78,10 +78,14 @@ def probe(tmp_path):
     return script, where
 
 
-def start_probe(state_dir, script):
+def start_probe(state_dir, script, *extra):
     port = free_port()
-    proc = start(state_dir, port, "--break", "probe.py:total = ", "--break", "probe.py:done = ", target=script)
+    proc = start(state_dir, port, "--break", "probe.py:total = ", "--break", "probe.py:done = ", *extra, target=script)
     return proc, connect(port, proc)
+
+
+def printed_states(out):
+    return [line for line in out.splitlines() if line.startswith(("before the steps", "iteration"))]
 
 
 def stop_line(client, reason):
@@ -117,9 +121,8 @@ def test_between_steps_no_tracing_yet_a_breakpoint_set_at_a_step_is_hit(state_di
         client.close()
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
-    printed = [line for line in out.splitlines() if line.startswith(("before the steps", "iteration"))]
-    assert printed == ["before the steps: untraced", "iteration 0: traced", "iteration 1: untraced",
-                       "iteration 2: untraced", "iteration 3: untraced"], out
+    assert printed_states(out) == ["before the steps: untraced", "iteration 0: traced", "iteration 1: untraced",
+                                   "iteration 2: untraced", "iteration 3: untraced"], out
 
 
 def test_breakpoints_set_when_attaching_are_hit_before_the_first_step(state_dir, probe):
@@ -138,11 +141,32 @@ def test_breakpoints_set_when_attaching_are_hit_before_the_first_step(state_dir,
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     assert lines == [where['print("before'], where["total = "], where["done = "]]
-    printed = [line for line in out.splitlines() if line.startswith(("before the steps", "iteration"))]
-    assert printed == ["before the steps: traced", "iteration 0: untraced", "iteration 1: untraced",
-                       "iteration 2: untraced", "iteration 3: untraced"], out
+    assert printed_states(out) == ["before the steps: traced", "iteration 0: untraced", "iteration 1: untraced",
+                                   "iteration 2: untraced", "iteration 3: untraced"], out
     said = " ".join(out.split())                                 # the terminal says what breakpoints cost
     assert said.index("VS Code breakpoints are set") < said.index("No VS Code breakpoints left"), said
+
+
+def test_always_trace_keeps_the_debugger_tracing_between_steps(state_dir, probe):
+    script, where = probe
+    proc, client = start_probe(state_dir, script, "--always-trace")
+    try:
+        attach(client)
+        lines = []
+        while (stopped := next_stop(client)) is not None:
+            lines.append(top_frame(client, stopped)["line"])
+            client.send("continue", threadId=stopped["body"]["threadId"])
+    finally:
+        client.close()
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    assert lines == [where["total = "], where["done = "]]
+    assert printed_states(out) == ["before the steps: traced"] + [f"iteration {i}: traced" for i in range(4)], out
+
+
+def test_always_trace_without_vscode_is_a_clear_error(state_dir):
+    proc = walkthrough("start", "mlp", "--always-trace", state_dir=state_dir, timeout=60)
+    assert proc.returncode == 2 and "--always-trace goes with --vscode" in proc.stdout + proc.stderr
 
 
 def test_port_in_use_is_a_clear_error(state_dir):

@@ -44,6 +44,7 @@ class Editor:
         self.host, self.port, self.console = host, port, console
         self.debugpy = None
         self.lost = False
+        self.always_trace = False          # --always-trace: never switch debugpy's tracing off between steps
 
     def listen(self, wait_seconds: float) -> None:
         check_port_free(self.host, self.port)
@@ -82,7 +83,7 @@ class Editor:
 
     def tracing_switch(self):
         """The engine's `debugger_settle`: debugpy's tracing off between steps unless the learner needs it."""
-        switch = TracingSwitch.attach(self)
+        switch = None if self.always_trace else TracingSwitch.attach(self)
         return switch.settle if switch is not None else None
 
 
@@ -142,8 +143,9 @@ class TracingSwitch:
                    or py_db.break_on_caught_exceptions or py_db.break_on_user_uncaught_exceptions)
         if now and not self.breakpoints:
             self.editor.console.print("[yellow]VS Code breakpoints are set:[/] between steps the program now runs "
-                                      "under the debugger's tracer so that they are hit (about 2× slower here). "
-                                      "Remove them all to run at full speed between steps again.")
+                                      "traced by the debugger so that they are hit (slower). Remove them all to run "
+                                      "at full speed again. A breakpoint added while the program runs takes effect "
+                                      "the next time it passes a step's line (--always-trace: at once, always slower).")
         elif self.breakpoints and not now:
             self.editor.console.print("[dim]No VS Code breakpoints left: full speed between steps again.[/]")
         self.breakpoints = now

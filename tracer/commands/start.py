@@ -46,6 +46,12 @@ def add_parser(sub, name: str) -> None:
                                                      "anything else exposes a debugger to the network)")
     start.add_argument("--wait", type=float, default=120.0, metavar="S",
                        help="with --vscode: seconds to wait for the editor to attach")
+    start.add_argument("--always-trace", action="store_true",
+                       help="with --vscode: keep the debugger tracing the program between steps, as a plain debug "
+                            "session does, so that a breakpoint you add while it runs is hit at once (about 2x slower). "
+                            "By default it runs at full speed between steps and is traced only while you have "
+                            "breakpoints set, step or pause; a breakpoint added while it runs then takes effect "
+                            "the next time the program passes a step's line")
     start.add_argument("--generated", type=int, default=1, metavar="N",
                        help="questions generated from the code at each stop, besides a prediction (0: none)")
 
@@ -124,12 +130,15 @@ def run(args, program_args, console) -> int:
             console.print(Text.assemble(("warning: ", "yellow"), f"listening on {host}: anyone who can reach this "
                                         "address can run code in this process through the debugger"))
         editor = Editor(host, args.port, console)
+        editor.always_trace = args.always_trace
         try:
             editor.listen(args.wait)
         except VSCodeError as exc:
             raise UsageError(str(exc)) from None
     elif args.host or args.port != 5678:
         raise UsageError("--host and --port go with --vscode")
+    elif args.always_trace:
+        raise UsageError("--always-trace goes with --vscode")
     session = Session(walkthrough, progress, console, mode=mode, scripted_answers=scripted, restart=args.restart,
                       seed=args.seed, generated=args.generated, editor=editor)
     resume = Text.assemble("Resume with: ", (f"walkthrough start {args.name}", "bold"))
