@@ -5,7 +5,10 @@ Configurations (each a fresh process, wall time from launch to exit, repeated an
   vscode       walkthrough start ppo --vscode --auto, with the Debug Adapter Protocol client of tests/dap.py
                attaching as VS Code does and continuing at every stop (attach time included)
   vscode+bp    the same, with one client breakpoint (setBreakpoints) in train.py on a line the tour never
-               runs: what having breakpoints of one's own costs (--with-breakpoint)
+               runs: what having breakpoints of one's own costs (the program is traced between steps)
+  always       walkthrough start ppo --vscode --always-trace --auto: debugpy traces the program all along,
+               as before the tracing switch
+(vscode+bp and always only with --trade-off)
 
 Every vscode run must stop at all 28 steps and exit 0, or the benchmark fails.
 Last line: vscode_over_terminal=R attach_s=T   (R = median vscode time over median terminal time;
@@ -36,11 +39,11 @@ def terminal(env):
     return time.perf_counter() - start, None
 
 
-def vscode(env, breakpoints=None):
+def vscode(env, breakpoints=None, *extra):
     port = free_port()
     start = time.perf_counter()
     proc = subprocess.Popen([str(WALKTHROUGH), "start", "ppo", "--vscode", "--auto", "--restart", "--port", str(port),
-                             "--wait", "60"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--wait", "60", *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = connect(port, proc)
     try:
         attach(client, breakpoints)
@@ -61,7 +64,7 @@ def vscode(env, breakpoints=None):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--with-breakpoint", action="store_true", help="also time vscode+bp")
+    p.add_argument("--trade-off", action="store_true", help="also time vscode+bp and always")
     args = p.parse_args()
 
     lines = TRAIN.read_text().splitlines()
@@ -69,8 +72,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(Path(tmp) / "state"), "NO_COLOR": "1"}
         configs = {"terminal": lambda: terminal(env), "vscode": lambda: vscode(env)}
-        if args.with_breakpoint:
+        if args.trade_off:
             configs["vscode+bp"] = lambda: vscode(env, {TRAIN: [bp_line]})
+            configs["always"] = lambda: vscode(env, None, "--always-trace")
         results = {name: [] for name in configs}
         attach_times = {name: [] for name in configs}
         for r in range(args.repeats):
