@@ -47,6 +47,7 @@ class Probe:
     path: str                         # absolute path of the file
     start_line: int                   # first line of the region's first statement
     end_line: int                     # last line of its last statement (same block); one statement: its own lines
+                                      # (a compound statement's header line stands for the whole statement)
     reads: tuple[str, ...]            # names captured just before the region runs ("args.gamma" allowed)
     writes: tuple[str, ...] = ()      # captured just after it ran; RETURN: the value of a final `return`
     hits: tuple[int, ...] | None = (1,)   # executions to record (1-based); None: every one, up to max_samples
@@ -79,7 +80,8 @@ class Placeholder:
 
 # ----- regions ---------------------------------------------------------------------------------
 def region_statements(tree: ast.Module, start_line: int, end_line: int, path: str = "<source>") -> list[ast.stmt]:
-    """The statements of one block that begin at `start_line` and end at `end_line`."""
+    """The statements of one block from the one that begins on `start_line` to the last that begins on or
+    before `end_line` (so a compound statement's header line is enough to name it whole)."""
     for node in ast.walk(tree):
         for field_name in ("body", "orelse", "finalbody", "handlers"):
             block = getattr(node, field_name, None)
@@ -89,13 +91,8 @@ def region_statements(tree: ast.Module, start_line: int, end_line: int, path: st
             if not firsts:
                 continue
             first = firsts[0]
-            for last in range(first, len(block)):
-                if block[last].end_lineno == end_line:
-                    return block[first:last + 1]
-                if block[last].end_lineno > end_line:
-                    break
-            raise RecorderError(f"{path}: no statement of the block that starts on line {start_line} ends on "
-                                f"line {end_line}")
+            last = max(i for i in range(first, len(block)) if block[i].lineno <= max(end_line, start_line))
+            return block[first:last + 1]
     raise RecorderError(f"{path}: no statement starts on line {start_line}")
 
 
