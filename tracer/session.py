@@ -80,6 +80,8 @@ class Session:
         finally:
             self._stop_status()
             self.store.save()
+            if self.editor is not None:
+                self.editor.close()
         unreached = [s.id for s in steps[self.first_step + self.engine.pending:]]
         if not unreached:
             self.tour.finished = True
