@@ -10,6 +10,7 @@ import pytest
 from conftest import ROOT, WALKTHROUGH, walkthrough
 from dap import attach, connect, free_port, next_stop, set_breakpoints, top_frame
 from tracer import spec
+from tracer.vscode import TRACER_DIR
 
 
 def start(state_dir, port, *extra, target="mlp"):
@@ -31,8 +32,10 @@ def test_editor_stops_at_every_step_with_the_frame_variables(state_dir):
             stopped = next_stop(client)
             assert stopped is not None, f"no stop for step {step.id}"
             thread = stopped["body"]["threadId"]
-            top = client.request("stackTrace", threadId=thread, startFrame=0, levels=20)["stackFrames"][0]
+            frames = client.request("stackTrace", threadId=thread, startFrame=0, levels=20)["stackFrames"]
+            top = frames[0]
             assert (os.path.realpath(top["source"]["path"]), top["line"]) == (str(step.path), step.line), step.id
+            assert not [f for f in frames if f.get("source", {}).get("path", "").startswith(TRACER_DIR)], step.id
             scopes = client.request("scopes", frameId=top["id"])["scopes"]
             local = next(s for s in scopes if s["name"].lower().startswith("locals"))
             names = {v["name"] for v in client.request("variables", variablesReference=local["variablesReference"])
