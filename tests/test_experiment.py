@@ -171,7 +171,8 @@ def test_iqm_replaces_the_mean_from_five_seeds():
 
 
 # ----- the walkthroughs link to it -------------------------------------------------------------
-def test_steps_suggest_experiments_whose_flags_the_script_accepts(state_dir):
+def test_steps_suggest_experiments_whose_flags_the_script_accepts(shared_state, monkeypatch):
+    monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(shared_state))
     from tracer.cli import build_parser
 
     for name, expected in (("ppo", {"gae", "clip", "adv-norm", "lr-anneal", "networks"}), ("mlp", {"init", "update"})):

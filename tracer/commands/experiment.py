@@ -57,8 +57,9 @@ def run(args, program_args, console) -> int:
     try:
         grouped = experiments.execute(plan, console, timeout=args.timeout)
     except RunsInterrupted as exc:
-        console.print(Text.assemble(("\nInterrupted. ", "bold"), f"{len(exc.results)} finished runs are kept in ",
-                                    (str(plan.root), "cyan"), "; the same command runs only the rest."))
+        kept = len(exc.results)
+        console.print(Text.assemble(("\nInterrupted. ", "bold"), f"{kept} finished run{'s are' if kept != 1 else ' is'} "
+                                    "kept in ", (str(plan.root), "cyan"), "; the same command runs only the rest."))
         return EXIT_INTERRUPTED
     outcomes = experiments.analyse(plan, grouped)
     for shown in report.failures(outcomes):

@@ -5,7 +5,7 @@ plan()     --set items and --code dirs -> variants × seeds, every argument list
 execute()  the runs, through the run cache (runs.py): finished runs are never run again.
 analyse()  per variant: the final metric and the steps to a target, their mean (IQM from 5 seeds)
            and 95 % bootstrap CI (stats.py), and a verdict that claims only what the CIs show.
-write()    curves.png, runs.csv and the terminal plot (plots.py).
+write_csv(), write_png()   runs.csv (one row per run) and curves.png (plots.py).
 
 What an experiment runs is set by the walkthrough's `[experiment]` table (which script, which
 flag is the budget, which metrics columns to plot, the target). Rendering is in report.py.
@@ -17,14 +17,13 @@ import io
 import itertools
 import json
 import math
-import os
+import shlex
 import statistics
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import flags as flagmod
-from .runs import RunResult, RunSpec, code_hash, run_all
+from .runs import RunResult, RunSpec, code_hash, run_all, write_atomic
 from .stats import bootstrap_ci
 
 SEED_FLAG, OUT_FLAG = "--seed", "--out-dir"
@@ -322,15 +321,7 @@ def record_timings(p: Plan, results: list[RunResult]) -> None:
         data = {}
     rate = max(statistics.median(fresh) - STARTUP_S, 0.1) / steps
     data[p.setup.name] = {"seconds_per_step": rate, "runs": len(fresh)}
-    _write_atomic(path, json.dumps(data, indent=1))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=1))
 
 
 # ----- running -------------------------------------------------------------------------------
@@ -505,10 +496,10 @@ def write_csv(p: Plan, outcomes: list[Outcome], grouped: dict[Variant, list[RunR
             if setup.target is not None:
                 at, reached = x_at_target(result, setup.x, setup.y, setup.target) if result.ok else (None, False)
                 row += ["" if at is None else at, int(reached)]
-            row += [round(result.seconds, 2), str(result.out_dir), " ".join(result.spec.command(result.out_dir)[1:])]
+            row += [round(result.seconds, 2), str(result.out_dir), shlex.join(result.spec.command(result.out_dir)[1:])]
             writer.writerow(row)
     path = p.out_dir / "runs.csv"
-    _write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
     return path
 
 
@@ -517,11 +508,24 @@ def groups_for_plots(grouped: dict[Variant, list[RunResult]]) -> dict[str, list[
 
 
 def write_png(p: Plan, grouped: dict[Variant, list[RunResult]]) -> Path:
+    """curves.png; not drawn again when it already shows exactly these runs (a re-run answers at once)."""
     from .plots import curves_png
     setup = p.setup
+    path = p.out_dir / "curves.png"
     budget = f", {setup.budget_flag} {p.steps}" if p.steps else ""
-    return curves_png(groups_for_plots(grouped), setup.x, setup.y, p.out_dir / "curves.png",
-                      title=f"{p.name}: mean over {len(p.seeds)} seed{'s' * (len(p.seeds) > 1)} with 95 % bootstrap "
-                            f"band, seeds faint{budget}",
-                      hline=setup.target, hline_label=f"target {setup.target:g}" if setup.target else "",
-                      xlabel=setup.x_label, ylabel=setup.y_label)
+    title = (f"{p.name}: mean over {len(p.seeds)} seed{'s' * (len(p.seeds) > 1)} with 95 % bootstrap band, "
+             f"seeds faint{budget}")
+    drawn = {"title": title, "x": setup.x, "y": setup.y, "target": setup.target,
+             "groups": {label: [str(r.out_dir) for r in results if r.ok]
+                        for label, results in groups_for_plots(grouped).items()}}
+    stamp = p.out_dir / ".curves.json"
+    try:
+        if path.is_file() and json.loads(stamp.read_text(encoding="utf-8")) == drawn:
+            return path
+    except (OSError, ValueError):
+        pass
+    curves_png(groups_for_plots(grouped), setup.x, setup.y, path, title=title, hline=setup.target,
+               hline_label=f"target {setup.target:g}" if setup.target else "", xlabel=setup.x_label,
+               ylabel=setup.y_label)
+    write_atomic(stamp, json.dumps(drawn))
+    return path

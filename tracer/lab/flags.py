@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .runs import code_hash
+from .runs import code_hash, write_atomic
 
 PROBE = Path(__file__).with_name("argprobe.py")
 PREFIX = "WALKTHROUGH-ARGPROBE "
@@ -129,7 +129,7 @@ class ScriptProbe:
             answer = json.loads(cache.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             answer = self._ask(None)
-            _write_atomic(cache, json.dumps(answer))
+            write_atomic(cache, json.dumps(answer))
         flags = [Flag(tuple(a["options"]), a["dest"], a["kind"], a["nargs"], a["type"],
                       tuple(a["choices"]) if a["choices"] is not None else None, a["default"], a["help"])
                  for a in answer["actions"]]
@@ -148,7 +148,7 @@ class ScriptProbe:
         if self.proc is None:
             self._ask(None)
         checks = self._ask(candidates)
-        _write_atomic(cache, json.dumps(checks))
+        write_atomic(cache, json.dumps(checks))
         return checks
 
     def _ask(self, candidates):
@@ -179,7 +179,9 @@ class ScriptProbe:
             raise FlagError(f"{self.script}: could not read its flags: it did not call argparse's parse_args "
                             f"within {self.timeout:g} s")
         self._stderr.seek(0)
-        tail = "\n".join(self._stderr.read().decode(errors="replace").strip().splitlines()[-8:])
+        lines = self._stderr.read().decode(errors="replace").strip().splitlines()
+        mine = [i for i, line in enumerate(lines) if str(self.script.parent) in line]   # the script's frames on
+        tail = "\n".join(lines[mine[0]:] if mine else lines[-8:])
         raise FlagError(f"{self.script}: could not read its flags: the script " +
                         (f"failed before parsing its arguments:\n{tail}" if self.proc.returncode else
                          "never called argparse's parse_args"))
@@ -204,14 +206,6 @@ def probe(script: Path, candidates: list[list[str]] = (), timeout: float = 60.0)
     """The script's flags and, per candidate argument list, None if its parser accepts it, else its error."""
     with ScriptProbe(script, timeout) as session:
         return session.parser(), session.check(list(candidates))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".probe-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)

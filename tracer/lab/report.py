@@ -68,11 +68,11 @@ def _cell(estimate) -> Text:
     return Text.assemble((_fmt(estimate.point), "bold"), (f"  [{_fmt(estimate.low)}, {_fmt(estimate.high)}]", ""))
 
 
-def results_table(p: Plan, outcomes: list[Outcome]) -> Table:
+def results_table(p: Plan, outcomes: list[Outcome]) -> Group:
     setup = p.setup
     statistic = "IQM" if any(o.final and o.final.statistic == "IQM" for o in outcomes) else "mean"
-    table = Table(title=Text.assemble(("results", "bold"), f"  ({statistic} over seeds and 95 % bootstrap CI)"),
-                  title_justify="left", padding=(0, 1))
+    title = Text.assemble(("results", "bold"), f": {statistic} over seeds and [95 % bootstrap CI]")
+    table = Table(padding=(0, 1))
     table.add_column("variant", style="bold")
     table.add_column("runs", justify="right")
     table.add_column(f"final {setup.y_label}")
@@ -89,7 +89,7 @@ def results_table(p: Plan, outcomes: list[Outcome]) -> Table:
         if setup.target is not None:
             row += [_cell(o.target), Text(f"{sum(o.reached)}/{len(o.reached)}")]
         table.add_row(*row)
-    return table
+    return Group(title, table)
 
 
 _STYLE = {"warning": ("⚠ ", "bold yellow"), "claim": ("● ", "bold green"), "open": ("○ ", "bold"),
