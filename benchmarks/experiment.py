@@ -39,17 +39,26 @@ def experiment(out: Path, env: dict, args, jobs: int) -> tuple[float, str]:
     return seconds, proc.stdout
 
 
-def by_hand(runs_csv: Path, out: Path, jobs: int) -> tuple[float, int]:
-    commands = []
+def numbers(metrics_csv: Path) -> list[str]:
+    """Every column but the last (wall-clock seconds), as the script wrote it."""
+    return [line.rsplit(",", 1)[0] for line in metrics_csv.read_text().splitlines()]
+
+
+def by_hand(runs_csv: Path, out: Path, jobs: int) -> tuple[float, int, int]:
+    """Run the experiment's commands by hand; also count the runs whose numbers equal the experiment's."""
+    commands, theirs = [], []
     for n, row in enumerate(csv.DictReader(open(runs_csv))):
         words = shlex.split(row["command"])
         words[words.index("--out-dir") + 1] = str(out / f"run{n}")
         commands.append([sys.executable, *words])
+        theirs.append(Path(row["run_dir"]) / "metrics.csv")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
     start = time.perf_counter()
     with ThreadPoolExecutor(jobs) as pool:
         list(pool.map(lambda c: subprocess.run(c, check=True, capture_output=True, env=env), commands))
-    return time.perf_counter() - start, len(commands)
+    seconds = time.perf_counter() - start
+    same = sum(numbers(t) == numbers(out / f"run{n}" / "metrics.csv") for n, t in enumerate(theirs))
+    return seconds, len(commands), same
 
 
 def main():
@@ -65,8 +74,9 @@ def main():
         env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(tmp / "state"), "COLUMNS": "120", "NO_COLOR": "1"}
         t_parallel, _ = experiment(tmp / "exp", env, args, args.jobs)
         print(f"1. walkthrough experiment, {args.jobs} at a time: {t_parallel:.1f} s")
-        t_hand, runs = by_hand(tmp / "exp" / "runs.csv", tmp / "hand", args.jobs)
-        print(f"2. the same {runs} runs by hand, {args.jobs} at a time: {t_hand:.1f} s")
+        t_hand, runs, same = by_hand(tmp / "exp" / "runs.csv", tmp / "hand", args.jobs)
+        print(f"2. the same {runs} runs by hand, {args.jobs} at a time: {t_hand:.1f} s; "
+              f"bit-for-bit the same metrics as the experiment's runs: {same}/{runs}")
         t_serial, _ = experiment(tmp / "exp-serial", env, args, 1)
         print(f"3. walkthrough experiment, one at a time: {t_serial:.1f} s")
         logs = sorted((tmp / "exp" / "runs").glob("*/log.txt"))

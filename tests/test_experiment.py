@@ -195,3 +195,22 @@ def test_step_view_shows_the_suggested_command():
     console = Console(record=True, width=160)
     console.print(show.step_view(3, 13, step, walk.repo_dir, []))
     assert "try it: walkthrough experiment mlp --set lr=0.01,0.1,0.5 --seeds 3" in console.export_text()
+
+
+@pytest.mark.parametrize("table, step_line, message", [
+    ('[experiment]\nbudget = "--epochs"\ny = "test_accuracy"\n', "", "[experiment] has no 'x'"),
+    ('[experiment]\nbudget = "--epochs"\nx = "epoch"\ny = "test_accuracy"\ncolour = 1\n', "",
+     "unknown key 'colour'"),
+    ("", 'experiment = "walkthrough experiment custom --set lr=0.1,0.5"\n', "the file has no [experiment] table"),
+    ('[experiment]\nbudget = "--epochs"\nx = "epoch"\ny = "test_accuracy"\n', 'experiment = "python train.py"\n',
+     "'experiment' must be a command `walkthrough experiment custom"),
+])
+def test_check_rejects_a_broken_experiment_table_or_suggestion(tmp_path, table, step_line, message):
+    from conftest import MLP_DIR
+    path = tmp_path / "custom.toml"
+    path.write_text(f'title = "T"\nrepo = "{MLP_DIR}"\n[[run]]\nscript = "train.py"\nargs = ["--epochs", "3"]\n\n'
+                    f'{table}\n[[step]]\nid = "a"\ntitle = "A"\nfile = "train.py"\nat = "args = parse_args(argv)"\n'
+                    + step_line)
+    with pytest.raises(spec.SpecError) as error:
+        spec.load(path, resolve_anchors=False)
+    assert message in str(error.value) and "custom.toml:" in str(error.value)

@@ -236,15 +236,14 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
     experiment = data.get("experiment", {})
     if experiment:
         _check_experiment(experiment, runs, repo_dir, lambda key: at_line(lines.of_key(key, lines.experiment)))
-    for i, step in enumerate(steps):
-        if step.experiment and not step.experiment.startswith(f"walkthrough experiment {path.stem} "):
-            where = at_line(lines.of_key("experiment", lines.step(i)))
+    for step in (s for s in steps if s.experiment):
+        where = at_line(lines.of_key("experiment", lines.step(steps.index(step))))
+        if not experiment:
+            raise SpecError(f"{where}: step {step.id!r} suggests an experiment but the file has no [experiment] "
+                            "table (budget, x, y)")
+        if not step.experiment.startswith(f"walkthrough experiment {path.stem} "):
             raise SpecError(f"{where}: step {step.id!r}: 'experiment' must be a command "
-                            f"`walkthrough experiment {path.stem} --set NAME=V1,V2 ...`" +
-                            ("" if experiment else "; and the file needs an [experiment] table"))
-        if step.experiment and not experiment:
-            raise SpecError(f"{at_line(lines.of_key('experiment', lines.step(i)))}: step {step.id!r} suggests an "
-                            "experiment but the file has no [experiment] table (budget, x, y)")
+                            f"`walkthrough experiment {path.stem} --set NAME=V1,V2 ...`")
     walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path,
                               experiment)
     if resolve_anchors:
