@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -326,7 +327,7 @@ def run_all(specs: list[RunSpec], root: Path, *, jobs: int | None = None, timeou
             shutil.rmtree(out_dir)         # half-finished: start again from nothing
         out_dir.mkdir(parents=True)
         log = open(out_dir / LOG, "wb")
-        log.write(("$ " + " ".join(spec.command(out_dir)) + "\n").encode())
+        log.write(("$ " + shlex.join(spec.command(out_dir)) + "\n").encode())
         log.flush()
         proc = subprocess.Popen(spec.command(out_dir), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env={**os.environ, **_CHILD_ENV}, start_new_session=True)
