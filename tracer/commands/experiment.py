@@ -25,7 +25,7 @@ def add_parser(sub, name: str) -> None:
     parser.add_argument("--set", dest="sets", action="append", default=[], metavar="FLAG=V1,V2",
                         help="a flag of the script and the values to try (a switch alone: without vs with it); "
                              "repeat for a grid; a value with spaces gives several words")
-    parser.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds 1..N for every variant")
+    parser.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds 1..N for every variant (default 3)")
     parser.add_argument("--steps", type=int, metavar="N",
                         help="training budget (ppo: env steps, --total-timesteps; mlp: epochs, --epochs); "
                              "default: the walkthrough's")
