@@ -104,9 +104,10 @@ def test_between_steps_no_tracing_yet_a_breakpoint_set_at_a_step_is_hit(state_di
         attach(client)
         thread, top = stop_line(client, "breakpoint")                       # step 1, with the frame's locals
         assert (os.path.realpath(top["source"]["path"]), top["line"]) == (str(script), where["total = "])
-        scopes = client.request("scopes", frameId=top["id"])["scopes"]
-        assert "i" in {v["name"] for v in client.request("variables", variablesReference=scopes[0]
-                                                         ["variablesReference"])["variables"]}
+        local = next(s for s in client.request("scopes", frameId=top["id"])["scopes"]
+                     if s["name"].lower().startswith("locals"))
+        assert "i" in {v["name"] for v in client.request("variables", variablesReference=local["variablesReference"])
+                       ["variables"]}
         client.send("next", threadId=thread)                                 # F10 from a step still steps
         thread, top = stop_line(client, "step")
         assert top["line"] == where["return total"]
