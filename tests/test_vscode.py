@@ -13,17 +13,19 @@ from tracer import spec
 from tracer.vscode import TRACER_DIR
 
 
-def start(state_dir, port, *extra, target="mlp"):
+def start(state_dir, port, *extra, target="mlp", mode=("--auto",)):
     env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(state_dir), "NO_COLOR": "1", "COLUMNS": "120"}
-    return subprocess.Popen([str(WALKTHROUGH), "start", str(target), "--vscode", "--auto", "--restart", "--port", str(port),
+    return subprocess.Popen([str(WALKTHROUGH), "start", str(target), "--vscode", *mode, "--restart", "--port", str(port),
                              "--wait", "60", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, cwd=ROOT)
 
 
-def test_editor_stops_at_every_step_with_the_frame_variables(state_dir):
+def test_editor_stops_at_every_step_with_the_frame_variables(state_dir, tmp_path):
     walk = spec.load(spec.find("mlp"))
+    answers = tmp_path / "answers.toml"
+    answers.write_text('standardize = ["(960, 2)"]\n')      # a prediction: x_train.shape after the line
     port = free_port()
-    proc = start(state_dir, port)
+    proc = start(state_dir, port, "--generated", "0", mode=("--answers", str(answers)))
     client = connect(port, proc)
     seen = []
     try:
@@ -51,6 +53,8 @@ def test_editor_stops_at_every_step_with_the_frame_variables(state_dir):
     assert seen == [s.id for s in walk.steps]
     assert proc.returncode == 0, out
     assert "test accuracy" in out                        # eval.py ran to the end
+    noted = out.index("noted; we'll check it once the line has run")
+    assert "x_train.shape = torch.Size([" in out[noted:]  # checked, with the value the line computed
 
 
 # Steps at `total = ` (first call) and `done = `; each print line says whether a debugger traces the thread.
