@@ -48,7 +48,7 @@ def add_parser(sub, name: str) -> None:
                        help="with --vscode: seconds to wait for the editor to attach")
     start.add_argument("--always-trace", action="store_true",
                        help="with --vscode: keep the debugger tracing the program between steps, as a plain debug "
-                            "session does, so that a breakpoint you add while it runs is hit at once (about 2x slower). "
+                            "session does, so that a breakpoint you add while it runs is hit at once (slower). "
                             "By default it runs at full speed between steps and is traced only while you have "
                             "breakpoints set, step or pause; a breakpoint added while it runs then takes effect "
                             "the next time the program passes a step's line")
