@@ -8,6 +8,8 @@ How it works on Python 3.11 and on 3.12+ alike:
   debugpy.breakpoint() (ordinary code, not a trace callback), and debugpy stops at that frame's
   next line event, which is the step's statement.
 * Predictions about a line are checked by a second compiled gate right after the statement.
+* Between steps the program runs at full speed: on 3.11 the gates also switch debugpy's tracing of
+  the thread off, and on again while the learner has breakpoints, steps or pauses (TracingSwitch).
 """
 from __future__ import annotations
 
@@ -128,6 +130,9 @@ class TracingSwitch:
     leave tracing alone (`attach` returns None).
     """
 
+    STATE = ("mtime", "breakpoints", "function_breakpoint_name_to_breakpoint", "break_on_caught_exceptions",
+             "break_on_user_uncaught_exceptions")     # what it reads of pydevd's PyDB
+
     def __init__(self, editor: Editor, py_db):
         self.editor = editor
         self.py_db = py_db
@@ -144,9 +149,6 @@ class TracingSwitch:
         if py_db is None or not all(hasattr(py_db, name) for name in cls.STATE):
             return None                   # another pydevd: keep debugpy's tracing on, as without this switch
         return cls(editor, py_db)
-
-    STATE = ("mtime", "breakpoints", "function_breakpoint_name_to_breakpoint", "break_on_caught_exceptions",
-             "break_on_user_uncaught_exceptions")
 
     def settle(self) -> None:
         if self.editor.lost:
@@ -168,7 +170,8 @@ class TracingSwitch:
             self.editor.console.print("[yellow]VS Code breakpoints are set:[/] between steps the program now runs "
                                       "traced by the debugger so that they are hit (slower). Remove them all to run "
                                       "at full speed again. A breakpoint added while the program runs takes effect "
-                                      "the next time it passes a step's line (--always-trace: at once, always slower).")
+                                      "the next time it passes a step's line (start with --always-trace to have it hit at "
+                                      "once, at the old speed).")
         elif self.breakpoints and not now:
             self.editor.console.print("[dim]No VS Code breakpoints left: full speed between steps again.[/]")
         self.breakpoints = now
