@@ -66,7 +66,8 @@ class Session:
         if self.first_step:
             self.console.print(f"[bold]Resuming at step {self.first_step + 1}/{len(steps)}[/] "
                                f"(`--restart` begins again). Earlier steps run at full speed.")
-        points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when)
+        points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when,
+                            optional=step.optional)
                   for step in steps[self.first_step:]]
         self.engine = Engine(points, self.walkthrough.repo_dir, self,
                              debugger_break=self.editor.debugpy.breakpoint if self.editor else None)
@@ -79,7 +80,7 @@ class Session:
         finally:
             self._stop_status()
             self.store.save()
-        unreached = [s.id for s in steps[self.first_step + self.engine.pending:]]
+        unreached = [s.id for s in steps[self.first_step + self.engine.pending:] if not s.optional]
         if not unreached:
             self.tour.finished = True
             self.tour.next_step = len(steps)

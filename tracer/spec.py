@@ -54,6 +54,7 @@ class Step:
     hit: int | None = None
     every: int | None = None
     when: str | None = None
+    optional: bool = False      # the run may not reach it (e.g. classification only): skipped when a later step is
     questions: list[Question] = field(default_factory=list)
     # filled by resolve():
     path: Path | None = None
@@ -84,7 +85,8 @@ class Walkthrough:
 _TOP = {"title": str, "repo": str, "summary": str, "run": list, "step": list}
 _RUN = {"script": str, "args": list}
 _STEP = {"id": str, "title": str, "file": str, "at": str, "function": str, "text": str, "math": str,
-         "how": str, "watch": list, "hint": str, "hit": int, "every": int, "when": str, "question": list}
+         "how": str, "watch": list, "hint": str, "hit": int, "every": int, "when": str, "optional": bool,
+         "question": list}
 _QUESTION = {"kind": str, "prompt": str, "answer": (str, list, int, float), "choices": list, "expr": str,
              "after": bool, "tolerance": float, "explain": str, "misconceptions": dict}
 _REQUIRED_TOP = ("title", "repo", "run", "step")
