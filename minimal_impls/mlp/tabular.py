@@ -133,8 +133,11 @@ def read_rows(path):
             while len(row) > len(header) and not row[-1].strip():
                 row = row[:-1]                                     # a trailing delimiter adds nothing
             if len(row) != len(header):
-                hint = (f"a value that contains the delimiter {DELIMITER_NAMES[delimiter]} must be quoted"
+                hint = (f"a value that contains the delimiter ({DELIMITER_NAMES[delimiter]}) must be quoted"
                         if len(row) > len(header) else "add the missing values (leave a cell empty if unknown)")
+                if any("\n" in cell for cell in row):
+                    hint = 'a quoted value there runs over several lines: is its closing quote (") missing?'
+
                 raise DataError(f"{path}, line {first_line}: {len(row)} values but the header (line {header_line}) "
                                 f"has {len(header)} columns; {hint}")
             rows.append(row)
@@ -271,8 +274,8 @@ def plan_column(name, values, kind):
     if all_distinct:
         return ColumnRule(name, "drop", "ID-like: every value differs (a name or a code), nothing to learn from")
     if distinct > MAX_CATEGORIES:
-        return ColumnRule(name, "drop", f"free text: {distinct} distinct values, more than {MAX_CATEGORIES} "
-                          "one-hot columns would be worth")
+        return ColumnRule(name, "drop", f"free text: {distinct} distinct values (one-hot encoding takes at "
+                          f"most {MAX_CATEGORIES})")
     counts = present.value_counts()
     categories = sorted(counts.index, key=lambda c: (-counts[c], c))     # most frequent first
     return ColumnRule(name, "one-hot", f"text, {distinct} categories: one-hot", fill=categories[0],
@@ -405,7 +408,7 @@ def describe_rules(rules, train, test, unseen):
                 if rule.flag_missing:
                     text += " + 'was missing' column"
             if rule.name in unseen:
-                shown = ", ".join(repr(c) for c in unseen[rule.name][:3])
+                shown = ", ".join(repr(c[:30]) for c in unseen[rule.name][:3])
                 text += f"; test categories not seen in training -> all zeros: {shown}"
         lines.append(text)
     return lines
