@@ -377,7 +377,8 @@ def load_table(path, target, task=None, test_fraction=0.2, seed=0):
     rules = [plan_column(name, train[name], kinds[name]) for name in features]
     numeric_train, other_train, feature_names, _ = encode(rules, train)
     numeric_test, other_test, _, unseen = encode(rules, test)
-    numeric_train, numeric_test, _, _ = standardise(numeric_train, numeric_test)
+    if numeric_train.shape[1] > 0:          # one-hot and "was missing" columns stay 0 / 1
+        numeric_train, numeric_test, _, _ = standardise(numeric_train, numeric_test)
     x_train, x_test = torch.cat([numeric_train, other_train], dim=1), torch.cat([numeric_test, other_test], dim=1)
     notes.append(f"columns (rules from the {len(train)} training rows; {x_train.shape[1]} inputs for the MLP):")
     notes += describe_rules(rules, train, test, unseen)
