@@ -15,6 +15,7 @@ from conftest import MLP_DIR, read_metrics, run_script, walkthrough
 
 sys.path.insert(0, str(MLP_DIR))
 import data  # noqa: E402
+import metrics  # noqa: E402
 import tabular  # noqa: E402
 import train  # noqa: E402
 
@@ -80,6 +81,33 @@ def test_stray_words_in_a_number_column_become_missing_and_are_named(tmp_path):
     dataset = tabular.load_table(write(tmp_path, table(["x", "label"], rows)), "label")
     assert any("'unknown' (line 9)" in note for note in dataset.notes)
     assert dataset.feature_names[0] == "x"
+
+
+@pytest.mark.parametrize("cells, delimiter, kind, values, note", [
+    (["1,5", "-2", "3,25"], ";", "numeric", [1.5, -2.0, 3.25], "decimal commas"),
+    (["1,234", "12", "3,456.5"], ",", "numeric", [1234.0, 12.0, 3456.5], "thousands separators"),
+    (["2012-01-01", "2012-01-03", "1970-01-02 12:00"], ",", "date", [15340.0, 15342.0, 1.5], "days since 1970"),
+    (["1,5", "x,y", "3"], ";", "text", None, ""),
+    (["NA", "?", ""], ",", "text", None, ""),
+])
+def test_numbers_written_in_other_ways(cells, delimiter, kind, values, note):
+    series = tabular.pd.Series(cells, dtype="string")
+    parsed, got_kind, got_note = tabular.parse_column(series, tabular.pd.Series([2, 3, 4]), delimiter)
+    assert got_kind == kind and note in got_note
+    if values:
+        assert parsed.tolist() == values
+
+
+def test_a_wide_table_is_summarised_and_many_classes_list_the_mistakes():
+    rules = [tabular.ColumnRule(f"c{i}", "numeric" if i % 3 else "drop", "r") for i in range(50)]
+    frame = tabular.pd.DataFrame({f"c{i}": [1.0, 2.0] for i in range(50)})
+    lines = tabular.describe_rules(rules, frame, frame, {})
+    assert len(lines) == 41 and lines[-1] == "  ... and 10 more columns: 7 standardised, 3 dropped"
+    names = [f"state {k}" for k in range(20)]
+    counts = torch.eye(20, dtype=torch.long) * 5
+    counts[3, 7] = 4
+    lines = metrics.format_confusion(counts.tolist(), names)
+    assert lines[0].startswith("20 classes") and lines[1] == "  true 'state 3' predicted 'state 7': 4"
 
 
 # ----- the task --------------------------------------------------------------------------------------

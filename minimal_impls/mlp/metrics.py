@@ -74,8 +74,14 @@ def format_report(report, target_name="the target"):
             f"{report['baseline']})"]
 
 
-def format_confusion(counts, class_names):
-    """Rows: the true class; columns: the predicted one. The diagonal holds the right answers."""
+def format_confusion(counts, class_names, most_classes=15):
+    """Rows: the true class; columns: the predicted one. The diagonal holds the right answers.
+    With many classes the matrix is too wide to read: the most frequent mistakes instead."""
+    if len(class_names) > most_classes:
+        mistakes = sorted(((c, i, j) for i, row in enumerate(counts) for j, c in enumerate(row) if i != j and c),
+                          reverse=True)[:10]
+        return [f"{len(class_names)} classes (the confusion matrix is in summary.json); most frequent mistakes:"] + [
+            f"  true {class_names[i]!r} predicted {class_names[j]!r}: {c}" for c, i, j in mistakes]
     names = [name[:12] for name in class_names]
     width = max(6, *(len(name) for name in names), *(len(str(c)) for row in counts for c in row))
     label = "true \\ predicted"

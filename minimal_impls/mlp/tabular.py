@@ -40,6 +40,9 @@ ID_NAME = re.compile(r"^(id|index|rownames|row[ _.]?names?|row[ _.]?(number|no|n
                      re.IGNORECASE)    # id, rownames, Unnamed: 0, user_id, Sample ID ...
 CAMEL_ID = re.compile(r"[a-z]I[dD]$")   # PassengerId, customerID (but not "paid")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+ISO_DATE = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"      # 2012-01-31, 2012-01-31 08:15:00
+DECIMAL_COMMA = r"[+-]?\d+(,\d+)?"                                   # 3,5 (semicolon-separated files)
+THOUSANDS = r"[+-]?\d{1,3}(,\d{3})*(\.\d+)?|[+-]?\d+(\.\d+)?"          # 1,234.5 (quoted in comma-separated files)
 
 
 # ----- reading: bytes -> text -> rows, each row with its line number ----------------------------
@@ -185,22 +188,28 @@ def _unique_names(header, notes):
 
 
 # ----- columns: text cells -> numbers or text, missing values marked ------------------------------
-def parse_column(cells, lines, delimiter_is_comma=True):
-    """Return (values, kind, note): a float Series (kind "numeric") or a string Series (kind "text"),
+def parse_column(cells, lines, delimiter):
+    """Return (values, kind, note): kind "numeric" or "date" (float Series), or "text" (string Series),
     with missing cells as NA. `lines` gives each cell's line number for the note."""
     cells = cells.str.strip()
     cells = cells.mask(cells.str.lower().isin(MISSING_MARKERS))
     present = cells.notna()
+    if not present.any():
+        return cells, "text", ""
+    note = ""
+    # numbers written in other ways: ISO dates, 3,5 in a semicolon file, "1,234" (quoted) in a comma file
+    if cells[present].str.fullmatch(ISO_DATE).all():
+        days = (pd.to_datetime(cells, format="ISO8601") - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
+        return days.astype("float64"), "date", "dates read as days since 1970-01-01"
+    number_format = DECIMAL_COMMA if delimiter != "," else THOUSANDS
+    if cells[present].str.fullmatch(number_format).all() and cells[present].str.contains(",").any():
+        if delimiter != ",":
+            cells, note = cells.str.replace(",", ".", regex=False), "decimal commas read as decimal points (3,5 -> 3.5)"
+        else:
+            cells, note = cells.str.replace(",", "", regex=False), "thousands separators removed (1,234 -> 1234)"
     numbers = pd.to_numeric(cells, errors="coerce")
     not_numbers = present & numbers.isna()
-    note = ""
-    if present.any() and not_numbers.any() and not delimiter_is_comma:
-        comma_numbers = cells[present].str.fullmatch(r"[+-]?\d+(,\d+)?")
-        if comma_numbers.all() and cells[present].str.contains(",").any():
-            numbers = pd.to_numeric(cells.str.replace(",", ".", regex=False), errors="coerce")
-            not_numbers = present & numbers.isna()
-            note = "decimal commas read as decimal points (3,5 -> 3.5)"
-    if not present.any() or not_numbers.sum() > 0.05 * present.sum():
+    if not_numbers.sum() > 0.05 * present.sum():
         return cells.astype("string"), "text", note
     if not_numbers.any():                       # a few stray words in a column of numbers: missing
         examples = ", ".join(f"{value!r} (line {line})" for value, line
@@ -221,6 +230,8 @@ def choose_task(target, kind, name, forced=None):
         return forced, "chosen with --task"
     if kind == "text":
         return "classification", f"{name!r} holds text, {distinct} distinct values"
+    if kind == "date":
+        return "regression", f"{name!r} holds dates: a quantity (days) to predict"
     if distinct <= 2:
         return "classification", f"{name!r} has only {distinct} distinct values"
     whole = bool((target == target.round()).all())
@@ -266,6 +277,9 @@ def plan_column(name, values, kind):
     if (ID_NAME.search(name) or CAMEL_ID.search(name)) and distinct >= 0.9 * len(present):
         return ColumnRule(name, "drop", "ID-like: named like an identifier and nearly every value differs")
     missing = bool(values.isna().any())
+    if kind == "date":
+        return ColumnRule(name, "numeric", "date: days since 1970, standardised", fill=float(present.mean()),
+                          flag_missing=missing)
     if kind == "numeric":
         whole = bool((present == present.round()).all())
         if whole and all_distinct and present.is_monotonic_increasing:
@@ -321,7 +335,7 @@ def load_table(path, target, task=None, test_fraction=0.2, seed=0):
     lines = pd.Series(line_numbers)
     columns, kinds = {}, {}
     for name in header:
-        columns[name], kinds[name], note = parse_column(raw[name], lines, delimiter == ",")
+        columns[name], kinds[name], note = parse_column(raw[name], lines, delimiter)
         if note:
             notes.append(f"  note: column {name!r}: {note}")
     frame = pd.DataFrame(columns)
@@ -393,10 +407,11 @@ def load_table(path, target, task=None, test_fraction=0.2, seed=0):
                    target_std, notes)
 
 
-def describe_rules(rules, train, test, unseen):
+def describe_rules(rules, train, test, unseen, most=40):
+    """One line per column (the first `most` of a wide table, then a count of what happened to the rest)."""
     width = min(max(len(rule.name) for rule in rules), 24)
     lines = []
-    for rule in rules:
+    for rule in rules[:most]:
         text = f"  {rule.name[:width]:<{width}}  "
         if rule.action == "drop":
             text += f"dropped, {rule.reason}"
@@ -412,6 +427,11 @@ def describe_rules(rules, train, test, unseen):
                 shown = ", ".join(repr(c[:30]) for c in unseen[rule.name][:3])
                 text += f"; test categories not seen in training -> all zeros: {shown}"
         lines.append(text)
+    if len(rules) > most:
+        actions = [rule.action for rule in rules[most:]]
+        lines.append(f"  ... and {len(actions)} more columns: " + ", ".join(
+            f"{actions.count(action)} {word}" for action, word in [("numeric", "standardised"), ("one-hot", "one-hot"),
+                                                                    ("drop", "dropped")] if action in actions))
     return lines
 
 
