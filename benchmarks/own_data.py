@@ -97,12 +97,13 @@ def write_table(name, index, folder):
     return path, target, task, dialect_name, frame.shape
 
 
-def run_one(name, index, folder):
+def run_one(name, index, folder, seed=None):
     path, target, task, dialect, shape = write_table(name, index, folder)
     out_dir = Path(folder) / (path.stem + "-run")
     start = time.perf_counter()
+    seed_args = [] if seed is None else ["--seed", str(seed)]
     proc = subprocess.run([sys.executable, str(TRAIN), "--csv", str(path), "--target", target, "--out-dir",
-                           str(out_dir)], capture_output=True, text=True,
+                           str(out_dir), *seed_args], capture_output=True, text=True,
                           env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     seconds = time.perf_counter() - start
     summary_path = out_dir / "summary.json"
@@ -119,6 +120,7 @@ def main():
     p.add_argument("--jobs", type=int, default=2, help="tables trained at the same time")
     p.add_argument("--only", nargs="*", default=None, help="names of tables to run (default: all)")
     p.add_argument("--show-log", action="store_true", help="print train.py's output for every table")
+    p.add_argument("--seed", type=int, default=None, help="pass --seed to train.py (default: its default flags)")
     args = p.parse_args()
     names = args.only or list(TABLES)
     unknown = [n for n in names if n not in TABLES]
@@ -126,7 +128,7 @@ def main():
         p.error(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(TABLES)}")
 
     with tempfile.TemporaryDirectory() as folder, ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda item: run_one(item[1], item[0], folder), enumerate(names)))
+        results = list(pool.map(lambda item: run_one(item[1], item[0], folder, args.seed), enumerate(names)))
 
     errors = beats = task_right = 0
     print(f"{'table':22} {'rows':>6} {'cols':>4}  {'dialect':26} {'task':15} {'metric':8} {'test':>7} "

@@ -15,7 +15,10 @@ The rules, in the order they apply (each one is printed with its reason):
             numbers are standardised; text with few distinct values is one-hot encoded (a category
             never seen in training becomes all zeros); a missing value is filled from the training
             rows and flagged in a "was missing" column.
-pandas does the column arithmetic; the csv module reads the file, so that every row keeps its line number.
+Reading: the encoding (UTF-8, UTF-16 or UTF-8 with a byte-order mark, else Windows-1252) and the
+delimiter (comma, semicolon, tab, |) are detected; quoted values may hold delimiters and line breaks;
+NA, N/A, null, ?, an empty cell... mean missing; 3,5 (semicolon files), "1,234" and ISO dates are numbers.
+The csv module reads the file, so that every row keeps its line number; pandas does the column arithmetic.
 """
 import codecs
 import csv
