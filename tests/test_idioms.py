@@ -131,4 +131,4 @@ def test_finding_idioms_in_a_300_line_file_is_fast():
     idioms.find_idioms(source)      # compile the catalogue
     start = time.perf_counter()
     hits = idioms.find_idioms(source)
-    assert time.perf_counter() - start < 0.5 and len(hits) > 20
+    assert time.perf_counter() - start < 2.0 and len(hits) > 20    # budget: 2 s per 300 lines, all questions
