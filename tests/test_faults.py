@@ -201,3 +201,11 @@ def test_duplicate_ids_are_rejected(tmp_path):
     cat.write_text(one + one)
     with pytest.raises(FaultError, match=r":11: fault id 'x' is used twice \(first at line 2\)"):
         faults.load_catalogue(cat)
+
+
+@pytest.mark.parametrize("repo", sorted(REFERENCE_FILES))
+def test_no_two_faults_plant_the_same_mutant(planted, repo):
+    """An exercise names a learner's mistake by the mutant it equals: each mutant must have one name."""
+    by_source = {}
+    for m in planted[repo]:
+        assert by_source.setdefault(m.source, m.fault.id) == m.fault.id, (m.fault.id, by_source[m.source], m.mutated)
