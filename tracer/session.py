@@ -48,6 +48,7 @@ class Session:
         self.seed = seed
         self.generated = generated                 # generated questions per stop, at most (0: none)
         self._indexes: dict = {}                   # path -> questions.SourceIndex
+        self._asked_idioms: set[str] = set()       # why-questions already asked in this run
         self.tour = store.tour(walkthrough.name)
         if restart or self.tour.finished:
             if self.tour.finished and not restart:
@@ -199,8 +200,11 @@ class Session:
             except (SyntaxError, OSError):
                 return []
         shown = [*step.watch, *names_read(step.code)]       # the live values on screen
-        return questions.for_stop(self._indexes[step.path], step.line, frame, self.seed, step.id,
-                                  count=self.generated, authored=step.questions, shown=shown)
+        generated = questions.for_stop(self._indexes[step.path], step.line, frame, self.seed, step.id,
+                                       count=self.generated, authored=step.questions, shown=shown,
+                                       asked_idioms=self._asked_idioms)
+        self._asked_idioms.update(q.idiom for q in generated if q.idiom)
+        return generated
 
     def _ask(self, step: Step, frame: types.FrameType) -> None:
         if self.mode == AUTO:

@@ -79,10 +79,13 @@ def classify_function(qualified: str) -> str:
     return UNKNOWN
 
 
-def draws_random(qualified: str) -> bool:
-    """Does calling `qualified` use (or reset) a random number generator?"""
-    return (qualified in _SEEDING or qualified in _RANDOM_FUNCTIONS
-            or qualified.startswith(("numpy.random.", "random.")))
+def random_generator(qualified: str) -> str | None:
+    """Which random number generator calling `qualified` uses or reseeds: "torch", "numpy", "python", or None.
+    Each library has its own: seeding numpy does not touch torch's stream."""
+    if not (qualified in _SEEDING or qualified in _RANDOM_FUNCTIONS
+            or qualified.startswith(("numpy.random.", "random."))):
+        return None
+    return "numpy" if qualified.startswith("numpy.") else "python" if qualified.startswith("random.") else "torch"
 
 
 def classify_method(name: str) -> str:

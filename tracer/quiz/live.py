@@ -22,7 +22,7 @@ import libcst as cst
 
 from ..engine import values
 from ..engine.anchors import names_read
-from . import calls
+from . import calls, probe
 from .questions import GeneratedQuestion, _indent, _where
 from .source import SourceIndex, Statement
 
@@ -57,8 +57,8 @@ def repeats_authored(question, authored, hit=None) -> bool:
         words |= {w for w in re.findall(r"[a-z]{5,}", hit.idiom.title.lower())}
         words -= _STOP_WORDS
         return any(re.search(rf"\b{re.escape(w)}", text) for w in words)
-    subject = question.subject or ""
-    return bool(subject) and re.search(rf"(?<![\w.]){re.escape(subject)}(?![\w])", text) is not None
+    subject = (question.subject or "").removesuffix(".shape")     # any authored question about the same variable
+    return bool(subject) and re.search(rf"(?<![\w.]){re.escape(subject.lower())}(?![\w])", text) is not None
 
 
 # ----- shape and value predictions ---------------------------------------------------------------------
@@ -143,7 +143,7 @@ def _arithmetic(stmt: Statement) -> bool:
     if value is None:
         return False
     try:
-        tree = ast.parse(cst.Module([]).code_for_node(value).strip(), mode="eval")
+        tree = probe.parse(cst.Module([]).code_for_node(value).strip(), mode="eval")
     except SyntaxError:
         return False
     has_operator = any(isinstance(n, (ast.BinOp, ast.UnaryOp)) for n in ast.walk(tree))
@@ -233,9 +233,13 @@ def _run_isolated(code: str, read: list[str], frame, rng: _RandomState | None = 
 
 # ----- what if ------------------------------------------------------------------------------------------------
 SAME, VALUES, SHAPE, ERROR, GRAD, GONE = "same", "values", "shape", "error", "grad", "gone"
+NEGATED, SCALED = "negated", "scaled"
 _OUTCOME_TEXT = {
     SAME: "`{x}` would be exactly the same",
-    VALUES: "`{x}` would have the same shape but different values",
+    VALUES: "`{x}` would have the same shape but other values (not just a sign flip or a rescaling)",
+    "number": "`{x}` would be a different number (not just its sign flipped)",
+    NEGATED: "`{x}` would be negated: the same numbers with opposite signs",
+    SCALED: "`{x}` would be rescaled: every value multiplied by the same constant",
     SHAPE: "`{x}` would have a different shape",
     ERROR: "The line would raise an error",
     GRAD: "`{x}` would have the same values, but gradients would flow through it differently",
@@ -244,6 +248,9 @@ _OUTCOME_TEXT = {
 _OUTCOME_MISCONCEPTION = {
     SAME: "a change that looks small can still change what is computed, or break the line",
     VALUES: "a change can keep every value yet still matter (gradients), change the shape, or fail outright",
+    NEGATED: "only a sign change negates the result; other changes reshape the numbers themselves",
+    "number": "a change can leave the number as it is, flip its sign, change its shape or fail",
+    SCALED: "a constant factor rescales the result; most changes do more than that",
     SHAPE: "elementwise changes keep the shape; only reductions, indexing and broadcasting change it",
     ERROR: "most changes still run: Python and torch rarely stop a wrong computation",
     GRAD: "whether gradients flow depends on detach/no_grad, not on the values",
@@ -271,8 +278,9 @@ def _compare(a, b) -> str:
             same = a.dtype == b.dtype and bool(torch.equal(a.detach(), b.detach())) or (
                 a.is_floating_point() and b.is_floating_point()
                 and bool(torch.allclose(a.detach(), b.detach(), rtol=1e-6, atol=1e-9, equal_nan=True)))
-        if not same:
-            return VALUES
+            if not same:
+                return _relation(a.detach().double(), b.detach().double(), torch) if a.is_floating_point() \
+                    and b.is_floating_point() else VALUES
         return GRAD if (a.requires_grad, a.grad_fn is None) != (b.requires_grad, b.grad_fn is None) else SAME
     if numpy is not None and isinstance(a, numpy.ndarray) and isinstance(b, numpy.ndarray):
         if a.shape != b.shape:
@@ -287,6 +295,22 @@ def _compare(a, b) -> str:
         return SAME if type(a) is type(b) and a == b else VALUES
     except Exception:
         return VALUES
+
+
+def _relation(a, b, torch) -> str:
+    """How b's values relate to a's: negated, rescaled by one constant, or otherwise different."""
+    if a.numel() == 0 or not bool(torch.isfinite(a).all() and torch.isfinite(b).all()):
+        return VALUES
+    if bool(torch.allclose(b, -a, rtol=1e-5, atol=1e-8)) and bool((a.abs() > 1e-8).any()):
+        return NEGATED
+    mask = a.abs() > 1e-6
+    if a.numel() > 1 and int(mask.sum()) >= 2 and bool((b[~mask].abs() < 1e-6).all()):
+        factors = b[mask] / a[mask]
+        factor = factors.flatten()[0]
+        if bool(torch.allclose(factors, factor.expand_as(factors), rtol=1e-5)) and abs(float(factor) - 1) > 1e-6 \
+                and abs(float(factor) + 1) > 1e-6 and abs(float(factor)) > 1e-6:
+            return SCALED        # one factor for many values: a rescaling (for one number any change would be)
+    return VALUES
 
 
 def _runnable(stmt: Statement, index: SourceIndex) -> bool:
@@ -335,6 +359,7 @@ def whatif_question(stmt: Statement, index: SourceIndex, frame, rng: random.Rand
         original = _run_isolated(stmt.code, names_read(stmt.code), frame, state)
         if isinstance(original, BaseException) or x not in original:
             return None
+        tried = []
         for fault, mutated in variants[:6]:
             if mutated:
                 changed = _mutated_statement(mutated, index, stmt)
@@ -353,13 +378,23 @@ def whatif_question(stmt: Statement, index: SourceIndex, frame, rng: random.Rand
                     outcome, after = GONE, None
                 else:
                     outcome, after = _compare(original[x], before), before
-            return _whatif(stmt, fault, mutated, x, outcome, original[x], after, rng)
-    return None
+            tried.append((fault, mutated, outcome, after))
+    if not tried:
+        return None
+    surprising = [t for t in tried if t[2] != VALUES]       # a plain "other values" is the least to learn from
+    fault, mutated, outcome, after = rng.choice(surprising or tried)
+    return _whatif(stmt, fault, mutated, x, outcome, original[x], after, rng)
 
 
 def _whatif(stmt, fault, mutated, x, outcome, before, after, rng) -> GeneratedQuestion:
     tensorish = isinstance(before, _array_types()) if _array_types() else False
     pool = [SAME, VALUES, SHAPE, ERROR] if mutated else [SAME, VALUES, GONE]
+    scalar = tensorish and getattr(before, "numel", lambda: 0)() == 1
+    if scalar and outcome == VALUES:
+        outcome = "number"
+    if tensorish and outcome in (NEGATED, SCALED, VALUES, SAME, "number"):
+        middle = [NEGATED, "number"] if scalar else [NEGATED, SCALED, VALUES]
+        pool = [SAME, *middle] + ([SHAPE] if mutated else [GONE])
     if tensorish and mutated and (outcome == GRAD or getattr(before, "requires_grad", False)):
         pool.append(GRAD)
     if outcome not in pool:
@@ -392,7 +427,7 @@ def loop_count_question(stmt: Statement, frame, shown=()) -> GeneratedQuestion |
         return None
     iter_code = cst.Module([]).code_for_node(stmt.node.iter).strip()
     try:
-        tree = ast.parse(iter_code, mode="eval")
+        tree = probe.parse(iter_code, mode="eval")
     except SyntaxError:
         return None
     for sub in ast.walk(tree):

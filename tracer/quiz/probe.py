@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +70,7 @@ class _Interpreter:
         self.shape, self.signs = TRIALS[trial % len(TRIALS)]
         self.seed = trial
         self.env: dict[str, object] = {}
-        self.rng_draws = 0
+        self.rng_draws: dict[str, int] = {}
 
     # ----- values --------------------------------------------------------------------------
     def random_array(self, key) -> np.ndarray:
@@ -86,6 +87,8 @@ class _Interpreter:
     def run(self, statements: list[ast.stmt]) -> None:
         for statement in statements:
             self.statement(statement)
+            if isinstance(statement, ast.Return):
+                break                          # what follows a return never runs
 
     def statement(self, node: ast.stmt) -> None:
         if isinstance(node, ast.Assign):
@@ -271,6 +274,9 @@ class _Interpreter:
             raise Unsupported("*args")
         args = [self.expr(a) for a in node.args]
         kwargs = {k.arg: self.expr(k.value) for k in node.keywords}
+        for key in ("dim", "axis"):            # dim=-1 and dim=2 are the same axis of a rank-3 tensor
+            if isinstance(kwargs.get(key), int) and not isinstance(kwargs[key], bool) and kwargs[key] < 0:
+                kwargs[key] += len(self.shape)
         func = node.func
         if isinstance(func, ast.Attribute):
             dotted = _dotted(func)
@@ -290,10 +296,11 @@ class _Interpreter:
         return self.unknown("call", self.expr(func), *args, *sorted(kwargs.items()))
 
     def function(self, qualified: str, args, kwargs):
-        kind = calls.classify_function(qualified)
-        if kind == calls.RANDOM:
-            self.rng_draws += 1
-            return self.unknown(("rng", qualified, self.rng_draws), *args, *sorted(kwargs.items()))
+        generator = calls.random_generator(qualified)
+        if generator is not None:              # each library's generator is its own stream
+            self.rng_draws[generator] = self.rng_draws.get(generator, 0) + 1
+            return self.unknown(("rng", qualified, generator, self.rng_draws[generator]), *args,
+                                *sorted(kwargs.items()))
         if "." not in qualified:
             known = _BUILTINS.get(qualified)
         elif qualified.startswith(("torch.", "numpy.", "math.")):
@@ -310,8 +317,8 @@ class _Interpreter:
     def method(self, name: str, receiver, args, kwargs, receiver_node):
         kind = calls.classify_method(name)
         if kind == calls.RANDOM:
-            self.rng_draws += 1
-            return self.unknown(("rng", name, self.rng_draws), receiver, *args)
+            self.rng_draws["torch"] = self.rng_draws.get("torch", 0) + 1
+            return self.unknown(("rng", name, self.rng_draws["torch"]), receiver, *args)
         if kind == calls.MUTATES:              # x.add_(y), xs.append(y): the receiver changes
             result = self.unknown("inplace:" + name, receiver, *args, *sorted(kwargs.items()))
             target = receiver_node if isinstance(receiver_node, (ast.Name, ast.Attribute, ast.Subscript)) else None
@@ -396,7 +403,7 @@ def _as_store(node):
 
 
 def _set_ctx(node, ctx):
-    node = ast.parse(ast.unparse(node), mode="eval").body
+    node = parse(ast.unparse(node), mode="eval").body
     node.ctx = ctx
     return node
 
@@ -536,10 +543,18 @@ def _array_pow(x, k):
 
 
 # ----- the public interface ----------------------------------------------------------------------------
+def parse(code: str, mode: str = "exec") -> ast.AST:
+    """ast.parse without SyntaxWarnings on stderr (`1.0[0]` warns): a learner's odd code is data here."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(code, mode=mode)
+
+
+
 def parse_statements(code: str) -> list[ast.stmt]:
     """The statements of `code`; raises Unsupported for code we will not model."""
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise Unsupported(f"cannot parse: {exc.__class__.__name__}") from None
     return tree.body
@@ -564,7 +579,7 @@ def state(code: str | list[ast.stmt], aliases: dict[str, str], trial: int, watch
         return ("error", type(exc).__name__)
     keys = watch if watch is not None else sorted(interpreter.env)
     return tuple((k, fingerprint(interpreter.env.get(k, Opaque("<unset>")))) for k in keys) \
-        + (("<rng>", interpreter.rng_draws),)
+        + (("<rng>", tuple(sorted(interpreter.rng_draws.items()))),)
 
 
 def states(codes: list[str], aliases: dict[str, str], watch: list[str] | None = None,
@@ -600,7 +615,9 @@ def states(codes: list[str], aliases: dict[str, str], watch: list[str] | None = 
 def written_names(statements: list[ast.stmt]) -> set[str]:
     names = set()
     for node in ast.walk(ast.Module(body=list(statements), type_ignores=[])):
-        if isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Store):
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)) and isinstance(getattr(node, "ctx", None), ast.Store):
+            while isinstance(node, ast.Subscript):     # obs[i] = a changes obs
+                node = node.value
             dotted = _dotted(node)
             if dotted:
                 names.add(dotted)

@@ -54,6 +54,7 @@ class GeneratedQuestion(Question):
     dependencies: list[tuple[int, int]] = field(default_factory=list)   # parsons: (i, j) i before j
     end_line: int = 0
     function: str = ""
+    shown_lines: set = field(default_factory=set)      # code lines the prompt shows (idiom questions)
 
 
 @dataclass
@@ -91,10 +92,12 @@ def idiom_question(hit: idioms.IdiomHit, index: SourceIndex, rng: random.Random)
     rng.shuffle(choices)
     shown = _shown_code(index, hit.line, hit.end_line)
     prompt = f"{hit.text(idiom.question)}\n\n{_indent(shown)}"
+    long = hit.end_line - hit.line + 1 > 6
+    shown_lines = {hit.line, hit.line + 1, hit.end_line} if long else set(range(hit.line, hit.end_line + 1))
     return GeneratedQuestion(
         id="", kind="choice", prompt=prompt, answer=right, choices=choices, misconceptions=wrong,
         line=hit.line, end_line=hit.end_line, source="idiom", explain=f"{idiom.title}: {hit.text(idiom.explanation)}",
-        code=hit.code, score=idiom.value + 0.3, idiom=idiom.id,
+        code=hit.code, score=idiom.value + 0.3, idiom=idiom.id, shown_lines=shown_lines,
         verified="teacher-written answer from the idiom catalogue; the pattern matched this code")
 
 
@@ -144,7 +147,7 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
         return (p.start.line, p.start.column, p.end.line, p.end.column) if p else None
 
     def walk(node):
-        if isinstance(node, cst.BinaryOperation):
+        if isinstance(node, cst.BinaryOperation) and not _textual(node):
             flip = _OPERATOR_FLIPS.get(type(node.operator))
             if flip:
                 new = flip[0](whitespace_before=node.operator.whitespace_before,
@@ -190,10 +193,24 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
             walk(child)
 
     root = stmt.node
-    if isinstance(root, (cst.For, cst.While, cst.If, cst.With)):
+    if isinstance(root, (cst.For, cst.While, cst.If, cst.With)) or _too_big(stmt):
         return []
     walk(root)
     return [e for e in out if e.site is not None]
+
+
+_MAX_STATEMENT = 600        # characters: a longer statement is a table or generated code, not a line to quiz
+
+
+def _too_big(stmt: Statement) -> bool:
+    """Each candidate re-renders the statement: cap the work on huge statements (a 300-term sum)."""
+    return len(stmt.code) > _MAX_STATEMENT
+
+
+def _textual(node: cst.BinaryOperation) -> bool:
+    """`"a" + b`, `path / "name"`: string or path arithmetic, where a flipped operator only breaks the line."""
+    return any(isinstance(side, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString))
+               for side in (node.left, node.right))
 
 
 def _children(node) -> list:
@@ -239,62 +256,77 @@ def _render(stmt_node: cst.CSTNode, edits: list[_Edit]) -> str:
     return _EMPTY.code_for_node(node).strip()
 
 
-def _overlap(a: tuple, b: tuple) -> bool:
-    return not ((a[2], a[3]) <= (b[0], b[1]) or (b[2], b[3]) <= (a[0], a[1]))
+def _fault_mutations(stmt: Statement, index: SourceIndex) -> list[tuple[str, str]]:
+    """(mutated code, misconception) from the shared fault library (tracer/practice/faults.py). A changed
+    hyperparameter is a different experiment, not a wrong line: those are left out."""
+    return [(mutated, fault.misconception) for fault, mutated in index.faults.get(stmt.line, [])
+            if mutated and fault.category != "hyperparameters"]
 
 
-def _fault_mutations(code: str, stats: Stats) -> list[tuple[str, str]]:
-    """(mutated code, misconception) from the shared fault library, if it is installed."""
-    try:
-        from ..practice import faults
-    except ImportError:
-        return []
-    try:
-        return [(mutated, fault.misconception) for fault, mutated in faults.statement_mutations(code) if mutated]
-    except Exception:          # a broken fault must not take question generation down with it
-        stats.drop("fault library raised")
-        return []
+@dataclass
+class _Candidate:
+    """A wrong version of a statement: its code, what it stands for, and where it differs (character span)."""
+    code: str
+    label: str
+    ml: bool
+    start: int = 0
+    end: int = 0                 # original[start:end] was replaced by `replacement`
+    replacement: str = ""
+    state: object = None
+
+    def overlaps(self, other: "_Candidate", margin: int = 3) -> bool:
+        """Changes this close could merge into one (`a * b * c` with both operators changed reads as one change)."""
+        return not (self.end + margin <= other.start or other.end + margin <= self.start)
+
+
+def _diff_span(original: str, changed: str) -> tuple[int, int, str]:
+    start = 0
+    while start < min(len(original), len(changed)) and original[start] == changed[start]:
+        start += 1
+    end = 0
+    while end < min(len(original), len(changed)) - start and original[-1 - end] == changed[-1 - end]:
+        end += 1
+    return start, len(original) - end, changed[start:len(changed) - end]
+
+
+def _combine(original: str, a: _Candidate, b: _Candidate) -> str:
+    first, second = (a, b) if a.start <= b.start else (b, a)
+    return (original[:first.start] + first.replacement + original[first.end:second.start] + second.replacement
+            + original[second.end:])
 
 
 # ----- mutant: which is the real line ----------------------------------------------------------------------
-def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, stats: Stats) -> GeneratedQuestion | None:
-    """Options built so that no surface feature singles out the answer: either the real line and three
-    versions with a mistake at one or both of two sites (2 × 2: every option differs from two others
-    by one change), or the real line and alternatives at one site. Every option computes something
-    different from every other on random inputs."""
+def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, stats: Stats,
+                    minimum: float = 0.0) -> GeneratedQuestion | None:
+    """Options built so that no surface feature singles out the answer: the real line and three versions
+    with a mistake at one or both of two places (2 × 2: every option differs from two others by one
+    change), or the real line and alternatives at one place. Mistakes come from the fault library
+    (labelled with the misconception each stands for) and from generic slips (a flipped sign). Every
+    option computes something different from every other on random inputs."""
     if stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)):
         return None
     original = stmt.code
+    candidates = [_Candidate(code, label, True) for code, label in _fault_mutations(stmt, index)]
     edits = _edits(stmt, index)
-    if not edits:
+    if minimum > 2.0 and not candidates and not any(e.ml for e in edits):
+        return None                                  # generic slips only: it would score below `minimum`
+    candidates += [_Candidate(_render(stmt.node, [e]), e.label, e.ml) for e in edits]
+    candidates = _distinct_candidates(original, candidates, index, stats)
+    if not candidates:
         return None
-    rendered = {}
-    for edit in edits:
-        rendered[id(edit)] = _render(stmt.node, [edit])
-    faults = _fault_mutations(original, stats)
-    fault_labels = {_normal(code): label for code, label in faults}
-    for edit in edits:                       # the fault library's wording where it names the same change
-        label = fault_labels.get(_normal(rendered[id(edit)]))
-        if label:
-            edit.label, edit.ml = label, True
-    candidates = _distinct_candidates(original, edits, rendered, index, stats)
-    if candidates is None:
-        return None
-    design = _two_by_two(stmt, original, candidates, rendered, index, rng, stats) \
-        or _one_site(original, candidates, rendered, rng)
+    design = _two_by_two(original, candidates, index, rng, stats) or _one_site(original, candidates, rng)
     if design is None:
         stats.drop("mutant: no fair set of options")
         return None
     options, labels = design
     rng.shuffle(options)
-    ml = any(e.ml for e in candidates)
-    context = _context(index, stmt)
+    ml = any(c.ml for c in candidates if c.code in labels)
     stats.count("mutant")
     return GeneratedQuestion(
-        id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}{_where(stmt)}?{context}",
+        id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}{_where(stmt)}?{_context(index, stmt)}",
         answer=original, choices=options, misconceptions=labels, line=stmt.line, end_line=stmt.end_line,
         source="mutant", explain="The others each hide a mistake: " + "; ".join(dict.fromkeys(labels.values())),
-        code=original, score=(3.5 if ml else 2.0) + (0.5 if _ml_line(stmt, index) else 0.0), function=stmt.function,
+        code=original, score=(3.0 if ml else 1.5) + (0.5 if _ml_line(stmt, index) else 0.0), function=stmt.function,
         verified="every option computes something different from every other on 4 sets of random inputs")
 
 
@@ -304,7 +336,8 @@ def _where(stmt: Statement) -> str:
 
 def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
     """The lines just above the statement, for a learner who does not have the file open."""
-    lines = [line for line in index.lines[max(0, stmt.line - 1 - before):stmt.line - 1] if line.strip()]
+    lines = [line for line in index.lines[max(0, stmt.line - 1 - before - 2):stmt.line - 1]
+             if line.strip() and not line.strip().startswith("#")][-before:]   # comments can give the answer away
     if not lines:
         return ""
     import textwrap
@@ -313,70 +346,74 @@ def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
 
 def _normal(code: str) -> str:
     try:
-        return ast.dump(ast.parse(code))
+        return ast.dump(probe.parse(code))
     except (SyntaxError, ValueError, RecursionError):
         return " ".join(code.split())
 
 
-def _distinct_candidates(original, edits, rendered, index, stats) -> list[_Edit] | None:
-    """Edits whose result differs from the original in every trial (None if the original cannot be probed)."""
-    unique = {}
-    for edit in edits:
-        key = _normal(rendered[id(edit)])
-        if key != _normal(original) and key not in unique:
-            unique[key] = edit
-    edits = list(unique.values())
-    states = probe.states([original] + [rendered[id(e)] for e in edits], index.aliases)
+def _distinct_candidates(original: str, candidates: list[_Candidate], index, stats) -> list[_Candidate]:
+    """Candidates that parse, differ from each other in tree, and from the original in every trial."""
+    unique: dict[str, _Candidate] = {}
+    reference = _normal(original)
+    for candidate in candidates:
+        key = _normal(candidate.code)
+        if key == reference or key in unique or key.startswith(" ") or "\n" in candidate.code and "\n" not in original:
+            continue
+        unique[key] = candidate             # the fault library's label wins: it comes first
+    candidates = list(unique.values())
+    states = probe.states([original] + [c.code for c in candidates], index.aliases)
     if states[0] is None:
         stats.drop("mutant: the line cannot be probed")
-        return None
+        return []
+    index.probe_cache[original] = states[0]
     kept = []
-    for edit, state in zip(edits, states[1:]):
+    for candidate, state in zip(candidates, states[1:]):
         if state is None or probe.same_in_some_trial(state, states[0]):
             stats.drop("mutant: equivalent to the real line")
             continue
-        edit.state = state
-        kept.append(edit)
+        candidate.state = state
+        candidate.start, candidate.end, candidate.replacement = _diff_span(original, candidate.code)
+        kept.append(candidate)
     return kept
 
 
-def _two_by_two(stmt, original, candidates, rendered, index, rng, stats):
-    pairs = [(a, b) for a, b in itertools.combinations(candidates, 2) if not _overlap(a.site, b.site)]
+def _two_by_two(original, candidates, index, rng, stats):
+    pairs = [(a, b) for a, b in itertools.combinations(candidates, 2) if not a.overlaps(b)]
     rng.shuffle(pairs)
     pairs.sort(key=lambda p: -(p[0].ml + p[1].ml))          # ML mistakes first
+    original_state = index.probe_cache.get(original)
     for a, b in pairs[:12]:
-        both = _render(stmt.node, [a, b])
-        options = [original, rendered[id(a)], rendered[id(b)], both]
+        both = _combine(original, a, b)
+        options = [original, a.code, b.code, both]
         if len({_normal(o) for o in options}) < 4 or _singled_out(options, original):
             continue
         state = probe.states([both], index.aliases)[0]
         if state is None:
             continue
         states = [a.state, b.state, state]
-        original_state = index.probe_cache.setdefault(original, probe.states([original], index.aliases)[0])
         if any(probe.same_in_some_trial(s, original_state) for s in states) or any(
                 probe.same_in_some_trial(x, y) for x, y in itertools.combinations(states, 2)):
             stats.drop("mutant: two options compute the same")
             continue
-        labels = {rendered[id(a)]: a.label, rendered[id(b)]: b.label, both: f"{a.label}; and {b.label}"}
+        labels = {a.code: a.label, b.code: b.label, both: f"{a.label}; and {b.label}"}
         return options, labels
     return None
 
 
-def _one_site(original, candidates, rendered, rng):
-    by_site: dict[tuple, list[_Edit]] = {}
-    for edit in candidates:
-        by_site.setdefault(edit.site, []).append(edit)
-    sites = [edits for edits in by_site.values() if len(edits) >= 2]
+def _one_site(original, candidates, rng):
+    by_site: dict[tuple, list[_Candidate]] = {}
+    for candidate in candidates:
+        by_site.setdefault((candidate.start, candidate.end), []).append(candidate)
+    sites = [group for group in by_site.values() if len(group) >= 2]
     rng.shuffle(sites)
-    for edits in sites:
-        edits = edits[:3]
-        if any(probe.same_in_some_trial(x.state, y.state) for x, y in itertools.combinations(edits, 2)):
+    for group in sites:
+        group = group[:3]
+        if any(probe.same_in_some_trial(x.state, y.state) for x, y in itertools.combinations(group, 2)):
             continue
-        options = [original] + [rendered[id(e)] for e in edits]
+        options = [original] + [c.code for c in group]
         if _singled_out(options, original):
             continue
-        return options, {rendered[id(e)]: e.label for e in edits}
+        return options, {c.code: c.label for c in group}
     return None
 
 
@@ -415,16 +452,27 @@ def _singled_out(options: list[str], answer: str) -> bool:
 
 
 # ----- blank: fill it in ---------------------------------------------------------------------------------
+# Functions whose name the context and ML knowledge determine (`loss.____()` after zero_grad is backward);
+# mean or sum, softmax or log_softmax, relu or tanh would each leave two defensible answers.
 _VOCABULARY = {
-    "softmax", "log_softmax", "max", "min", "clamp", "exp", "log", "sqrt", "mean", "sum", "std", "var", "argmax",
-    "argmin", "detach", "tanh", "relu", "sigmoid", "cat", "stack", "gather", "squeeze", "unsqueeze", "transpose",
-    "matmul", "zero_grad", "backward", "step", "no_grad", "reshape", "view", "abs", "norm", "multinomial", "topk",
-    "masked_fill", "cross_entropy", "mse_loss", "nll_loss", "dropout", "layer_norm", "tril", "clip_grad_norm_",
-    "log_prob", "entropy", "sample", "maximum", "minimum", "amax", "logsumexp", "flatten", "permute", "item",
-    "eval", "train", "manual_seed", "randperm", "shuffle", "arange", "zeros_like", "ones_like", "gelu", "embedding",
+    "backward", "zero_grad", "step", "exp", "max", "min", "clamp", "no_grad", "gather", "multinomial",
+    "masked_fill", "tril", "manual_seed", "shuffle", "clip_grad_norm_", "log_prob", "entropy", "sample", "item",
+    "argmax", "detach_", "sqrt", "logsumexp", "randn_like",
 }
-_ALIASES = {"clamp": {"clip"}, "clip": {"clamp"}, "cat": {"concat", "concatenate"}, "max": {"maximum"},
-            "min": {"minimum"}, "abs": {"absolute"}, "matmul": set()}
+_ALIASES = {"clamp": {"clip"}, "no_grad": {"inference_mode"}}
+_API_TRIVIA = {"item", "manual_seed", "sample", "shuffle", "step"}     # knowing an API, not an idea
+
+
+_TRAINING_LOOP = {"backward", "zero_grad", "step"}     # asked by the zero_grad/backward/step idiom already
+
+
+def _function_blank_score(call: cst.Call, name: str, statement_code: str) -> float:
+    rest = statement_code.replace(_EMPTY.code_for_node(call.func), "", 1)
+    if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", rest):
+        return 1.5                     # `log_prob = normal.____(x)`: the line spells the answer
+    if name in _TRAINING_LOOP:
+        return 2.4
+    return 2.0 if name in _API_TRIVIA else 3.0
 _BLANK_OPERATORS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.Power: "**",
                     cst.MatrixMultiply: "@"}
 
@@ -439,10 +487,11 @@ class _BlankOp(cst.Add):
 
 def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str, str, float]]:
     """(masked code, answer, what was masked, score) for each place of a statement worth blanking."""
-    if stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)):
+    if stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)) \
+            or _too_big(stmt):
         return []
     out = []
-    ml = _ml_line(stmt, index)
+    in_idiom = any(h.line <= stmt.line <= h.end_line and h.idiom.value >= 4 for h in index.hits)
 
     def add(target, replacement, answer, what, score):
         try:
@@ -456,16 +505,15 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
         if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS:
             op = node.operator
             add(op, _BlankOp(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after),
-                _BLANK_OPERATORS[type(op)], "the operator", 2.5 if ml else 1.5)
+                _BLANK_OPERATORS[type(op)], "the operator", 2.8 if in_idiom else 2.0)
         elif isinstance(node, cst.Call):
             func = node.func
             name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
             if name is not None and name.value in _VOCABULARY:
-                add(name, cst.Name(BLANK), name.value, "the function", 3.0)
-            for arg in node.args:
-                if arg.keyword is not None and arg.keyword.value in ("dim", "keepdim", "axis", "keepdims") \
-                        and isinstance(arg.value, (cst.Integer, cst.UnaryOperation, cst.Name)):
-                    add(arg.value, cst.Name(BLANK), _EMPTY.code_for_node(arg.value), f"the {arg.keyword.value}", 3.0)
+                add(name, cst.Name(BLANK), name.value, "the function",
+                    _function_blank_score(node, name.value, stmt.code))
+            # never dim (-1 and the last axis's number are the same) nor keepdim (both run; which one is right
+            # depends on lines the learner does not see)
         for child in _children(node):
             walk(child)
 
@@ -496,10 +544,13 @@ def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stat
 
 
 def _equivalent_fills(masked: str, answer: str, original: str, what: str, index: SourceIndex) -> list[str] | None:
-    """Other operators that compute the same as the answer on every trial (accepted too); None if one
-    agrees only on some trials (the question would have no defensible answer)."""
+    """Other fills that compute the same as the answer on every trial (accepted too); None if one agrees only
+    on some trials (the question would have no defensible answer)."""
     if what != "the operator":
-        return sorted(_ALIASES.get(answer, set()))
+        accepted = set(_ALIASES.get(answer, set()))
+        if answer in ("max", "min") and re.search(rf"\b{BLANK}\([^,()]+,[^,()=]+\)", masked):
+            accepted.add(answer + "imum")               # torch.max(a, b) is torch.maximum(a, b)
+        return sorted(accepted)
     others = [op for op in _BLANK_OPERATORS.values() if op != answer]
     codes = [masked.replace(BLANK, op, 1) for op in others]
     states = probe.states([original, *codes], index.aliases)
@@ -534,7 +585,7 @@ def check_blank(reply: str, question: Question, original: str | None = None) -> 
 
 def _same_tree(a: str, b: str) -> bool:
     try:
-        return ast.dump(ast.parse(_as_module(a))) == ast.dump(ast.parse(_as_module(b)))
+        return ast.dump(probe.parse(_as_module(a))) == ast.dump(probe.parse(_as_module(b)))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
 
@@ -554,7 +605,7 @@ NAMES_CONVENTION = ("Count variables as a learner would: `obs` for `obs[step] = 
 
 
 def names_question(stmt: Statement, index: SourceIndex, rng: random.Random, stats: Stats) -> GeneratedQuestion | None:
-    if stmt.compound:
+    if stmt.compound or _too_big(stmt):
         return None
     reads = [n for n in stmt.reads if not n.startswith("<")]
     writes = [n for n in stmt.writes if not n.startswith("<")]
@@ -664,8 +715,7 @@ def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Ra
                 "results it uses, and before the lines that overwrite what it reads.",
         code="\n".join(original), score=2.5 + (0.5 if any(_ml_line(s, index) for s in window) else 0.0),
         function=window[0].function,
-        verified=f"all {len(orders)} orders run on random inputs: the {len(allowed)} accepted ones, and only they, "
-                 "leave the same values")
+        verified="every order was run on random inputs: the accepted orders, and only they, leave the same values")
 
 
 def _one_line(code: str) -> str:
@@ -732,8 +782,10 @@ def check_reply(question: Question, reply: str) -> Verdict:
 
 # ----- putting it together ------------------------------------------------------------------------------
 def generate_static(index: SourceIndex, seed: int = 0, function: str | None = None,
-                    kinds: tuple[str, ...] = STATIC_KINDS, stats: Stats | None = None) -> list[GeneratedQuestion]:
-    """Every valid static question of the file (or of one function), in file order; see `choose`."""
+                    kinds: tuple[str, ...] = STATIC_KINDS, stats: Stats | None = None,
+                    minimum: float = 0.0) -> list[GeneratedQuestion]:
+    """Every valid static question of the file (or of one function), in file order; see `choose`.
+    With `minimum`, questions sure to score below it are not even built."""
     stats = stats if stats is not None else Stats()
     statements = [s for s in index.statements if _in_function(s.function, function)]
     questions: list[GeneratedQuestion] = []
@@ -752,7 +804,7 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
     for stmt in statements:
         rng = random.Random(f"{seed}:{stmt.line}")
         if "mutant" in kinds:
-            q = mutant_question(stmt, index, rng, stats)
+            q = mutant_question(stmt, index, rng, stats, minimum)
             if q is not None:
                 questions.append(q)
         if "blank" in kinds:
@@ -804,21 +856,26 @@ def _unambiguous(questions: list[GeneratedQuestion], stats: Stats) -> list[Gener
 
 def choose(questions: list, count: int | None, minimum: float = 0.0, per_statement: int = 1,
            per_idiom: int = 1) -> list:
-    """The best questions by teaching score: at most `per_statement` per line, `per_idiom` per idiom,
-    none below `minimum`; returned in file order."""
+    """The best questions by teaching score: at most `per_statement` per line, `per_idiom` per idiom (and
+    one blank per answer: `loss.____()` once is a question, seven times is a drill), none below
+    `minimum`; returned in file order."""
     ranked = sorted(questions, key=lambda q: (-q.score, q.line or 0))
-    taken, lines, idiom_count = [], {}, {}
+    taken, lines, repeats, shown = [], {}, {}, set()
     for q in ranked:
         if q.score < minimum:
             continue
         if lines.get(q.line, 0) >= per_statement:
             continue
-        if q.idiom and idiom_count.get(q.idiom, 0) >= per_idiom:
+        if q.source in ("mutant", "blank", "parsons") and set(range(q.line, (q.end_line or q.line) + 1)) & shown:
+            continue                         # an idiom question chosen before shows this code: no blank about it
+        key = ("idiom", q.idiom) if getattr(q, "idiom", "") else ("blank", repr(q.answer)) if q.source == "blank" else None
+        if key is not None and repeats.get(key, 0) >= (per_idiom if key[0] == "idiom" else 1):
             continue
         taken.append(q)
+        shown |= getattr(q, "shown_lines", set())
         lines[q.line] = lines.get(q.line, 0) + 1
-        if q.idiom:
-            idiom_count[q.idiom] = idiom_count.get(q.idiom, 0) + 1
+        if key is not None:
+            repeats[key] = repeats.get(key, 0) + 1
         if count is not None and len(taken) >= count:
             break
     return sorted(taken, key=lambda q: (q.line or 0, q.id))
@@ -829,19 +886,19 @@ def for_file(index: SourceIndex, seed: int = 0, function: str | None = None, kin
     """What `walkthrough quiz` asks: the best question of each line (idiom questions once per idiom),
     scoring at least MIN_SCORE; with `every`, every valid question."""
     asked = kinds or DEFAULT_KINDS
-    generated = generate_static(index, seed=seed, function=function, kinds=asked, stats=stats)
+    minimum = 0.0 if kinds or every else MIN_SCORE
+    generated = generate_static(index, seed=seed, function=function, kinds=asked, stats=stats, minimum=minimum)
     if every:
         return generated
-    minimum = 0.0 if kinds else MIN_SCORE
     return choose(generated, None, minimum=minimum)
 
 
 def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, count: int = 2,
-             authored: list | tuple = (), shown: list | tuple = ()) -> list[GeneratedQuestion]:
+             authored: list | tuple = (), shown: list | tuple = (), asked_idioms=()) -> list[GeneratedQuestion]:
     """At most `count` generated questions for a stop at `line`: why-questions about idioms on the line,
     shape and value predictions, what-if questions run on copies of the frame; never one whose answer
     is on screen (so no mutants, blanks or Parsons: the code panel shows the real lines), never one an
-    authored question of the step already asks."""
+    authored question of the step already asks, nor an idiom in `asked_idioms` (asked at an earlier stop)."""
     from . import live
 
     if count <= 0:
@@ -852,8 +909,10 @@ def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, coun
     rng = random.Random(f"{seed}:{step_id}")
     candidates = []
     for hit in index.hits:
-        if hit.line <= line <= hit.end_line:
+        if hit.line <= line <= hit.end_line and hit.idiom.id not in asked_idioms:
             q = idiom_question(hit, index, random.Random(f"{seed}:{step_id}:{hit.idiom.id}"))
+            if hit.end_line - hit.line > 3 and line != hit.line:
+                q.score -= 1.0              # a block around the stop (no_grad) matters less than the line itself
             if not live.repeats_authored(q, authored, hit):
                 candidates.append(q)
     candidates += live.questions_at(stmt, index, frame, rng, authored=authored, shown=shown)

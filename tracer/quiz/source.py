@@ -144,6 +144,7 @@ class SourceIndex:
         self.statements = collector.statements
         self._hits: list | None = None
         self.probe_cache: dict[str, object] = {}
+        self._faults: dict | None = None
 
     @classmethod
     def from_file(cls, path: Path) -> "SourceIndex":
@@ -155,6 +156,23 @@ class SourceIndex:
         if self._hits is None:
             self._hits = idioms.find_in_module(self.module, self.wrapper)
         return self._hits
+
+    @property
+    def faults(self) -> dict[int, list]:
+        """line -> [(Fault, mutated statement)] from the shared fault library, found in one pass over the file."""
+        if self._faults is None:
+            self._faults = {}
+            try:
+                from ..practice import faults
+                found = faults.mutations(self.text, self.path)
+            except ImportError:
+                found = []
+            starts = {s.line: s for s in self.statements if not s.compound}
+            for mutation in found:
+                stmt = starts.get(mutation.line)
+                if stmt is not None and stmt.code == mutation.original and mutation.end_line == stmt.end_line:
+                    self._faults.setdefault(mutation.line, []).append((mutation.fault, mutation.mutated))
+        return self._faults
 
     def at(self, line: int) -> Statement | None:
         """The innermost statement whose lines contain `line` (small statements before compound ones)."""
@@ -223,18 +241,22 @@ class SourceIndex:
             effect = calls.IO
         else:
             reads.visit(node)
-        random = False
+        generators = []
         for call in reads.calls:
-            kind, changed, draws = self._call_effect(call)
-            random = random or draws
+            kind, changed, generator = self._call_effect(call)
+            if generator and generator not in generators:
+                generators.append(generator)
             if _EFFECT_ORDER[kind] > _EFFECT_ORDER[effect]:
                 effect = kind
             for name in changed:
                 if name not in writes:
                     writes.append(name)
-        if random:
-            reads.add(RNG)
-            writes.append(RNG)
+        if effect == calls.IO:                # printing, saving: the order of such lines is observable
+            reads.add(IO)
+            writes.append(IO)
+        for generator in generators:        # drawing from (or seeding) a generator reads and changes its state
+            reads.add(f"{RNG}: {generator}")
+            writes.append(f"{RNG}: {generator}")
         statement.reads = reads.names
         statement.writes = writes
         statement.effect = effect
@@ -279,13 +301,13 @@ class SourceIndex:
             return dotted
         return None
 
-    def _call_effect(self, call: cst.Call) -> tuple[str, list[str], bool]:
-        """(what the call does, the variables it changes, whether it draws random numbers)."""
+    def _call_effect(self, call: cst.Call) -> tuple[str, list[str], str | None]:
+        """(what the call does, the variables it changes, the random generator it uses, if any)."""
         func = call.func
         qualified = self.qualified(func)
         if qualified is not None:
             kind = calls.classify_function(qualified)
-            draws = calls.draws_random(qualified)
+            draws = calls.random_generator(qualified)
             if kind == calls.MUTATES:
                 first = next((a.value for a in call.args if a.keyword is None and not a.star), None)
                 name = self.variable_of(first) if first is not None else None
@@ -295,9 +317,9 @@ class SourceIndex:
             kind = calls.classify_method(func.attr.value)
             if kind == calls.MUTATES:
                 name = self.variable_of(func.value)
-                return (kind, [name], False) if name else (calls.UNKNOWN, [], False)
-            return kind, [], kind == calls.RANDOM
-        return calls.UNKNOWN, [], False
+                return (kind, [name], None) if name else (calls.UNKNOWN, [], None)
+            return kind, [], "torch" if kind == calls.RANDOM else None     # dist.sample(), x.normal_()
+        return calls.UNKNOWN, [], None
 
 
 class _Names(cst.CSTVisitor):
