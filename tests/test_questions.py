@@ -246,7 +246,7 @@ def test_quiz_json_has_kinds_misconceptions_and_verification(tmp_path, state_dir
     proc = walkthrough("quiz", PPO_DIR / "train.py", "--json", state_dir=state_dir)
     assert proc.returncode == 0, proc.stdout
     data = json.loads(proc.stdout)
-    assert {"idiom", "mutant", "blank"} <= {q["kind"] for q in data}
+    assert {"idiom", "mutant"} <= {q["kind"] for q in data}
     for q in data:
         assert {"kind", "line", "prompt", "answer", "score", "verified"} <= set(q)
         if "choices" in q and q["kind"] != "parsons":

@@ -54,7 +54,8 @@ class GeneratedQuestion(Question):
     dependencies: list[tuple[int, int]] = field(default_factory=list)   # parsons: (i, j) i before j
     end_line: int = 0
     function: str = ""
-    shown_lines: set = field(default_factory=set)      # code lines the prompt shows (idiom questions)
+    shown_lines: set = field(default_factory=set)      # code lines the prompt shows as they are
+    asked_lines: set = field(default_factory=set)      # lines whose code (or order) is the answer
 
 
 @dataclass
@@ -83,6 +84,23 @@ def _ml_line(stmt: Statement, index: SourceIndex) -> bool:
     return bool(_ML_WORDS.search(stmt.code)) or bool(re.search(r"\b(torch|np|numpy|F|nn)\.", stmt.code))
 
 
+def _tensor_math(stmt: Statement) -> bool:
+    """Arithmetic on tensors (an operator next to a torch/F call or a math method), not bookkeeping."""
+    value = getattr(stmt.node, "value", None)
+    if value is None:
+        return False
+    math_call = re.search(r"\b(torch|F)\.\w+\(|\.(exp|log|sum|mean|std|pow|clamp|softmax|tanh)\(", stmt.code)
+    return bool(math_call) and any(isinstance(n, cst.BinaryOperation) for n in _walk(value))
+
+
+def _walk(node):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(_children(current))
+
+
 # ----- idiom: why is this here ----------------------------------------------------------------------------
 def idiom_question(hit: idioms.IdiomHit, index: SourceIndex, rng: random.Random) -> GeneratedQuestion:
     idiom = hit.idiom
@@ -93,7 +111,7 @@ def idiom_question(hit: idioms.IdiomHit, index: SourceIndex, rng: random.Random)
     shown = _shown_code(index, hit.line, hit.end_line)
     prompt = f"{hit.text(idiom.question)}\n\n{_indent(shown)}"
     long = hit.end_line - hit.line + 1 > 6
-    shown_lines = {hit.line, hit.line + 1, hit.end_line} if long else set(range(hit.line, hit.end_line + 1))
+    shown_lines = {hit.line, hit.line + 1, hit.line + 2, hit.end_line} if long else set(range(hit.line, hit.end_line + 1))
     return GeneratedQuestion(
         id="", kind="choice", prompt=prompt, answer=right, choices=choices, misconceptions=wrong,
         line=hit.line, end_line=hit.end_line, source="idiom", explain=f"{idiom.title}: {hit.text(idiom.explanation)}",
@@ -105,7 +123,7 @@ def _shown_code(index: SourceIndex, start: int, end: int, limit: int = 6) -> str
     """The lines of a hit, or its first and last lines around an ellipsis when it is long."""
     if end - start + 1 <= limit:
         return index.source_lines(start, end)
-    head = index.source_lines(start, start + 1)
+    head = "\n".join(line for line in index.source_lines(start, start + 2).splitlines() if line.strip())
     tail = index.lines[end - 1].strip()
     return f"{head}\n    …\n{tail}"
 
@@ -180,12 +198,7 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
                             if other != value:
                                 out.append(_Edit(arg.value, cst.parse_expression(str(other)),
                                                  "the wrong dimension", ml=True, site=site(arg.value)))
-                if arg.keyword is not None and arg.keyword.value in ("keepdim", "keepdims") \
-                        and isinstance(arg.value, cst.Name) and arg.value.value in ("True", "False"):
-                    flipped = "False" if arg.value.value == "True" else "True"
-                    out.append(_Edit(arg.value, cst.Name(flipped), "keepdim flipped: the reduced dimension is "
-                                     + ("dropped, so broadcasting no longer lines up" if flipped == "False"
-                                        else "kept, so the result broadcasts differently"), ml=True, site=site(arg.value)))
+                # never keepdim: whether the kept dimension matters depends on lines the option does not show
         elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
                 and idioms._number(node) is None:
             out.append(_Edit(node, node.expression, "sign dropped", site=site(node)))
@@ -327,6 +340,7 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
         answer=original, choices=options, misconceptions=labels, line=stmt.line, end_line=stmt.end_line,
         source="mutant", explain="The others each hide a mistake: " + "; ".join(dict.fromkeys(labels.values())),
         code=original, score=(3.0 if ml else 1.5) + (0.5 if _ml_line(stmt, index) else 0.0), function=stmt.function,
+        shown_lines=set(_context_lines(index, stmt)), asked_lines=set(range(stmt.line, stmt.end_line + 1)),
         verified="every option computes something different from every other on 4 sets of random inputs")
 
 
@@ -334,14 +348,20 @@ def _where(stmt: Statement) -> str:
     return f" (in {stmt.function})" if stmt.function != "<module>" else ""
 
 
+def _context_lines(index: SourceIndex, stmt: Statement, before: int = 2) -> list[int]:
+    """Numbers of the code lines just above the statement (comments left out: they can give the answer away)."""
+    numbers = [n for n in range(max(1, stmt.line - before - 2), stmt.line)
+               if index.lines[n - 1].strip() and not index.lines[n - 1].strip().startswith("#")]
+    return numbers[-before:]
+
+
 def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
     """The lines just above the statement, for a learner who does not have the file open."""
-    lines = [line for line in index.lines[max(0, stmt.line - 1 - before - 2):stmt.line - 1]
-             if line.strip() and not line.strip().startswith("#")][-before:]   # comments can give the answer away
-    if not lines:
+    numbers = _context_lines(index, stmt, before)
+    if not numbers:
         return ""
     import textwrap
-    return "\n\nIt comes after:\n\n" + _indent(textwrap.dedent("\n".join(lines)))
+    return "\n\nIt comes after:\n\n" + _indent(textwrap.dedent("\n".join(index.lines[n - 1] for n in numbers)))
 
 
 def _normal(code: str) -> str:
@@ -466,7 +486,15 @@ _API_TRIVIA = {"item", "manual_seed", "sample", "shuffle", "step"}     # knowing
 _TRAINING_LOOP = {"backward", "zero_grad", "step"}     # asked by the zero_grad/backward/step idiom already
 
 
+def _in_idiom(stmt: Statement, index: SourceIndex, value: int) -> bool:
+    """Is the statement part of an ML idiom (not merely inside a long block such as `with torch.no_grad():`)?"""
+    return any(h.line <= stmt.line <= h.end_line and h.idiom.value >= value
+               and (h.end_line - h.line <= 3 or stmt.line == h.line) for h in index.hits)
+
+
 def _function_blank_score(call: cst.Call, name: str, statement_code: str) -> float:
+    if isinstance(call.func, cst.Name) and name in ("min", "max"):
+        return 2.0                     # Python's own min/max: capping a count, not an ML idea
     rest = statement_code.replace(_EMPTY.code_for_node(call.func), "", 1)
     if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", rest):
         return 1.5                     # `log_prob = normal.____(x)`: the line spells the answer
@@ -491,7 +519,7 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
             or _too_big(stmt):
         return []
     out = []
-    in_idiom = any(h.line <= stmt.line <= h.end_line and h.idiom.value >= 4 for h in index.hits)
+    in_idiom = _in_idiom(stmt, index, 4)
 
     def add(target, replacement, answer, what, score):
         try:
@@ -502,7 +530,7 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
             out.append((masked, answer, what, score))
 
     def walk(node):
-        if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS:
+        if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS and not _textual(node):
             op = node.operator
             add(op, _BlankOp(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after),
                 _BLANK_OPERATORS[type(op)], "the operator", 2.8 if in_idiom else 2.0)
@@ -527,6 +555,9 @@ def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stat
     candidates = blank_candidates(stmt, index) if candidates is None else candidates
     if not candidates:
         return None
+    if any(_same_shape(index.lines[n - 1].strip(), stmt.code) for n in _context_lines(index, stmt)):
+        stats.drop("blank: a line just above has the same form and shows the answer")
+        return None
     best = max(c[3] for c in candidates)
     masked, answer, what, score = rng.choice([c for c in candidates if c[3] == best])
     accepted = _equivalent_fills(masked, answer, stmt.code, what, index)
@@ -538,7 +569,8 @@ def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stat
         id="", kind="blank", prompt=f"Fill the blank ({what}) in line {stmt.line}{_where(stmt)}:{_context(index, stmt)}"
         f"\n\nThe line:\n\n{_indent(masked)}", answer=answer, line=stmt.line, end_line=stmt.end_line,
         source="blank", expr=masked, explain=f"The line is: {stmt.code}", code=stmt.code, accepted=accepted,
-        score=score, function=stmt.function,
+        score=score, function=stmt.function, shown_lines=set(_context_lines(index, stmt)),
+        asked_lines=set(range(stmt.line, stmt.end_line + 1)),
         verified="the blank filled with the answer parses to the real statement"
                  + ("; other operators were tried on random inputs" if what == "the operator" else ""))
 
@@ -565,6 +597,24 @@ def _equivalent_fills(masked: str, answer: str, original: str, what: str, index:
         elif probe.same_in_some_trial(state, states[0]):
             return None
     return accepted
+
+
+class _Shape(ast.NodeTransformer):
+    def visit_Name(self, node):
+        return ast.Name(id="_", ctx=node.ctx)
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        return ast.Attribute(value=node.value, attr="_", ctx=node.ctx)
+
+
+def _same_shape(a: str, b: str) -> bool:
+    """`x = x + self.attn(self.ln_1(x))` and `x = x + self.mlp(self.ln_2(x))`: the same code up to names."""
+    try:
+        trees = [_Shape().visit(probe.parse(code)) for code in (a, b)]
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    return ast.dump(trees[0]) == ast.dump(trees[1])
 
 
 def check_blank(reply: str, question: Question, original: str | None = None) -> bool:
@@ -713,8 +763,10 @@ def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Ra
         dependencies=sorted(deps), misconceptions={"deps": repr(sorted(deps))},
         explain=f"{len(allowed)} of the {len(orders)} orders are right: each line must come after the lines whose "
                 "results it uses, and before the lines that overwrite what it reads.",
-        code="\n".join(original), score=2.5 + (0.5 if any(_ml_line(s, index) for s in window) else 0.0),
-        function=window[0].function,
+        code="\n".join(original), score=2.0 + (1.0 if any(_in_idiom(s, index, 3) or _tensor_math(s) for s in window)
+                                             else 0.0),
+        function=window[0].function, shown_lines=set(range(window[0].line, window[-1].end_line + 1)),
+        asked_lines=set(range(window[0].line, window[-1].end_line + 1)),
         verified="every order was run on random inputs: the accepted orders, and only they, leave the same values")
 
 
@@ -860,19 +912,20 @@ def choose(questions: list, count: int | None, minimum: float = 0.0, per_stateme
     one blank per answer: `loss.____()` once is a question, seven times is a drill), none below
     `minimum`; returned in file order."""
     ranked = sorted(questions, key=lambda q: (-q.score, q.line or 0))
-    taken, lines, repeats, shown = [], {}, {}, set()
+    taken, lines, repeats, shown, asked = [], {}, {}, set(), set()
     for q in ranked:
         if q.score < minimum:
             continue
         if lines.get(q.line, 0) >= per_statement:
             continue
-        if q.source in ("mutant", "blank", "parsons") and set(range(q.line, (q.end_line or q.line) + 1)) & shown:
-            continue                         # an idiom question chosen before shows this code: no blank about it
+        if getattr(q, "asked_lines", set()) & shown or getattr(q, "shown_lines", set()) & asked:
+            continue                         # one question would show the code another asks for
         key = ("idiom", q.idiom) if getattr(q, "idiom", "") else ("blank", repr(q.answer)) if q.source == "blank" else None
         if key is not None and repeats.get(key, 0) >= (per_idiom if key[0] == "idiom" else 1):
             continue
         taken.append(q)
         shown |= getattr(q, "shown_lines", set())
+        asked |= getattr(q, "asked_lines", set())
         lines[q.line] = lines.get(q.line, 0) + 1
         if key is not None:
             repeats[key] = repeats.get(key, 0) + 1
