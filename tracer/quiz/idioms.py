@@ -102,8 +102,9 @@ Matcher = Callable[[object, Captures, "_Context"], "Captures | None"]
 class _Context:
     """What a match needs of the file: how its imported names resolve, and node code (cached)."""
 
-    def __init__(self, aliases: dict[str, str], lines: list[str]):
+    def __init__(self, aliases: dict[str, str], lines: list[str], imported: set[str] = frozenset()):
         self.aliases = aliases
+        self.imported = set(imported) | {"torch", "np", "numpy", "F", "nn", "math", "random", "optim"}
         self.lines = lines
         self._code: dict[int, str] = {}
 
@@ -175,6 +176,8 @@ class _Compiler:
             def match_meta(n, caps, ctx):
                 if not isinstance(n, cst.BaseExpression) or (check is not None and not check(n, ctx)):
                     return None
+                if isinstance(n, cst.Name) and n.value in ctx.imported:
+                    return None             # `$X.argmax()` is about a tensor, never the module `torch`
                 return _bind(meta, n, caps, ctx)
             return match_meta
         if _is_ellipsis(p):
@@ -613,7 +616,8 @@ def find_in_module(module: cst.Module, wrapper: MetadataWrapper | None = None,
     catalogue_path = Path(catalogue_path or CATALOGUE)
     _, by_type = _compiled(str(catalogue_path), catalogue_path.stat().st_mtime_ns)
     lines = (text if text is not None else module.code).splitlines()
-    finder = _Finder(by_type, _Context(imports_of(module), lines))
+    aliases = imports_of(module)
+    finder = _Finder(by_type, _Context(aliases, lines, {k for k in aliases if k not in DEFAULT_ALIASES}))
     (wrapper or MetadataWrapper(module, unsafe_skip_copy=True)).visit(finder)
     unique: dict[tuple, IdiomHit] = {}
     for hit in finder.hits:               # one hit per idiom and place (several patterns may match the same code)
