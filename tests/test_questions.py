@@ -463,3 +463,26 @@ def test_no_checker_raises_on_arbitrary_replies():
             questions.check_reply(q, reply)
         answers.check_value(reply, (64, 4))
     check()
+
+
+# ----- the rated sample -------------------------------------------------------------------------------
+RATED = PPO_DIR.parent.parent / "tests" / "data" / "questions" / "rated.json"
+
+
+def test_the_rated_sample_is_complete_and_still_what_quiz_asks():
+    rated = json.loads(RATED.read_text())
+    assert len(rated) >= 60 and len({q["file"] for q in rated}) >= 6
+    for q in rated:
+        verdict = q["verdict"]
+        assert isinstance(verdict["valid"], bool) and verdict["value"] in (1, 2, 3, 4, 5) and verdict["note"]
+        assert q["kind"] in questions.STATIC_KINDS
+        if q["kind"] in ("idiom", "mutant"):
+            assert q["answer"] in q["choices"] and set(q["misconceptions"]) == set(q["choices"]) - {q["answer"]}
+    corpus = RATED.parent / "corpus"
+    present = [q for q in rated if (corpus / q["file"]).is_file()]
+    by_file = {}
+    for q in present:          # the corpus is not committed (see README): checked where it is present
+        if q["file"] not in by_file:
+            index = questions.SourceIndex.from_file(corpus / q["file"])
+            by_file[q["file"]] = {(g.line, g.source, json.dumps(g.answer)) for g in questions.for_file(index)}
+        assert (q["line"], q["kind"], json.dumps(q["answer"])) in by_file[q["file"]], (q["file"], q["line"])
