@@ -486,3 +486,21 @@ def test_the_rated_sample_is_complete_and_still_what_quiz_asks():
             index = questions.SourceIndex.from_file(corpus / q["file"])
             by_file[q["file"]] = {(g.line, g.source, json.dumps(g.answer)) for g in questions.for_file(index)}
         assert (q["line"], q["kind"], json.dumps(q["answer"])) in by_file[q["file"]], (q["file"], q["line"])
+
+
+@pytest.mark.parametrize("reply", ["b", "B", "b)", "(b)", "b.", "2", "2)", "one-step TD error: delta_t",
+                                   "One-step TD error: delta_t, with lambda = 0"])
+def test_a_choice_is_accepted_by_letter_number_text_or_its_start(reply):
+    choices = ["the Monte-Carlo return", "one-step TD error: delta_t, with lambda = 0", "0"]
+    assert answers.check_choice(reply, choices, choices[1])[0]
+    assert not answers.check_choice("the", choices, choices[1])[0]     # too short to name one choice
+
+
+def test_an_idiom_the_steps_text_already_explains_is_not_asked():
+    ratio = torch.rand(4)
+    index, frame, line = _stop_here()
+    clipped = torch.clamp(ratio, 1 - 0.2, 1 + 0.2)
+    screen = "Clipping the probability ratio keeps the new policy close to the old one."
+    found = questions.for_stop(index, line, frame, 0, "t", count=5, screen=screen)
+    assert not any(q.idiom == "clip-ratio" for q in found)
+    del clipped

@@ -200,9 +200,10 @@ class Session:
             except (SyntaxError, OSError):
                 return []
         shown = [*step.watch, *names_read(step.code)]       # the live values on screen
+        screen = " ".join([step.title, step.text, step.math, step.how])  # what the step already explains
         generated = questions.for_stop(self._indexes[step.path], step.line, frame, self.seed, step.id,
                                        count=self.generated, authored=step.questions, shown=shown,
-                                       asked_idioms=self._asked_idioms)
+                                       asked_idioms=self._asked_idioms, screen=screen)
         self._asked_idioms.update(q.idiom for q in generated if q.idiom)
         return generated
 

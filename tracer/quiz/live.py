@@ -43,12 +43,13 @@ def _authored_text(authored) -> str:
     return " ".join(parts).lower()
 
 
-def repeats_authored(question, authored, hit=None) -> bool:
-    """Does an authored question of the step already ask this? For an idiom: its distinctive words (the
-    library names of its patterns, the words of its title) appear in the authored questions."""
-    if not authored:
+def repeats_authored(question, authored, hit=None, screen: str = "") -> bool:
+    """Does an authored question of the step already ask this, or does the step's text on screen already
+    say it? For an idiom: its distinctive words (the library names of its patterns, the words of its
+    title) appear there."""
+    text = (_authored_text(authored) + " " + (screen.lower() if hit is not None else "")).strip()
+    if not text:
         return False
-    text = _authored_text(authored)
     if hit is not None:
         words = set()
         for pattern in hit.idiom.patterns:
@@ -297,6 +298,17 @@ def _compare(a, b) -> str:
         return VALUES
 
 
+def _differences(a, b) -> str:
+    """` 1 of 8 values differ.` for two tensors of one shape (where a change only matters somewhere)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)) or a.shape != b.shape \
+            or a.numel() < 2:
+        return ""
+    with torch.no_grad():
+        differ = int((~torch.isclose(a.detach().double(), b.detach().double(), rtol=1e-6, atol=1e-9)).sum())
+    return f" {differ} of {a.numel()} values differ." if differ else ""
+
+
 def _relation(a, b, torch) -> str:
     """How b's values relate to a's: negated, rescaled by one constant, or otherwise different."""
     if a.numel() == 0 or not bool(torch.isfinite(a).all() and torch.isfinite(b).all()):
@@ -405,12 +417,15 @@ def _whatif(stmt, fault, mutated, x, outcome, before, after, rng) -> GeneratedQu
     right = texts[outcome]
     if mutated:
         change = f"changed to\n\n{_indent(mutated)}\n\n({fault.title})"
-        prompt = f"What if line {stmt.line}{_where(stmt)} were {change}? What would happen to `{x}`?"
+        prompt = (f"What if line {stmt.line}{_where(stmt)} were {change}? With the values of this stop, "
+                  f"what would happen to `{x}`?")
     else:
-        prompt = f"What if line {stmt.line}{_where(stmt)} were removed ({fault.title})? What would `{x}` be afterwards?"
+        prompt = (f"What if line {stmt.line}{_where(stmt)} were removed ({fault.title})? With the values of this "
+                  f"stop, what would `{x}` be afterwards?")
     shown_after = f"{type(after).__name__}: {after}" if isinstance(after, BaseException) else values.describe(after)
     explain = (f"Ran on copies of this frame's values: with the real line, {x} = {values.describe(before)}; "
-               f"{'changed' if mutated else 'without it'}: {shown_after}. The mistake it stands for: {fault.misconception}")
+               f"{'changed' if mutated else 'without it'}: {shown_after}.{_differences(before, after)} "
+               f"The mistake it stands for: {fault.misconception}")
     return GeneratedQuestion(
         id="", kind="choice", prompt=prompt, answer=right, choices=choices,
         misconceptions={texts[o]: _OUTCOME_MISCONCEPTION[o] for o in pool if o != outcome},

@@ -947,11 +947,13 @@ def for_file(index: SourceIndex, seed: int = 0, function: str | None = None, kin
 
 
 def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, count: int = 2,
-             authored: list | tuple = (), shown: list | tuple = (), asked_idioms=()) -> list[GeneratedQuestion]:
+             authored: list | tuple = (), shown: list | tuple = (), asked_idioms=(),
+             screen: str = "") -> list[GeneratedQuestion]:
     """At most `count` generated questions for a stop at `line`: why-questions about idioms on the line,
     shape and value predictions, what-if questions run on copies of the frame; never one whose answer
     is on screen (so no mutants, blanks or Parsons: the code panel shows the real lines), never one an
-    authored question of the step already asks, nor an idiom in `asked_idioms` (asked at an earlier stop)."""
+    authored question of the step already asks or its text (`screen`) already explains, nor an idiom in
+    `asked_idioms` (asked at an earlier stop)."""
     from . import live
 
     if count <= 0:
@@ -961,12 +963,12 @@ def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, coun
         return []
     rng = random.Random(f"{seed}:{step_id}")
     candidates = []
-    for hit in index.hits:
-        if hit.line <= line <= hit.end_line and hit.idiom.id not in asked_idioms:
+    for hit in index.hits:        # idioms around the stop, or inside its (multi-line) statement
+        if hit.line <= stmt.end_line and stmt.line <= hit.end_line and hit.idiom.id not in asked_idioms:
             q = idiom_question(hit, index, random.Random(f"{seed}:{step_id}:{hit.idiom.id}"))
             if hit.end_line - hit.line > 3 and line != hit.line:
                 q.score -= 1.0              # a block around the stop (no_grad) matters less than the line itself
-            if not live.repeats_authored(q, authored, hit):
+            if not live.repeats_authored(q, authored, hit, screen):
                 candidates.append(q)
     candidates += live.questions_at(stmt, index, frame, rng, authored=authored, shown=shown)
     chosen = choose(candidates, count, per_statement=count, per_idiom=1)
