@@ -225,7 +225,8 @@ def test_parsons_accepts_any_spelling_of_a_right_order():
 # ----- checking answers: right answers spelled other ways ---------------------------------------------
 @pytest.mark.parametrize("reply, real, right", [
     ("(64, 4)", (64, 4), True), ("[64, 4]", (64, 4), True), ("torch.Size([64, 4])", (64, 4), True),
-    ("64, 4", (64, 4), True), ("(4, 64)", (64, 4), False), ("(64,)", (64,), True), ("64", (64,), True),
+    ("64, 4", (64, 4), True), ("64 x 4", (64, 4), True), ("64×4", (64, 4), True), ("64 by 4", (64, 4), True),
+    ("(4, 64)", (64, 4), False), ("4 x 64", (64, 4), False), ("(64,)", (64,), True), ("64", (64,), True),
     ("()", (), True), ("0.5001", 0.5, True), ("0.6", 0.5, False), ("torch.float32", "float32", True),
 ])
 def test_equivalent_spellings_of_values(reply, real, right):

@@ -12,6 +12,7 @@ import re
 import sys
 
 _SIZE = re.compile(r"^\s*(?:torch\.)?Size\s*\(\s*(.*)\s*\)\s*$", re.S)
+_SIZES = re.compile(r"^\s*\d+(?:\s*(?:x|×|\*|by|\s)\s*\d+)+\s*$", re.I)      # 256 x 4, 256×4, 256 by 4, 256 4
 _DTYPE = re.compile(r"^\s*(?:torch\.|np\.|numpy\.)?(u?int\d+|float\d+|bfloat16|bool|complex\d+|long|double|half)\s*$")
 _DTYPE_ALIASES = {"long": "int64", "double": "float64", "half": "float16"}
 _MAX_ANSWER = 2000
@@ -48,6 +49,8 @@ def parse(text: str):
     size = _SIZE.match(text)
     if size:
         text = size.group(1) or "()"
+    if _SIZES.match(text):
+        return tuple(int(n) for n in re.findall(r"\d+", text))
     dtype = _DTYPE.match(text)
     if dtype:
         name = dtype.group(1)

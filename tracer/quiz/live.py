@@ -416,8 +416,9 @@ def _whatif(stmt, fault, mutated, x, outcome, before, after, rng) -> GeneratedQu
     rng.shuffle(choices)
     right = texts[outcome]
     if mutated:
-        change = f"changed to\n\n{_indent(mutated)}\n\n({fault.title})"
-        prompt = (f"What if line {stmt.line}{_where(stmt)} were {change}? With the values of this stop, "
+        same = " ".join(fault.title.split()) == " ".join(mutated.split())
+        change = f"changed to\n\n{_indent(mutated)}\n\n" + ("" if same else f"({fault.title})")
+        prompt = (f"What if line {stmt.line}{_where(stmt)} were {change.rstrip()}? With the values of this stop, "
                   f"what would happen to `{x}`?")
     else:
         prompt = (f"What if line {stmt.line}{_where(stmt)} were removed ({fault.title})? With the values of this "
