@@ -23,14 +23,13 @@ import itertools
 import random
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import libcst as cst
 from libcst.metadata import PositionProvider
 
 from ..spec import Question
 from . import calls, idioms, probe
-from .source import IO, RNG, SourceIndex, Statement
+from .source import IO, SourceIndex, Statement
 
 STATIC_KINDS = ("idiom", "mutant", "blank", "parsons", "names")
 DEFAULT_KINDS = ("idiom", "mutant", "blank", "parsons")     # names: only when asked for (`--kinds names`)
@@ -292,13 +291,19 @@ class _Candidate:
         return not (self.end + margin <= other.start or other.end + margin <= self.start)
 
 
-def _diff_span(original: str, changed: str) -> tuple[int, int, str]:
+def _common_ends(a: str, b: str) -> tuple[int, int]:
+    """Lengths of the longest common prefix and, after it, the longest common suffix of a and b."""
     start = 0
-    while start < min(len(original), len(changed)) and original[start] == changed[start]:
+    while start < min(len(a), len(b)) and a[start] == b[start]:
         start += 1
     end = 0
-    while end < min(len(original), len(changed)) - start and original[-1 - end] == changed[-1 - end]:
+    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
         end += 1
+    return start, end
+
+
+def _diff_span(original: str, changed: str) -> tuple[int, int, str]:
+    start, end = _common_ends(original, changed)
     return start, len(original) - end, changed[start:len(changed) - end]
 
 
@@ -440,12 +445,7 @@ def _one_site(original, candidates, rng):
 def _distance(a: str, b: str) -> int:
     """Levenshtein distance. Options differ in small places: the common prefix and suffix are matched first
     (which never changes the distance), so the table is small."""
-    start = 0
-    while start < min(len(a), len(b)) and a[start] == b[start]:
-        start += 1
-    end = 0
-    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
-        end += 1
+    start, end = _common_ends(a, b)
     a, b = a[start:len(a) - end], b[start:len(b) - end]
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -1002,7 +1002,3 @@ def to_json(q: Question) -> dict:
         if q.end_line and q.end_line != q.line:
             data["end_line"] = q.end_line
     return data
-
-
-def index_for(path: Path) -> SourceIndex:
-    return SourceIndex.from_file(path)
