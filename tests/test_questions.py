@@ -106,13 +106,24 @@ def test_no_two_options_compute_the_same(code):
                 pass                                  # an option that cannot run on floats differs anyway
 
 
+def _levenshtein(a, b):
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
 def test_the_answer_is_not_the_option_closest_to_all_others():
-    singled = 0
-    total = 0
+    singled = total = 0
     for path in (PPO_DIR / "train.py", MLP_DIR / "model.py", PPO_DIR / "agent.py"):
         for q in questions.generate_static(questions.SourceIndex.from_file(path), kinds=("mutant",)):
             total += 1
-            singled += questions._singled_out(q.choices, q.answer)
+            distance = {c: sum(_levenshtein(c, o) for o in q.choices if o is not c) for c in q.choices}
+            closest = min(distance.values())
+            singled += distance[q.answer] == closest and list(distance.values()).count(closest) == 1
             lengths = [len(c) for c in q.choices]
             assert not (len(q.answer) == max(lengths) and lengths.count(max(lengths)) == 1)
     assert total >= 8 and singled == 0
