@@ -308,10 +308,10 @@ def test_quiz_on_unparsable_file_names_file_and_line(tmp_path, state_dir):
 
 
 def test_generation_is_deterministic_under_seed():
-    path = PPO_DIR / "train.py"
+    path = MLP_DIR / "model.py"
     one = [questions.to_json(q) for q in questions.for_file(questions.SourceIndex.from_file(path), seed=3)]
     two = [questions.to_json(q) for q in questions.for_file(questions.SourceIndex.from_file(path), seed=3)]
-    assert one == two
+    assert one and one == two
 
 
 # ----- at a stop: a real frame --------------------------------------------------------------------------
@@ -390,7 +390,7 @@ def test_walkthrough_stops_ask_the_new_questions_checked_against_the_run(tmp_pat
     steps = [s["id"] for s in tomllib.loads((PPO_DIR.parent.parent / "walkthroughs" / "ppo.toml").read_text())["step"]]
     answers_file = tmp_path / "answers.toml"
     answers_file.write_text("".join(f'"{step}.g{n}" = "(8,)"\n' for step in steps for n in (1, 2)))
-    proc = walkthrough("start", "ppo", "--answers", answers_file, "--", "--total-timesteps", "512",
+    proc = walkthrough("start", "ppo", "--answers", answers_file, "--", "--total-timesteps", "256",
                        "--eval-every", "0", state_dir=state_dir)
     assert proc.returncode == 0, proc.stdout[-3000:]
     out = proc.stdout
@@ -441,7 +441,7 @@ def test_quiz_asks_checks_and_scores_in_a_terminal(tmp_path, state_dir):
 # ----- no generator or checker raises, whatever the code ---------------------------------------------------
 def _property_settings():
     from hypothesis import HealthCheck, settings
-    return settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    return settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 
 def test_no_generator_or_checker_raises_on_arbitrary_python():
