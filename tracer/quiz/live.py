@@ -366,23 +366,24 @@ def whatif_question(stmt: Statement, index: SourceIndex, frame, rng: random.Rand
     targets = [w for w in stmt.writes if not w.startswith("<")]
     if not targets:
         return None
-    x = targets[0]
     with _RandomState() as state:
         original = _run_isolated(stmt.code, names_read(stmt.code), frame, state)
-        if isinstance(original, BaseException) or x not in original:
+        if isinstance(original, BaseException) or targets[0] not in original:
             return None
         tried = []
         for fault, mutated in variants[:6]:
+            x = targets[0]
             if mutated:
                 changed = _mutated_statement(mutated, index, stmt)
                 if changed is None or changed.effect not in (calls.PURE, calls.RANDOM) or not _runnable(changed, index):
-                    continue
+                    continue                      # never run a changed line that could touch anything outside
                 result = _run_isolated(mutated, names_read(mutated), frame, state)
                 if isinstance(result, BaseException):
                     outcome, after = ERROR, result
-                elif x not in result:
-                    continue
                 else:
+                    x = _affected(targets, original, result)
+                    if x not in result:
+                        continue
                     outcome, after = _compare(original[x], result[x]), result[x]
             else:
                 before = _value(frame, x)
@@ -390,12 +391,21 @@ def whatif_question(stmt: Statement, index: SourceIndex, frame, rng: random.Rand
                     outcome, after = GONE, None
                 else:
                     outcome, after = _compare(original[x], before), before
-            tried.append((fault, mutated, outcome, after))
+            tried.append((fault, mutated, outcome, after, x))
     if not tried:
         return None
     surprising = [t for t in tried if t[2] != VALUES]       # a plain "other values" is the least to learn from
-    fault, mutated, outcome, after = rng.choice(surprising or tried)
+    fault, mutated, outcome, after, x = rng.choice(surprising or tried)
     return _whatif(stmt, fault, mutated, x, outcome, original[x], after, rng)
+
+
+def _affected(targets: list[str], original: dict, result: dict) -> str:
+    """Of the variables a line assigns, the first one the change affects (`x_test` when only x_test's
+    part of `x_train, x_test = ...` changed), else the first one."""
+    for name in targets:
+        if name in result and name in original and _compare(original[name], result[name]) != SAME:
+            return name
+    return targets[0]
 
 
 def _whatif(stmt, fault, mutated, x, outcome, before, after, rng) -> GeneratedQuestion:

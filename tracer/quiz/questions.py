@@ -119,12 +119,29 @@ def idiom_question(hit: idioms.IdiomHit, index: SourceIndex, rng: random.Random)
 
 
 def _shown_code(index: SourceIndex, start: int, end: int, limit: int = 6) -> str:
-    """The lines of a hit, or its first and last lines around an ellipsis when it is long."""
+    """The lines of a hit (or its first and last lines around an ellipsis when it is long), without their
+    comments: a comment such as `# da/dz = 1 where z > 0` would answer the question."""
     if end - start + 1 <= limit:
-        return index.source_lines(start, end)
-    head = "\n".join(line for line in index.source_lines(start, start + 2).splitlines() if line.strip())
-    tail = index.lines[end - 1].strip()
+        return _without_comments(index.source_lines(start, end))
+    head = "\n".join(line for line in _without_comments(index.source_lines(start, start + 2)).splitlines()
+                     if line.strip())
+    tail = _without_comments(index.lines[end - 1].strip())
     return f"{head}\n    …\n{tail}"
+
+
+def _without_comments(code: str) -> str:
+    import io
+    import tokenize
+    cut: dict[int, int] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.COMMENT:
+                cut[token.start[0]] = token.start[1]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass                              # an unfinished statement (the head of a long hit): comments found so far
+    lines = code.splitlines()
+    kept = [line[:cut[n]].rstrip() if n in cut else line for n, line in enumerate(lines, start=1)]
+    return "\n".join(line for n, line in enumerate(kept, start=1) if line.strip() or n not in cut)
 
 
 def _indent(code: str) -> str:
