@@ -59,6 +59,15 @@ def test_dialects_and_encodings_read_the_same_table(tmp_path, dialect, text, enc
     assert any(name.startswith("colour=") for name in dataset.feature_names)
 
 
+def test_the_readme_example_table_is_prepared_as_the_readme_shows():
+    dataset, rules = rules_by_name(MLP_DIR.parent.parent / "tests" / "data" / "penguins.csv", "species")
+    assert dataset.task == "classification" and dataset.class_names == ["Adelie", "Chinstrap", "Gentoo"]
+    assert (len(dataset.x_train), len(dataset.x_test), dataset.x_train.shape[1]) == (275, 69, 15)
+    assert rules["island"].endswith("text, 3 categories: one-hot")
+    assert "1 train / 1 test missing -> 43.96 (training mean) + 'was missing' column" in rules["bill_length_mm"]
+    assert "6 train / 5 test missing -> 'male' (most frequent)" in rules["sex"]
+
+
 def test_gzip_and_quoted_fields_with_delimiters_and_newlines(tmp_path):
     rows = ['"a, with comma",1,x', '"two\nlines",2,y'] * 10 + ['plain,3,x', 'other,4,y'] * 5
     raw = gzip.compress(("name,v,label\n" + "\n".join(rows) + "\n").encode())
