@@ -196,6 +196,8 @@ def _copy(value, memo: dict, name: str):
     torch = sys.modules.get("torch")
     if id(value) in memo:
         return memo[id(value)]
+    if isinstance(value, Placeholder):
+        return value
     if isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)):
         return Placeholder(name, type(value).__name__, "a module, function or class is not a value to record")
     if torch is not None and isinstance(value, torch.Tensor) and not value.is_leaf:
@@ -212,17 +214,37 @@ def _copy(value, memo: dict, name: str):
             pickle.dumps(copied)
         except Exception as exc:
             return Placeholder(name, type(value).__name__, f"cannot be copied: {exc.__class__.__name__}")
+        if torch is not None:
+            _keep_grads(value, copied, torch)
     memo[id(value)] = copied
     memo.setdefault(id(memo), []).append(value)      # keep the original alive while its id is a key
     return copied
 
 
+def _keep_grads(value, copied, torch) -> None:
+    """deepcopy drops a Parameter's .grad (torch's Parameter.__deepcopy__); put copies of the gradients back."""
+    if isinstance(value, torch.nn.Module):
+        pairs = zip(value.parameters(), copied.parameters())
+    elif isinstance(value, torch.nn.Parameter):
+        pairs = [(value, copied)]
+    else:
+        return
+    for original, twin in pairs:
+        if original.grad is not None and twin.grad is None:
+            twin.grad = original.grad.detach().clone()
+
+
 def evaluate(frame, name: str, missing=None):
     """The value of a name, attribute chain or expression in `frame`; `missing` if it is not defined."""
     try:
-        return eval(name, frame.f_globals, frame.f_locals)
+        if name.replace(".", "").replace("_", "").isalnum():
+            return eval(name, frame.f_globals, frame.f_locals)
+        # one namespace, so that a comprehension in the expression sees the frame's locals
+        return eval(name, {**frame.f_globals, **frame.f_locals})
     except NameError:
         return missing
+    except Exception as exc:
+        return Placeholder(name, "value that could not be evaluated", f"{exc.__class__.__name__}: {exc}")
 
 
 # ----- the recording run (in the subprocess) -----------------------------------------------------
@@ -237,7 +259,7 @@ class _Recording(Engine):
         super().__init__([], repo_dir, client=None)
         self.probes = probes
         self.count = [0] * len(probes)
-        self.samples: list[list[Sample]] = [[] for _ in probes]
+        self.samples: list[list[bytes]] = [[] for _ in probes]       # pickled Samples
         self._open: list[dict[int, Sample]] = [{} for _ in probes]    # id(frame) -> sample awaiting its after
         for k, probe in enumerate(probes):
             self._by_file.setdefault(probe.path, []).append(k)
@@ -288,7 +310,8 @@ class _Recording(Engine):
             if value is not absent and not (name == RETURN and not has_return):
                 found[name] = value
         sample.after = snapshot(found)
-        self.samples[k].append(sample)
+        # pickled now, while the repo's modules are importable (the engine unloads them when the script ends)
+        self.samples[k].append(pickle.dumps(sample, protocol=pickle.HIGHEST_PROTOCOL))
         if all(self._done(j) for j in range(len(self.probes))):
             raise _AllRecorded
 
@@ -326,7 +349,7 @@ def _run_recording(spec_path: str, out_dir: str) -> int:
         pickle.dump({p.name: engine.samples[k] for k, p in enumerate(probes)}, f, protocol=pickle.HIGHEST_PROTOCOL)
     meta = {"format": FORMAT, "finished": finished, "error": error,
             "counts": {p.name: engine.count[k] for k, p in enumerate(probes)},
-            "samples": {p.name: [s.hit for s in engine.samples[k]] for k, p in enumerate(probes)}}
+            "samples": {p.name: len(engine.samples[k]) for k, p in enumerate(probes)}}
     (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     return 0
 
@@ -438,8 +461,12 @@ def record(script: Path, argv: list[str], repo_dir: Path, probes: list[Probe], *
 def load(path: Path, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None) -> dict[str, list[Sample]]:
     """Read a recording. Classes of the repo (`model.SGD`) come from `modules` (name -> module) or are imported
     afresh from `modules_dir`, without disturbing sys.modules."""
+    import io
     with open(path, "rb") as f:
-        return _RepoUnpickler(f, Path(modules_dir), dict(modules or {})).load()
+        pickled = pickle.load(f)
+    modules = dict(modules or {})
+    return {name: [_RepoUnpickler(io.BytesIO(blob), Path(modules_dir), modules).load() for blob in blobs]
+            for name, blobs in pickled.items()}
 
 
 class _RepoUnpickler(pickle.Unpickler):
