@@ -469,6 +469,11 @@ def load(path: Path, modules_dir: Path, modules: dict[str, types.ModuleType] | N
             for name, blobs in pickled.items()}
 
 
+def load_pickle(file, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None):
+    """Unpickle values that may hold objects of the repo's classes (rebuilt from `modules` or `modules_dir`)."""
+    return _RepoUnpickler(file, Path(modules_dir), dict(modules or {})).load()
+
+
 class _RepoUnpickler(pickle.Unpickler):
     def __init__(self, file, modules_dir: Path, modules: dict[str, types.ModuleType]):
         super().__init__(file)

@@ -30,7 +30,8 @@ _TOP = {"repo": str, "record": dict, "exercise": list}
 _RECORD = {"script": str, "args": list, "timeout": int}
 _EXERCISE = {"id": str, "title": str, "file": str, "function": str, "start": str, "end": str, "task": str,
              "produce": (list, dict), "returns": list, "steps": list, "hits": list, "moment": str, "moments": dict,
-             "dims": dict, "notes": dict, "tolerance": dict, "hints": dict, "case": list}
+             "dims": dict, "notes": dict, "tolerance": dict, "hints": dict, "case": list, "scan": str,
+             "there": (list, dict)}
 _HINTS = {"idea": str, "term": str, "faded": str}
 _CASE = {"label": str, "hit": int, "set": dict}
 _TOLERANCE = {"rtol": float, "atol": float}
@@ -74,6 +75,9 @@ class Exercise:
     notes: dict[str, str] = field(default_factory=dict)      # name -> what it holds, in the problem's terms
     tolerance: dict[str, float] = field(default_factory=dict)
     cases: list[Case] = field(default_factory=list)
+    scan: str = "forward"           # "backward": report the last differing element first (code that runs from the end)
+    there: dict[str, str] = field(default_factory=dict)     # label -> expression shown at a differing element,
+                                                            # over the inputs and the dims' names (`dones[t + 1, env]`)
     source: Path | None = None      # the TOML file
     line: int = 0                   # where the exercise starts in it
     # filled by locate():
@@ -206,6 +210,11 @@ def _exercise(raw, repo: str, where, head: str) -> Exercise:
     for key in ("returns", "steps"):
         if not all(isinstance(v, str) for v in raw.get(key, [])):
             raise SpecError(f"{where(key)}: {key!r} must be a list of strings")
+    there = raw.get("there", {})
+    if isinstance(there, list):
+        there = {expr: expr for expr in there}
+    for expr in there.values():
+        _expression(expr, where("there"), "there")
     produce = raw.get("produce", {})
     if isinstance(produce, list):
         if not all(isinstance(v, str) for v in produce):
@@ -229,6 +238,9 @@ def _exercise(raw, repo: str, where, head: str) -> Exercise:
     for table in ("notes", "moments"):
         if not all(isinstance(v, str) for v in raw.get(table, {}).values()):
             raise SpecError(f"{where(table)}: {table!r} values must be strings")
+    if raw.get("scan", "forward") not in ("forward", "backward"):
+        raise SpecError(f"{where('scan')}: 'scan' is forward (report the first differing element) or backward "
+                        "(the last: for code that runs from the end, like GAE)")
     if "{hit}" not in raw.get("moment", "{hit}"):
         raise SpecError(f"{where('moment')}: 'moment' names a sample and must contain {{hit}}")
     cases = []
@@ -243,8 +255,8 @@ def _exercise(raw, repo: str, where, head: str) -> Exercise:
         for expr in raw_case["set"].values():
             _expression(expr, where("case"), "set")
         cases.append(Case(raw_case["label"], raw_case["hit"], dict(raw_case["set"])))
-    fields = {k: v for k, v in raw.items() if k not in ("hints", "case", "produce")}
-    return Exercise(**fields, repo=repo, produce=produce, hints=Hints(**hints), cases=cases)
+    fields = {k: v for k, v in raw.items() if k not in ("hints", "case", "produce", "there")}
+    return Exercise(**fields, repo=repo, produce=produce, there=there, hints=Hints(**hints), cases=cases)
 
 
 def _expression(expr, where: str, key: str) -> None:

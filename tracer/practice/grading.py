@@ -257,7 +257,7 @@ def tolerance_for(dtype: str, exercise_tolerance: dict) -> tuple[float, float]:
     return exercise_tolerance.get("rtol", rtol), exercise_tolerance.get("atol", atol)
 
 
-def compare(expected, actual, label: str, tolerance: dict) -> Difference | None:
+def compare(expected, actual, label: str, tolerance: dict, backward: bool = False) -> Difference | None:
     """The first difference between `actual` and `expected` (None if they agree), at the earliest stage."""
     torch = sys.modules.get("torch")
     numpy = sys.modules.get("numpy")
@@ -266,11 +266,12 @@ def compare(expected, actual, label: str, tolerance: dict) -> Difference | None:
     if torch is not None and isinstance(expected, torch.Tensor):
         if not isinstance(actual, torch.Tensor):
             return Difference("types", label, f"{label} is {_a(actual)}; it must be a Tensor")
-        return _compare_tensors(expected, actual, label, tolerance, torch)
+        return _compare_tensors(expected, actual, label, tolerance, torch, backward)
     if numpy is not None and isinstance(expected, numpy.ndarray):
         if not isinstance(actual, numpy.ndarray):
             return Difference("types", label, f"{label} is {_a(actual)}; it must be a numpy array")
-        return _compare_tensors(torch.from_numpy(expected), torch.from_numpy(actual), label, tolerance, torch)
+        return _compare_tensors(torch.from_numpy(expected), torch.from_numpy(actual), label, tolerance, torch,
+                                backward)
     if isinstance(expected, bool) or expected is None or isinstance(expected, str):
         if actual != expected or type(actual) is not type(expected):
             return Difference("values", label, f"{label} is {actual!r}; expected {expected!r}", yours=actual,
@@ -292,7 +293,8 @@ def compare(expected, actual, label: str, tolerance: dict) -> Difference | None:
                                               f"of {len(expected)}")
         if len(actual) != len(expected):
             return Difference("shapes", label, f"{label} has {len(actual)} items; it must have {len(expected)}")
-        return _first([compare(e, a, f"{label}[{i}]", tolerance) for i, (e, a) in enumerate(zip(expected, actual))])
+        return _first([compare(e, a, f"{label}[{i}]", tolerance, backward)
+                       for i, (e, a) in enumerate(zip(expected, actual))])
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return Difference("types", label, f"{label} is {_a(actual)}; it must be a dict")
@@ -300,7 +302,7 @@ def compare(expected, actual, label: str, tolerance: dict) -> Difference | None:
             missing = [k for k in expected if k not in actual]
             return Difference("shapes", label, f"{label} has the keys {sorted(map(str, actual))}; expected "
                                                f"{sorted(map(str, expected))}" + (f" (missing {missing})" if missing else ""))
-        return _first([compare(expected[k], actual[k], f"{label}[{k!r}]", tolerance) for k in expected])
+        return _first([compare(expected[k], actual[k], f"{label}[{k!r}]", tolerance, backward) for k in expected])
     if type(actual) is not type(expected):
         return Difference("types", label, f"{label} is {_a(actual)}; it must be {_a(expected)}")
     return None
@@ -316,7 +318,7 @@ def _a(value) -> str:
     return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
 
 
-def _compare_tensors(expected, actual, label: str, tolerance: dict, torch) -> Difference | None:
+def _compare_tensors(expected, actual, label: str, tolerance: dict, torch, backward: bool) -> Difference | None:
     if tuple(actual.shape) != tuple(expected.shape):
         return Difference("shapes", label, f"{label} has shape {list(actual.shape)}; it must be "
                                            f"{list(expected.shape)}")
@@ -342,7 +344,7 @@ def _compare_tensors(expected, actual, label: str, tolerance: dict, torch) -> Di
     if bool(close.all()):
         return None
     wrong = (~close).reshape(-1).nonzero()
-    first = _unravel(int(wrong[0]), e.shape)
+    first = _unravel(int(wrong[-1] if backward else wrong[0]), e.shape)   # backward: code that runs from the end
     diff = (a.double() - e.double()).abs() if not e.dtype == torch.bool else (a != e).double()
     diff = torch.where(torch.isnan(diff), torch.full_like(diff, math.inf), diff)
     largest_flat = int(diff.reshape(-1).argmax()) if diff.numel() else 0
@@ -434,6 +436,52 @@ class Checker:
         samples = recorder.load(self.recording, repo_dir)[exercise.id]
         self.samples = samples
         self._repo_dir = repo_dir
+        self._mutants: list | None = None
+
+    def mutant_results(self, moments: list[Moment]) -> list[tuple[Mistake, list[dict | None] | None]]:
+        """Each mutant's outputs on every moment, computed once: kept in memory (a --watch) and on disk, keyed by
+        the recording, the reference file, the fault catalogue and the moments, so a check needs no libcst."""
+        import hashlib
+        import pickle
+
+        from ..progress import state_dir
+        from ..spec import PROJECT_ROOT
+
+        if self._mutants is not None:
+            return self._mutants
+        digest = hashlib.sha1()
+        for part in (self.recording.name, self.reference_source, repr(self.exercise.region), repr(self.exercise.cases),
+                     repr(self.exercise.outputs()), repr([m.label for m in moments])):
+            digest.update(part.encode() + b"\0")
+        for file in (PROJECT_ROOT / "walkthroughs" / "catalogue" / "faults.toml", Path(__file__).with_name("faults.py")):
+            digest.update(file.read_bytes() if file.is_file() else b"-")
+        cache = state_dir() / "cache" / "mutants" / f"{self.exercise.repo}-{self.exercise.id}-{digest.hexdigest()[:16]}.pkl"
+        try:
+            with open(cache, "rb") as f:
+                self._mutants = recorder.load_pickle(f, self.exercise.repo_dir)
+            return self._mutants
+        except Exception:
+            pass
+        results = []
+        for mistake, block in mutants(self):
+            if block is None:
+                results.append((mistake, None))
+                continue
+            runs = []
+            for moment in moments:
+                run = block.run(moment, seconds=MUTANT_SECONDS)
+                ok = run.error is None and not run.missing and not run.shape_error
+                runs.append({"outputs": run.outputs, "inputs_after": _tensors_only(run.inputs_after)} if ok else None)
+            results.append((mistake, runs))
+        self._mutants = results
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            tmp.write_bytes(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.replace(cache)
+        except Exception:
+            pass             # a cache: losing it costs only time
+        return results
 
     def moments(self, modules_dir: Path | None = None, modules: dict | None = None) -> list[Moment]:
         """The recorded moments and the derived cases; objects of the repo's classes rebuilt from `modules` (the
@@ -486,7 +534,7 @@ def check(checker: Checker, copy_dir: Path) -> Report:
     for moment, run in zip(moments, runs):                 # ran (and a function's number of results)
         if run.error is not None:
             report.stage, report.moment = "ran", moment.label
-            report.error = _trimmed_traceback(run.error, Path(copy_dir))
+            report.error = _trimmed_traceback(run.error, Path(copy_dir), exercise.function)
             report.problem = _explain_error(run.error, moment)
             report.also = [m.label for m, r in zip(moments, runs) if r.error is not None and m is not moment]
             break
@@ -499,8 +547,8 @@ def check(checker: Checker, copy_dir: Path) -> Report:
         references = [checker.reference.run(m) for m in moments]
         found = []
         for moment, run, reference in zip(moments, runs, references):
-            diff = _first([compare(moment.expected.get(label), run.outputs.get(label), label, exercise.tolerance)
-                           for label in moment.expected])
+            diff = _first([compare(moment.expected.get(label), run.outputs.get(label), label, exercise.tolerance,
+                                   exercise.scan == "backward") for label in moment.expected])
             if diff is None:
                 diff = (_gradient_difference(exercise, reference, run, torch)
                         or _side_effect(moment, reference, run))
@@ -565,10 +613,14 @@ def _learner(exercise: Exercise, path: Path) -> tuple[_Learner, dict]:
     return _Learner(block, located.first_line, located.last_line), modules
 
 
-def _trimmed_traceback(exc: BaseException, copy_dir: Path) -> str:
-    """The traceback's frames in the learner's files only, then the exception."""
+def _trimmed_traceback(exc: BaseException, copy_dir: Path, function: str = "") -> str:
+    """The traceback's frames in the learner's files only, then the exception. Their block runs as compiled
+    statements, so its frame is named after the function it sits in, as in their program."""
     root = str(Path(copy_dir).resolve())
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if str(Path(f.filename).resolve()).startswith(root)]
+    for frame in frames:
+        if frame.name == "<module>" and function:
+            frame.name = function
     lines = ["Traceback (your code only):\n", *traceback.format_list(frames)] if frames else []
     lines += traceback.format_exception_only(type(exc), exc)
     return "".join(lines).rstrip()
@@ -625,16 +677,25 @@ def _side_effect(moment: Moment, reference: Run, run: Run) -> Difference | None:
 
 
 def inputs_at(exercise: Exercise, moment: Moment, diff: Difference) -> list[tuple[str, object]]:
-    """The inputs at the differing element, for the inputs whose dimensions are named like the output's."""
+    """The inputs at the differing element: the exercise's `there` expressions with the dimensions' names bound to
+    the element's index (`dones[t + 1, env]`), else every input whose dimensions are named like the output's."""
     import torch
 
     base = diff.output.split("[")[0]
     names = exercise.dims.get(base)
-    if not names or len(names) != len(diff.index):
+    if not names or len(names) != len(diff.index) or "[" in diff.output:
         return []
     where = dict(zip(names, diff.index))
-    found = []
     ns = {"torch": torch, **moment.inputs}
+    found = []
+    if exercise.there:
+        for label, expr in exercise.there.items():
+            try:
+                value = eval(expr, {**ns, **where})
+            except Exception:
+                continue
+            found.append((label, value.item() if isinstance(value, torch.Tensor) and value.numel() == 1 else value))
+        return found
     for key, dims in exercise.dims.items():
         if key in exercise.outputs() or key in exercise.returns or key == base or not set(dims) <= set(where):
             continue
@@ -662,55 +723,72 @@ def name_index(exercise: Exercise, diff: Difference, index: tuple | None) -> str
 # ----- naming the mistake ----------------------------------------------------------------------------------
 def match_mistakes(checker: Checker, moments: list[Moment], runs: list[Run]) -> tuple[list[Mistake], int]:
     """The fault library's mutants of the reference block whose outputs equal the learner's on every moment."""
-    try:
-        from . import faults
-    except ImportError:
-        return [], 0
-    exercise = checker.exercise
-    region = exercise.region
     if any(run.error is not None or run.missing or run.shape_error for run in runs):
         return [], 0
-    try:
-        mutations = faults.mutations(checker.reference_source, str(exercise.path),
-                                     lines=(region.start_line, region.end_line))
-    except Exception:
-        return [], 0
+    results = checker.mutant_results(moments)
     found, seen = [], set()
-    delta_lines = len(checker.reference_source.splitlines())
-    for mutation in mutations:
-        try:
-            shift = len(mutation.source.splitlines()) - delta_lines
-            tree = ast.parse(mutation.source)
-            statements = None if exercise.is_function else statements_within(tree, region.start_line,
-                                                                              region.end_line + shift)
-            mutant = block_from_source(exercise, mutation.source, str(exercise.path),
-                                       vars(checker.reference_module), statements)
-        except Exception:
+    for mistake, mutant_runs in results:
+        if mutant_runs is None or (mistake.fault_id, mistake.line) in seen:
             continue
-        if _same_as_learner(checker, mutant, moments, runs):
-            key = (mutation.fault.id, mutation.line)
-            if key not in seen:
-                seen.add(key)
-                found.append(Mistake(mutation.fault.id, mutation.fault.title, mutation.fault.category,
-                                     mutation.fault.misconception, mutation.line, mutation.original, mutation.mutated))
-    return found, len(mutations)
+        if _same_as_learner(checker.exercise, moments, runs, mutant_runs):
+            seen.add((mistake.fault_id, mistake.line))
+            found.append(mistake)
+    return found, len(results)
 
 
-def _same_as_learner(checker: Checker, mutant: Block, moments: list[Moment], runs: list[Run]) -> bool:
+def mutants(checker: Checker) -> list[tuple[Mistake, Block | None]]:
+    """Every mutant the fault library makes of the reference block, compiled (None: it does not compile)."""
+    try:
+        from . import faults
+    except ImportError:          # a build without the fault library: checks still work, nothing is named
+        return []
     exercise = checker.exercise
+    region = exercise.region
+    mutations = faults.mutations(checker.reference_source, str(exercise.path), lines=(region.start_line,
+                                                                                      region.end_line))
+    lines = len(checker.reference_source.splitlines())
+    found = []
+    for mutation in mutations:
+        fault = mutation.fault
+        mistake = Mistake(fault.id, fault.title, fault.category, fault.misconception, mutation.line,
+                          mutation.original, mutation.mutated)
+        try:
+            shift = len(mutation.source.splitlines()) - lines
+            statements = None if exercise.is_function else statements_within(
+                ast.parse(mutation.source), region.start_line, region.end_line + shift)
+            block = block_from_source(exercise, mutation.source, str(exercise.path), vars(checker.reference_module),
+                                      statements)
+        except Exception:
+            block = None
+        found.append((mistake, block))
+    return found
+
+
+def _tensors_only(values: dict) -> dict:
+    torch = sys.modules.get("torch")
+    keep = {}
+    for name, value in values.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if torch is not None and items and all(isinstance(v, torch.Tensor) for v in items):
+            keep[name] = value
+    return keep
+
+
+def _same_as_learner(exercise: Exercise, moments: list[Moment], runs: list[Run], mutant_runs: list[dict]) -> bool:
+    """The mutant gives the learner's outputs (and changes the same inputs in place) on every moment, and it is
+    wrong on at least one: only then is the learner's mistake this one."""
     differs_from_reference = False
-    for moment, learner in zip(moments, runs):
-        run = mutant.run(moment, seconds=MUTANT_SECONDS)
-        if run.error is not None or run.missing or run.shape_error:
+    for moment, learner, mutant in zip(moments, runs, mutant_runs):
+        if mutant is None:
             return False
         for label in moment.expected:
-            if compare(learner.outputs.get(label), run.outputs.get(label), label, exercise.tolerance) is not None:
+            if compare(learner.outputs.get(label), mutant["outputs"].get(label), label, exercise.tolerance) is not None:
                 return False
-            if compare(moment.expected[label], run.outputs.get(label), label, exercise.tolerance) is not None:
+            if compare(moment.expected[label], mutant["outputs"].get(label), label, exercise.tolerance) is not None:
                 differs_from_reference = True
-        for name in moment.inputs:     # the same inputs changed in place (a missing .clone())
-            if compare(learner.inputs_after.get(name), run.inputs_after.get(name), name, {}) is not None:
+        for name, after in mutant["inputs_after"].items():      # the same inputs changed in place (a missing .clone())
+            if compare(learner.inputs_after.get(name), after, name, {}) is not None:
                 return False
-            if compare(moment.inputs[name], run.inputs_after.get(name), name, {}) is not None:
+            if compare(moment.inputs[name], after, name, {}) is not None:
                 differs_from_reference = True
     return differs_from_reference
