@@ -186,13 +186,14 @@ def region_names(path, start_line: int, end_line: int, *, dotted: bool = False) 
 
 
 # ----- copying values --------------------------------------------------------------------------
-def snapshot(values: dict[str, object]) -> dict[str, object]:
-    """Deep copies of `values`, sharing one memo so aliasing between them is kept."""
+def snapshot(values: dict[str, object], picklable: bool = False) -> dict[str, object]:
+    """Deep copies of `values`, sharing one memo so aliasing between them is kept. With `picklable`, a value that
+    would not survive pickling (to leave the recording process) becomes a Placeholder too."""
     memo: dict = {}
-    return {name: _copy(value, memo, name) for name, value in values.items()}
+    return {name: _copy(value, memo, name, picklable) for name, value in values.items()}
 
 
-def _copy(value, memo: dict, name: str):
+def _copy(value, memo: dict, name: str, picklable: bool = False):
     torch = sys.modules.get("torch")
     if id(value) in memo:
         return memo[id(value)]
@@ -203,17 +204,18 @@ def _copy(value, memo: dict, name: str):
     if torch is not None and isinstance(value, torch.Tensor) and not value.is_leaf:
         copied = value.detach().clone().requires_grad_(value.requires_grad)   # a leaf that keeps the flag
     elif type(value) in (list, tuple):
-        copied = type(value)(_copy(v, memo, f"{name}[{i}]") for i, v in enumerate(value))
+        copied = type(value)(_copy(v, memo, f"{name}[{i}]", picklable) for i, v in enumerate(value))
     elif type(value) is dict:
-        copied = {k: _copy(v, memo, f"{name}[{k!r}]") for k, v in value.items()}
+        copied = {k: _copy(v, memo, f"{name}[{k!r}]", picklable) for k, v in value.items()}
     elif type(value).__module__ == "__main__":
         return Placeholder(name, type(value).__name__, "its class is defined in the script itself")
     else:
         try:
             copied = copy.deepcopy(value, memo)
-            pickle.dumps(copied)
+            if picklable:
+                pickle.dumps(copied)
         except Exception as exc:
-            return Placeholder(name, type(value).__name__, f"cannot be copied: {exc.__class__.__name__}")
+            return Placeholder(name, type(value).__name__, f"cannot be copied: {exc.__class__.__name__}: {exc}")
         if torch is not None:
             _keep_grads(value, copied, torch)
     memo[id(value)] = copied
@@ -232,6 +234,23 @@ def _keep_grads(value, copied, torch) -> None:
     for original, twin in pairs:
         if original.grad is not None and twin.grad is None:
             twin.grad = original.grad.detach().clone()
+
+
+def _stash_grads(values: dict) -> dict:
+    """The .grad of every parameter of the modules among `values`: pickle drops a Parameter's gradient."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return {}
+    return {name: [p.grad for p in value.parameters()] for name, value in values.items()
+            if isinstance(value, torch.nn.Module) and any(p.grad is not None for p in value.parameters())}
+
+
+def _restore_grads(values: dict, stash: dict) -> None:
+    for name, grads in stash.items():
+        module = values.get(name)
+        if module is not None and hasattr(module, "parameters"):
+            for parameter, grad in zip(module.parameters(), grads):
+                parameter.grad = grad
 
 
 def evaluate(frame, name: str, missing=None):
@@ -295,7 +314,7 @@ class _Recording(Engine):
         context = {"grad_enabled": bool(torch.is_grad_enabled())} if torch is not None else {}
         absent = object()
         found = {name: v for name in probe.reads if (v := evaluate(frame, name, absent)) is not absent}
-        self._open[k][id(frame)] = Sample(self.count[k], snapshot(found), {}, context)
+        self._open[k][id(frame)] = Sample(self.count[k], snapshot(found, picklable=True), {}, context)
 
     def after_gate(self, k: int, returned=None, has_return: bool = False) -> None:
         frame = sys._getframe(2 if has_return else 1)
@@ -309,7 +328,10 @@ class _Recording(Engine):
             value = returned if name == RETURN and has_return else evaluate(frame, name, absent)
             if value is not absent and not (name == RETURN and not has_return):
                 found[name] = value
-        sample.after = snapshot(found)
+        sample.after = snapshot(found, picklable=True)
+        grads = {"before": _stash_grads(sample.before), "after": _stash_grads(sample.after)}
+        if grads["before"] or grads["after"]:
+            sample.context["grads"] = grads
         # pickled now, while the repo's modules are importable (the engine unloads them when the script ends)
         self.samples[k].append(pickle.dumps(sample, protocol=pickle.HIGHEST_PROTOCOL))
         if all(self._done(j) for j in range(len(self.probes))):
@@ -382,7 +404,8 @@ def cache_key(script: Path, argv: list[str], repo_dir: Path, probes: list[Probe]
         torch_version = version("torch")
     except PackageNotFoundError:
         torch_version = ""
-    parts = {"format": FORMAT, "python": list(sys.version_info[:2]), "torch": torch_version,
+    engine = hashlib.sha1(Path(__file__).read_bytes() + Path(__file__).with_name("stops.py").read_bytes()).hexdigest()
+    parts = {"format": FORMAT, "engine": engine, "python": list(sys.version_info[:2]), "torch": torch_version,
              "repo": repo_digest(repo_dir), "script": rel(script), "argv": list(argv),
              "probes": [{**asdict(p), "path": rel(p.path)} for p in probes]}
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=list).encode()).hexdigest()[:20]
@@ -465,8 +488,14 @@ def load(path: Path, modules_dir: Path, modules: dict[str, types.ModuleType] | N
     with open(path, "rb") as f:
         pickled = pickle.load(f)
     modules = dict(modules or {})
-    return {name: [_RepoUnpickler(io.BytesIO(blob), Path(modules_dir), modules).load() for blob in blobs]
-            for name, blobs in pickled.items()}
+    samples = {name: [_RepoUnpickler(io.BytesIO(blob), Path(modules_dir), modules).load() for blob in blobs]
+               for name, blobs in pickled.items()}
+    for sample in (s for found in samples.values() for s in found):
+        grads = sample.context.pop("grads", None)
+        if grads:
+            _restore_grads(sample.before, grads["before"])
+            _restore_grads(sample.after, grads["after"])
+    return samples
 
 
 def load_pickle(file, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None):
