@@ -36,6 +36,7 @@ from .exercises import RETURN, Catalogue, Exercise, LayoutError, learner_block
 STAGES = ("ran", "types", "shapes", "gradients", "values")
 RUN_SECONDS = 10.0            # a learner's block that runs longer on one moment is stopped (an endless loop?)
 MUTANT_SECONDS = 2.0
+MUTANT_CACHE_FORMAT = "2"     # bump when what is cached of a mutant's run changes
 _DEFAULT_TOLERANCE = {"float64": (1e-7, 1e-7), "float32": (1.3e-6, 1e-5), "float16": (1e-3, 1e-5),
                       "bfloat16": (1.6e-2, 1e-5)}
 
@@ -449,7 +450,7 @@ class Checker:
 
         if self._mutants is not None:
             return self._mutants
-        digest = hashlib.sha1()
+        digest = hashlib.sha1(MUTANT_CACHE_FORMAT.encode())
         for part in (self.recording.name, self.reference_source, repr(self.exercise.region), repr(self.exercise.cases),
                      repr(self.exercise.outputs()), repr([m.label for m in moments])):
             digest.update(part.encode() + b"\0")
@@ -470,8 +471,12 @@ class Checker:
             runs = []
             for moment in moments:
                 run = block.run(moment, seconds=MUTANT_SECONDS)
-                ok = run.error is None and not run.missing and not run.shape_error
-                runs.append({"outputs": run.outputs, "inputs_after": _tensors_only(run.inputs_after)} if ok else None)
+                if run.error is not None:
+                    runs.append({"error": _error_text(run.error)})
+                elif run.missing or run.shape_error:
+                    runs.append(None)
+                else:
+                    runs.append({"outputs": run.outputs, "inputs_after": _tensors_only(run.inputs_after)})
             results.append((mistake, runs))
         self._mutants = results
         try:
@@ -537,6 +542,8 @@ def check(checker: Checker, copy_dir: Path) -> Report:
             report.error = _trimmed_traceback(run.error, Path(copy_dir), exercise.function)
             report.problem = _explain_error(run.error, moment)
             report.also = [m.label for m, r in zip(moments, runs) if r.error is not None and m is not moment]
+            if not isinstance(run.error, (NotImplementedError, TimeoutError)):
+                report.mistakes, report.mistakes_checked = match_mistakes(checker, moments, runs)
             break
         if run.missing or run.shape_error:
             report.stage, report.moment = ("ran" if run.missing else "types"), moment.label
@@ -722,8 +729,8 @@ def name_index(exercise: Exercise, diff: Difference, index: tuple | None) -> str
 
 # ----- naming the mistake ----------------------------------------------------------------------------------
 def match_mistakes(checker: Checker, moments: list[Moment], runs: list[Run]) -> tuple[list[Mistake], int]:
-    """The fault library's mutants of the reference block whose outputs equal the learner's on every moment."""
-    if any(run.error is not None or run.missing or run.shape_error for run in runs):
+    """The fault library's mutants of the reference block that behave as the learner's block on every moment."""
+    if any(run.missing or run.shape_error for run in runs) or all(run.error is not None for run in runs):
         return [], 0
     results = checker.mutant_results(moments)
     found, seen = [], set()
@@ -734,6 +741,10 @@ def match_mistakes(checker: Checker, moments: list[Moment], runs: list[Run]) -> 
             seen.add((mistake.fault_id, mistake.line))
             found.append(mistake)
     return found, len(results)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def mutants(checker: Checker) -> list[tuple[Mistake, Block | None]]:
@@ -774,13 +785,20 @@ def _tensors_only(values: dict) -> dict:
     return keep
 
 
-def _same_as_learner(exercise: Exercise, moments: list[Moment], runs: list[Run], mutant_runs: list[dict]) -> bool:
-    """The mutant gives the learner's outputs (and changes the same inputs in place) on every moment, and it is
-    wrong on at least one: only then is the learner's mistake this one."""
-    differs_from_reference = False
+def _same_as_learner(exercise: Exercise, moments: list[Moment], runs: list[Run], mutant_runs: list) -> bool:
+    """Only then is the learner's mistake this one: on every moment the mutant gives the learner's outputs (and
+    changes the same inputs in place), or both raise the very same error; on at least one moment both compute
+    values; and the mutant is wrong on at least one moment."""
+    differs_from_reference = computed = False
     for moment, learner, mutant in zip(moments, runs, mutant_runs):
         if mutant is None:
             return False
+        if learner.error is not None or "error" in mutant:
+            if learner.error is None or mutant.get("error") != _error_text(learner.error):
+                return False
+            differs_from_reference = True          # the reference does not raise
+            continue
+        computed = True
         for label in moment.expected:
             if compare(learner.outputs.get(label), mutant["outputs"].get(label), label, exercise.tolerance) is not None:
                 return False
@@ -791,4 +809,4 @@ def _same_as_learner(exercise: Exercise, moments: list[Moment], runs: list[Run],
                 return False
             if compare(moment.inputs[name], after, name, {}) is not None:
                 differs_from_reference = True
-    return differs_from_reference
+    return differs_from_reference and computed

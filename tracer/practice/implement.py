@@ -177,3 +177,25 @@ def record_attempt(store, exercise: Exercise, passed: bool) -> dict:
     store.save()
     return entry
 
+
+
+def write_attempt(copy_dir: Path, exercise: Exercise, code: str, helpers: str = "") -> Path:
+    """Put `code` where the exercise's stub is in the working copy (indented to fit) and `helpers` at module level
+    before the first top-level function or class: a learner's attempt, as the tests and the benchmark play it."""
+    import ast
+
+    copy = workcopy.open_copy(copy_dir)
+    start, end = _stub_lines_in(copy, exercise) if copy else (0, 0)
+    if not start:
+        raise workcopy.WorkCopyError(f"{copy_dir} has no stub of {exercise.id}")
+    path = Path(copy_dir) / exercise.file
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    indent = lines[start - 1][:len(lines[start - 1]) - len(lines[start - 1].lstrip())]
+    body = textwrap.indent(textwrap.dedent(code).strip("\n") + "\n", indent, lambda line: True)
+    lines[start - 1:end] = [body]
+    if helpers.strip():
+        first = next((node.decorator_list[0] if node.decorator_list else node).lineno
+                     for node in ast.parse("".join(lines)).body if isinstance(node, (ast.FunctionDef, ast.ClassDef)))
+        lines.insert(first - 1, textwrap.dedent(helpers).strip("\n") + "\n\n\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
