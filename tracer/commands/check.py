@@ -1,4 +1,4 @@
-"""`walkthrough check [FILE ...]`: validate walkthrough files (schema, anchors, questions)."""
+"""`walkthrough check [FILE ...]`: validate walkthrough files (schema, anchors, questions) and exercise files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,16 +10,20 @@ from . import EXIT_OK, EXIT_USAGE, subparser
 
 def add_parser(sub, name: str) -> None:
     check = subparser(sub, name, help="validate walkthrough files: schema, anchors, questions")
-    check.add_argument("files", nargs="*", help="walkthrough .toml files (default: every shipped walkthrough)")
+    check.add_argument("files", nargs="*", help="walkthrough or exercise .toml files (default: every shipped one)")
 
 
 def run(args, program_args, console) -> int:
     from .. import spec
+    from ..practice import exercises
 
-    paths = [Path(f) for f in args.files] or [spec.find(name) for name in spec.available()]
+    paths = [Path(f) for f in args.files] or [spec.find(name) for name in spec.available()] + exercises.files()
     failures = 0
     for path in paths:
         try:
+            if exercises.is_exercise_file(path):
+                console.print(Text.assemble(("✓ ", "green"), exercises.validate(path)))
+                continue
             walkthrough = spec.load(path)
         except spec.SpecError as exc:
             failures += 1

@@ -31,7 +31,7 @@ _RECORD = {"script": str, "args": list, "timeout": int}
 _EXERCISE = {"id": str, "title": str, "file": str, "function": str, "start": str, "end": str, "task": str,
              "produce": (list, dict), "returns": list, "steps": list, "hits": list, "moment": str, "moments": dict,
              "dims": dict, "notes": dict, "tolerance": dict, "hints": dict, "case": list, "scan": str,
-             "there": (list, dict)}
+             "there": (list, dict), "keep": list, "in_place": list}
 _HINTS = {"idea": str, "term": str, "faded": str}
 _CASE = {"label": str, "hit": int, "set": dict}
 _TOLERANCE = {"rtol": float, "atol": float}
@@ -76,6 +76,8 @@ class Exercise:
     tolerance: dict[str, float] = field(default_factory=dict)
     cases: list[Case] = field(default_factory=list)
     scan: str = "forward"           # "backward": report the last differing element first (code that runs from the end)
+    keep: list[str] = field(default_factory=list)           # inputs the block must not change (the caller uses them)
+    in_place: list[str] = field(default_factory=list)       # inputs it must update in place (`self.params`)
     there: dict[str, str] = field(default_factory=dict)     # label -> expression shown at a differing element,
                                                             # over the inputs and the dims' names (`dones[t + 1, env]`)
     source: Path | None = None      # the TOML file
@@ -207,7 +209,7 @@ def _exercise(raw, repo: str, where, head: str) -> Exercise:
         raise SpecError(f"{where('produce')}: a block exercise needs 'produce': what the code after it uses")
     if not raw["hits"] or not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in raw["hits"]):
         raise SpecError(f"{where('hits')}: 'hits' must be a list of executions to record, counting from 1")
-    for key in ("returns", "steps"):
+    for key in ("returns", "steps", "keep", "in_place"):
         if not all(isinstance(v, str) for v in raw.get(key, [])):
             raise SpecError(f"{where(key)}: {key!r} must be a list of strings")
     there = raw.get("there", {})
@@ -266,6 +268,45 @@ def _expression(expr, where: str, key: str) -> None:
         compile(expr, "<expr>", "eval")
     except SyntaxError as exc:
         raise SpecError(f"{where}: {expr!r} is not a Python expression ({exc.msg})") from None
+
+
+def is_exercise_file(path: Path) -> bool:
+    """An exercises file: in walkthroughs/exercises/, or any TOML with [[exercise]] tables."""
+    path = Path(path)
+    if path.resolve().parent == EXERCISES_DIR.resolve():
+        return True
+    try:
+        return bool(re.search(r"^\s*\[\[\s*exercise\s*\]\]", path.read_text(encoding="utf-8"), re.M))
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def validate(path: Path) -> str:
+    """Load an exercises file with every check `walkthrough check` makes; a one-line summary, or SpecError."""
+    from .. import spec
+
+    catalogue = load(path)
+    lines = _Lines(Path(path).read_text(encoding="utf-8"))
+    try:
+        steps = {s.id for s in spec.load(spec.find(catalogue.repo), resolve_anchors=False).steps}
+    except SpecError:
+        steps = set()
+    for k, exercise in enumerate(catalogue.exercises):
+        where = f"{path}:{lines.of_key('steps', lines.block(k))}"
+        unknown = [s for s in exercise.steps if s not in steps]
+        if unknown:
+            raise SpecError(f"{where}: exercise {exercise.id!r}: no step {unknown[0]!r} in walkthroughs/"
+                            f"{catalogue.repo}.toml")
+        names = set(exercise.region.inputs) | set(exercise.returns) | set(exercise.produce)
+        for table in ("notes", "dims"):
+            stray = [n for n in getattr(exercise, table) if n not in names and not any(c in n for c in "[(.")]
+            if stray:
+                raise SpecError(f"{path}:{lines.of_key(table, lines.block(k))}: exercise {exercise.id!r}: {table} "
+                                f"names {stray[0]!r}, which the block neither receives nor produces "
+                                f"({', '.join(sorted(names))})")
+    hints = sum(1 for _ in catalogue.exercises)
+    return (f"{path}: {len(catalogue.exercises)} exercises on {catalogue.repo}, every block found, {hints * len(HINT_STAGES)} "
+            f"hint stages")
 
 
 def catalogues(locate_regions: bool = True) -> list[Catalogue]:

@@ -36,7 +36,7 @@ from .exercises import RETURN, Catalogue, Exercise, LayoutError, learner_block
 STAGES = ("ran", "types", "shapes", "gradients", "values")
 RUN_SECONDS = 10.0            # a learner's block that runs longer on one moment is stopped (an endless loop?)
 MUTANT_SECONDS = 2.0
-MUTANT_CACHE_FORMAT = "2"     # bump when what is cached of a mutant's run changes
+MUTANT_CACHE_FORMAT = "3"     # bump when what is cached of a mutant's run changes
 _DEFAULT_TOLERANCE = {"float64": (1e-7, 1e-7), "float32": (1.3e-6, 1e-5), "float16": (1e-3, 1e-5),
                       "bfloat16": (1.6e-2, 1e-5)}
 
@@ -104,7 +104,7 @@ class Run:
     error: BaseException | None = None
     missing: list[str] = field(default_factory=list)     # outputs the block did not set
     printed: str = ""
-    inputs_after: dict[str, object] = field(default_factory=dict)
+    inputs_after: dict[str, object] = field(default_factory=dict)   # path -> each tensor of the inputs, after the run
     inputs_given: dict[str, object] = field(default_factory=dict)
     shape_error: str = ""            # a function that returned the wrong number of values
 
@@ -125,6 +125,7 @@ class Block:
         run = Run()
         inputs = recorder.snapshot(moment.inputs)
         run.inputs_given = inputs
+        run.inputs_after = tensor_paths(inputs)      # the very tensors handed in: seen after the run
         ns = dict(self.namespace)
         ns.update(inputs)
         printed = io.StringIO()
@@ -166,7 +167,6 @@ class Block:
                 return run
         run.outputs = flatten(self.exercise, values)
         run.missing = [_label(self.exercise, expr) for expr in run.missing]
-        run.inputs_after = {name: ns.get(name) for name in moment.inputs}
         return run
 
 
@@ -476,7 +476,7 @@ class Checker:
                 elif run.missing or run.shape_error:
                     runs.append(None)
                 else:
-                    runs.append({"outputs": run.outputs, "inputs_after": _tensors_only(run.inputs_after)})
+                    runs.append({"outputs": run.outputs, "inputs_after": run.inputs_after})
             results.append((mistake, runs))
         self._mutants = results
         try:
@@ -557,8 +557,7 @@ def check(checker: Checker, copy_dir: Path) -> Report:
             diff = _first([compare(moment.expected.get(label), run.outputs.get(label), label, exercise.tolerance,
                                    exercise.scan == "backward") for label in moment.expected])
             if diff is None:
-                diff = (_gradient_difference(exercise, reference, run, torch)
-                        or _side_effect(moment, reference, run))
+                diff = _gradient_difference(exercise, reference, run, torch) or _side_effect(exercise, moment, run)
             found.append((moment, diff))
         failing = [(m, d) for m, d in found if d is not None]
         if failing:
@@ -673,14 +672,61 @@ def _gradient_difference(exercise: Exercise, reference: Run, run: Run, torch) ->
     return None
 
 
-def _side_effect(moment: Moment, reference: Run, run: Run) -> Difference | None:
-    """An input the learner changed in place that the reference leaves as it was."""
-    for name, before in moment.inputs.items():
-        untouched_by_reference = compare(before, reference.inputs_after.get(name), name, {}) is None
-        if untouched_by_reference and compare(before, run.inputs_after.get(name), name, {}) is not None:
-            return Difference("values", name, f"your block changes {name} in place; the code after it still needs "
-                                              f"the original {name} (work on a copy: {name}.clone())")
+def _side_effect(exercise: Exercise, moment: Moment, run: Run) -> Difference | None:
+    """The exercise's declared effects on its inputs: `in_place` tensors must be updated in place (the model
+    holds them: an optimiser step), `keep` inputs must be left as they are (the caller still uses them)."""
+    original = tensor_paths(moment.inputs)
+    for path, mine in run.inputs_after.items():
+        changed = compare(original[path], mine, path, {}) is not None
+        if not changed and _under(path, exercise.in_place):
+            return Difference("values", path, f"your block does not change {path} in place, and the code after it "
+                                              "holds that very tensor (the model's parameters, the optimiser's state): "
+                                              "update it in place (x.sub_(...), x.mul_(...), x.copy_(...)); `x = ...` "
+                                              "only rebinds a name")
+        if changed and _under(path, exercise.keep):
+            return Difference("values", path, f"your block changes {path} in place; the code after it still needs the "
+                                              f"original (work on a copy: .clone())")
     return None
+
+
+def _under(path: str, prefixes: list[str]) -> bool:
+    return any(path == p or path.startswith((p + "[", p + ".")) for p in prefixes)
+
+
+def tensor_paths(values: dict, depth: int = 3) -> dict[str, object]:
+    """Every tensor reachable from `values` (through lists, tuples, dicts, modules' parameters and plain objects'
+    attributes), by the path a learner would write: `self.params[0]`."""
+    torch = sys.modules.get("torch")
+    found: dict[str, object] = {}
+    if torch is None:
+        return found
+    seen: set[int] = set()
+
+    def walk(value, path: str, left: int) -> None:
+        if id(value) in seen or left < 0:
+            return
+        seen.add(id(value))
+        if isinstance(value, torch.Tensor):
+            found[path] = value
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]", left - 1)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}[{key!r}]", left - 1)
+        elif isinstance(value, torch.nn.Module):
+            for name, parameter in value.named_parameters():
+                walk(parameter, f"{path}.{name}", left - 1)
+                if parameter.grad is not None:
+                    walk(parameter.grad, f"{path}.{name}.grad", left - 1)
+        elif hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType)) and \
+                type(value).__module__ not in ("argparse",):
+            for name, item in vars(value).items():
+                walk(item, f"{path}.{name}", left - 1)
+
+    for name, value in values.items():
+        walk(value, name, depth)
+    return found
 
 
 def inputs_at(exercise: Exercise, moment: Moment, diff: Difference) -> list[tuple[str, object]]:
@@ -775,16 +821,6 @@ def mutants(checker: Checker) -> list[tuple[Mistake, Block | None]]:
     return found
 
 
-def _tensors_only(values: dict) -> dict:
-    torch = sys.modules.get("torch")
-    keep = {}
-    for name, value in values.items():
-        items = value if isinstance(value, (list, tuple)) else [value]
-        if torch is not None and items and all(isinstance(v, torch.Tensor) for v in items):
-            keep[name] = value
-    return keep
-
-
 def _same_as_learner(exercise: Exercise, moments: list[Moment], runs: list[Run], mutant_runs: list) -> bool:
     """Only then is the learner's mistake this one: on every moment the mutant gives the learner's outputs (and
     changes the same inputs in place), or both raise the very same error; on at least one moment both compute
@@ -804,9 +840,12 @@ def _same_as_learner(exercise: Exercise, moments: list[Moment], runs: list[Run],
                 return False
             if compare(moment.expected[label], mutant["outputs"].get(label), label, exercise.tolerance) is not None:
                 differs_from_reference = True
-        for name, after in mutant["inputs_after"].items():      # the same inputs changed in place (a missing .clone())
-            if compare(learner.inputs_after.get(name), after, name, {}) is not None:
+        original = tensor_paths(moment.inputs)
+        for path, after in mutant["inputs_after"].items():     # the declared effects on the inputs, the same
+            if not _under(path, exercise.keep + exercise.in_place):
+                continue
+            if compare(learner.inputs_after.get(path), after, path, {}) is not None:
                 return False
-            if compare(moment.inputs[name], after, name, {}) is not None:
+            if _under(path, exercise.keep) and compare(original[path], after, path, {}) is not None:
                 differs_from_reference = True
     return differs_from_reference and computed
