@@ -507,7 +507,7 @@ class Checker:
             ns = {"torch": torch, "math": math, **inputs}
             for name, expr in case.set.items():
                 inputs[name] = eval(expr, ns)
-            moment = Moment(f"{case.label} ({self.exercise.moment_of(case.hit)})", inputs, {}, sample.context)
+            moment = Moment(f"{case.label}, {self.exercise.moment_of(case.hit)}", inputs, {}, sample.context)
             run = self.reference.run(moment)
             if run.error is not None or run.missing:
                 raise RuntimeError(f"the reference fails on case {case.label!r}: {run.error or run.missing}")
@@ -764,7 +764,7 @@ def inputs_at(exercise: Exercise, moment: Moment, diff: Difference) -> list[tupl
 
 def name_index(exercise: Exercise, diff: Difference, index: tuple | None) -> str:
     """`t=31, env=3` when the output's dimensions are named, else `[31, 3]`."""
-    if index is None:
+    if not index:
         return ""
     base = diff.output.split("[")[0]
     names = exercise.dims.get(base)

@@ -118,12 +118,12 @@ def _stub_lines_in(copy: workcopy.WorkCopy, exercise: Exercise) -> tuple[int, in
 
 
 # ----- hints and the solution ---------------------------------------------------------------------------------
-def solution(exercise: Exercise) -> str:
-    """The reference code of the block (a function: with its signature), dedented."""
+def solution(exercise: Exercise, signature: bool = True) -> str:
+    """The reference code of the block (a function: with its signature, unless `signature` is False), dedented."""
     lines = exercise.path.read_text(encoding="utf-8").splitlines(keepends=True)
     region = exercise.region
     start = region.start_line
-    if exercise.is_function:
+    if exercise.is_function and signature:
         from .exercises import _Index
         start = _Index("".join(lines)).functions[exercise.function].lineno
     return textwrap.dedent("".join(lines[start - 1:region.end_line])).rstrip() + "\n"
