@@ -260,3 +260,14 @@ def test_walkthrough_check_validates_exercise_files(state, tmp_path, capsys, mon
     assert broken.returncode == 2
     line = next(n for n, t in enumerate(bad.read_text().splitlines(), 1) if t.startswith("start = \"advantages"))
     assert f"bad.toml:{line}" in broken.stdout and "end anchor 'returns = advantages * values' matches no" in broken.stdout
+
+
+def test_train_runs_the_copy_beside_the_reference(state, tmp_path, capsys, monkeypatch):
+    checker, copy = copy_with("relu-backward", "mlp", tmp_path / "walkthrough-work",
+                              implement.solution(exercises.find("mlp", "relu-backward")[1], signature=False))
+    cli = InProcess(capsys, monkeypatch, tmp_path)
+    done = cli("implement", "mlp", "relu-backward", "--train", "--", "--epochs", "3", "--samples", "300")
+    assert done.returncode == 0, done.stdout
+    assert "your code" in done.stdout and "reference" in done.stdout and "final test_accuracy" in done.stdout
+    assert (tmp_path / "walkthrough-work" / "runs" / "mlp-relu-backward.png").is_file()
+    assert "One run per side" in done.stdout

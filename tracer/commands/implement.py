@@ -47,7 +47,7 @@ def add_parser(sub, name: str) -> None:
 
 def run(args, program_args, console) -> int:
     from ..engine.recorder import RecorderError
-    from ..practice import exercises, grading, implement, workcopy
+    from ..practice import exercises, grading, implement
 
     if program_args and not args.train:
         raise UsageError("`-- ARGS` goes with --train: arguments for train.py")
@@ -69,7 +69,8 @@ def run(args, program_args, console) -> int:
     _require_exercise_in_copy(exercise, copy_dir)
     if args.train:
         from ..practice import training
-        return training.run(exercise, copy_dir, program_args, args.seeds, console)
+        entry = progress.peek("exercises", exercise.key)
+        return training.run(catalogue, exercise, copy_dir, program_args, args.seeds, console, entry)
     checker = grading.Checker(catalogue, exercise)
     if args.hint:
         return _hint(checker, copy_dir, progress, console)

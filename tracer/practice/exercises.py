@@ -26,8 +26,9 @@ from ..spec import IMPLS_DIR, WALKTHROUGHS_DIR, SpecError, _check_table
 EXERCISES_DIR = WALKTHROUGHS_DIR / "exercises"
 RETURN = "return"
 
-_TOP = {"repo": str, "record": dict, "exercise": list}
+_TOP = {"repo": str, "record": dict, "train": dict, "exercise": list}
 _RECORD = {"script": str, "args": list, "timeout": int}
+_TRAIN = {"script": str, "args": list, "x": str, "y": str, "goal": str}
 _EXERCISE = {"id": str, "title": str, "file": str, "function": str, "start": str, "end": str, "task": str,
              "produce": (list, dict), "returns": list, "steps": list, "hits": list, "moment": str, "moments": dict,
              "dims": dict, "notes": dict, "tolerance": dict, "hints": dict, "case": list, "scan": str,
@@ -111,10 +112,11 @@ class Exercise:
 class Catalogue:
     repo: str
     path: Path
-    script: str
+    script: str                     # the recorded run
     args: list[str]
     timeout: int
     exercises: list[Exercise]
+    train: dict = field(default_factory=dict)   # --train: script, args, x and y (metrics.csv columns), goal
 
 
 # ----- loading ---------------------------------------------------------------------------------
@@ -159,9 +161,10 @@ def load(path: Path, locate_regions: bool = True) -> Catalogue:
         return f"{path}:{line}"
 
     _check_table(data, _TOP, lambda key: at(lines.of_key(key)))
-    for key in _TOP:
+    for key in ("repo", "record", "train", "exercise"):
         if key not in data:
-            raise SpecError(f"{path}: missing {key!r} (an exercises file needs repo, [record] and [[exercise]] tables)")
+            raise SpecError(f"{path}: missing {key!r} (an exercises file needs repo, [record], [train] and "
+                            "[[exercise]] tables)")
     repo_dir = IMPLS_DIR / data["repo"]
     if not repo_dir.is_dir():
         raise SpecError(f"{at(lines.of_key('repo'))}: no reference repo {data['repo']!r} in {IMPLS_DIR}")
@@ -171,6 +174,15 @@ def load(path: Path, locate_regions: bool = True) -> Catalogue:
         raise SpecError(f"{at(lines.of_key('record'))}: [record] needs 'script', a file of {repo_dir}")
     if not all(isinstance(a, str) for a in record.get("args", [])):
         raise SpecError(f"{at(lines.of_key('args'))}: [record] 'args' must be a list of strings")
+    train = data["train"]
+    _check_table(train, _TRAIN, lambda key: at(lines.of_key(key)))
+    for key in ("script", "x", "y"):
+        if key not in train:
+            raise SpecError(f"{at(lines.of_key('train'))}: [train] needs script, x and y (columns of metrics.csv)")
+    if not (repo_dir / train["script"]).is_file() or not all(isinstance(a, str) for a in train.get("args", [])):
+        raise SpecError(f"{at(lines.of_key('train'))}: [train] needs 'script', a file of {repo_dir}, and 'args', "
+                        "a list of strings")
+    train = {"args": [], "goal": "", **train}
 
     exercises, seen = [], {}
     for i, raw in enumerate(data["exercise"]):
@@ -190,7 +202,7 @@ def load(path: Path, locate_regions: bool = True) -> Catalogue:
                 raise SpecError(f"{where('start' if exercise.start else 'function')}: exercise {exercise.id!r}: {exc}") from None
         exercises.append(exercise)
     return Catalogue(data["repo"], path, record["script"], list(record.get("args", [])), int(record.get("timeout", 300)),
-                     exercises)
+                     exercises, train)
 
 
 def _exercise(raw, repo: str, where, head: str) -> Exercise:
