@@ -96,8 +96,10 @@ def report_view(report: Report, entry: dict | None = None) -> Group:
 def _failure(report: Report) -> list:
     out = []
     where = f"at {report.moment}" if report.moment else ""
-    if report.problem:
-        out.append(Text("    " + report.problem + (f"  ({where})" if where and report.stage == "ran" else "")))
+    if report.stage == "ran" and where:
+        out.append(Text(f"    {where}: " + (report.problem or "your code raised")))
+    elif report.problem:
+        out.append(Text("    " + report.problem))
     if report.error:
         out.append(Panel(Text(report.error), border_style="red", title="traceback", title_align="left"))
     diff = report.difference
@@ -127,6 +129,8 @@ def _failure(report: Report) -> list:
                                 f"{diff.tolerance[0]:g} · |expected|", style="dim"))
     if report.also:
         out.append(Text(f"    also on: {'; '.join(report.also)}", style="dim"))
+    if report.right_on:
+        out.append(Text(f"    right on: {'; '.join(report.right_on)} (what is different there?)"))
     return out
 
 

@@ -413,6 +413,7 @@ class Report:
     moment: str = ""                # where it failed first
     difference: Difference | None = None
     also: list[str] = field(default_factory=list)       # other moments where it fails too
+    right_on: list[str] = field(default_factory=list)   # moments where it is right (a clue: "no episode ends")
     error: str = ""                 # ran: the learner's traceback, trimmed to their lines
     problem: str = ""               # ran: a one-line explanation (a missing output, a layout error)
     inputs_there: list[tuple[str, object]] = field(default_factory=list)
@@ -565,6 +566,7 @@ def check(checker: Checker, copy_dir: Path) -> Report:
             moment, diff = next((m, d) for m, d in failing if STAGES.index(d.stage) == worst)
             report.stage, report.moment, report.difference = diff.stage, moment.label, diff
             report.also = [m.label for m, _ in failing if m is not moment]
+            report.right_on = [m.label for m, d in found if d is None]
             if diff.index is not None:
                 report.inputs_there = inputs_at(exercise, moment, diff)
         report.mistakes, report.mistakes_checked = match_mistakes(checker, moments, runs) if failing else ([], 0)
@@ -642,8 +644,11 @@ def _explain_error(exc: BaseException, moment: Moment) -> str:
                 "imports and functions). Define helpers at the top level of the file or inside the block.")
     if isinstance(exc, TimeoutError):
         return str(exc)
-    if isinstance(exc, (RuntimeError, IndexError)) and ("size" in str(exc) or "shape" in str(exc)):
-        return "a shape problem: print the shapes of what you combine (the stub comment lists them)"
+    if isinstance(exc, (RuntimeError, IndexError, ValueError)) and any(
+            word in str(exc) for word in ("size", "shape", "dimension", "out of bounds")):
+        shapes = ", ".join(f"{name} {list(value.shape)}" for name, value in moment.inputs.items()
+                           if hasattr(value, "shape") and hasattr(value, "dtype"))
+        return "a shape problem: check what your line combines" + (f" (the inputs here: {shapes})" if shapes else "")
     return ""
 
 

@@ -53,12 +53,41 @@ def describe_value(value) -> str:
 
 
 def described(exercise: Exercise, values: dict, names: list[str]) -> list[tuple[str, str]]:
+    """(name, `Tensor [32, 8] float32: what it holds`) rows; an object's attributes the block reads get their values."""
     rows = []
+    read = attributes_read(exercise)
     for name in names:
         text = describe_value(values[name]) if name in values else "(not recorded)"
+        shown = []
+        for attribute in read.get(name, []):
+            try:
+                value = values[name]
+                for part in attribute.split("."):
+                    value = getattr(value, part)
+            except Exception:
+                continue
+            if isinstance(value, (int, float, bool, str)):
+                shown.append(f"{attribute}={value!r}")
+        if shown:
+            text += " (" + ", ".join(shown) + ")"
         note = exercise.notes.get(name)
         rows.append((name, f"{text}: {note}" if note else text))
     return rows
+
+
+def attributes_read(exercise: Exercise) -> dict[str, list[str]]:
+    """For each input the reference block reads attributes of (`args.gamma`): those attributes."""
+    from ..engine.recorder import region_names
+
+    if exercise.is_function:
+        return {}
+    chains, _ = region_names(exercise.path, exercise.region.start_line, exercise.region.end_line, dotted=True)
+    found: dict[str, list[str]] = {}
+    for chain in chains:
+        base, _, rest = chain.partition(".")
+        if rest:
+            found.setdefault(base, []).append(rest)
+    return found
 
 
 def output_names(exercise: Exercise) -> list[str]:

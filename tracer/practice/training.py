@@ -60,6 +60,9 @@ def run(catalogue: Catalogue, exercise: Exercise, copy_dir: Path, extra_args: li
     picture = plots.curves_png(groups, x, y, root / f"{exercise.repo}-{exercise.id}.png",
                                title=f"{exercise.key}: your code vs the reference ({seeds} seed{'s' * (seeds > 1)} each)")
     console.print(_summary(groups, y, train.get("goal", "")))
+    if all(a.column(y) == b.column(y) for a, b in zip(yours, theirs)):
+        console.print(Text("Your runs are the reference's, number for number (same seeds, same computation): "
+                           "one curve hides the other.", style="green"))
     console.print(Text.assemble("picture: ", (str(picture), "bold")))
     if seeds == 1:
         console.print(Text("One run per side: two runs of the same code differ by seed, so a gap here is a hint, "
@@ -74,7 +77,7 @@ def _final(result, y: str) -> float:
 
 
 def _summary(groups: dict, y: str, goal: str) -> Table:
-    table = Table(title=f"final {y}", title_justify="left", min_width=50,
+    table = Table(title=f"final {y}", title_justify="left", min_width=64,
                   caption="mean of the last 5 logged values" + (f" · {goal}" if goal else ""), caption_justify="left")
     table.add_column("code")
     table.add_column("per seed")
