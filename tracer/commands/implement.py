@@ -201,7 +201,7 @@ def _solution(exercise, progress, console, yes: bool) -> int:
     warning = Text.assemble(("The reference solution of ", "bold yellow"), (exercise.key, "bold yellow"),
                             (". ", "bold yellow"),
                             "Reading it before your own version works takes away most of what the exercise teaches; "
-                            f"the hints (--hint) go one step at a time.")
+                            "the hints (--hint) go one step at a time.")
     console.print(warning)
     if not yes:
         if not sys.stdin.isatty():

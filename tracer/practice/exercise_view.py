@@ -178,7 +178,7 @@ def _verdict(report: Report, entry: dict | None) -> Text:
 def hint_view(exercise, number: int, total: int, stage: str, body) -> Panel:
     titles = {"idea": "the idea", "where": "where your code differs", "term": "which term",
               "faded": "the code, faded"}
-    more = f" · --hint again for the next" if number < total else " · the last hint; --solution shows the reference"
+    more = " · --hint again for the next" if number < total else " · the last hint; --solution shows the reference"
     return Panel(body, title=f"hint {number}/{total}: {titles[stage]}", subtitle=more.strip(" ·"),
                  title_align="left", subtitle_align="left", border_style="cyan")
 
