@@ -134,6 +134,16 @@ def test_the_learners_exception_is_shown_with_their_line(state, tmp_path):
     assert "tracer" not in report.error                     # only the learner's frames
 
 
+def test_an_endless_loop_is_stopped_and_a_return_in_a_block_explained(state, tmp_path, monkeypatch):
+    monkeypatch.setattr(grading, "RUN_SECONDS", 0.5)
+    checker, copy = copy_with("lr-annealing", "ppo", tmp_path, "while True:\n    pass\n")
+    report = grading.check(checker, copy)
+    assert report.stage == "ran" and "still running after" in report.problem
+    checker, copy = copy_with("lr-annealing", "ppo", tmp_path, "return 0.1\n")
+    report = grading.check(checker, copy)
+    assert report.stage == "ran" and "cannot return or yield" in report.problem
+
+
 def test_in_place_updates_are_required_where_the_model_holds_the_tensors(state, tmp_path):
     checker, copy = copy_with("sgd-momentum", "mlp", tmp_path,
                               *attempt("sgd-momentum", "wrong_rebinds_instead_of_in_place.py"))

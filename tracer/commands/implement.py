@@ -46,6 +46,14 @@ def add_parser(sub, name: str) -> None:
 
 
 def run(args, program_args, console) -> int:
+    try:
+        return _run(args, program_args, console)
+    except KeyboardInterrupt:
+        console.print(Text("\ninterrupted; your code and progress are kept"))
+        return EXIT_INTERRUPTED
+
+
+def _run(args, program_args, console) -> int:
     from ..engine.recorder import RecorderError
     from ..practice import exercises, grading, implement
 
@@ -127,6 +135,8 @@ def _start(catalogue, exercise, copy_dir: Path, progress, console, force: bool) 
     outputs = implement.described(exercise, grading.flatten(exercise, first.after), implement.output_names(exercise))
     console.print(exercise_view.instructions(exercise, prepared.path, prepared.lines, inputs, outputs,
                                              _steps(exercise), prepared.created))
+    checker = grading.Checker(catalogue, exercise)      # the mutants' outputs now, so that every check is quick
+    checker.mutant_results(checker.moments())
     return EXIT_OK
 
 

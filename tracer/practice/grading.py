@@ -119,8 +119,10 @@ class Block:
         self.code = code                     # a block's statements, compiled with their file and lines
         self.function = function             # or the function to call
 
-    def run(self, moment: Moment, seconds: float = RUN_SECONDS) -> Run:
+    def run(self, moment: Moment, seconds: float | None = None) -> Run:
         import torch
+
+        seconds = seconds or RUN_SECONDS
 
         run = Run()
         inputs = recorder.snapshot(moment.inputs)
@@ -616,7 +618,11 @@ def _learner(exercise: Exercise, path: Path) -> tuple[_Learner, dict]:
             raise _NotRunnable(f"{path.name} has no function {exercise.function} any more")
         block = Block(exercise, namespace, function=function)
     else:
-        code = compile(ast.Module(located.statements, []), str(path), "exec", dont_inherit=True)
+        try:
+            code = compile(ast.Module(located.statements, []), str(path), "exec", dont_inherit=True)
+        except SyntaxError as exc:          # `return` or `yield` in a block of main(): fine in the file, not here
+            raise _NotRunnable(f"line {exc.lineno}: {exc.msg}: the block runs as part of {exercise.function}() and "
+                               "hands its results to the code after it by name, so it cannot return or yield")
         block = Block(exercise, namespace, code=code)
     return _Learner(block, located.first_line, located.last_line), modules
 
