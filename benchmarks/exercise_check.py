@@ -88,6 +88,9 @@ def main() -> int:
                 if args.verbose or (attempt.name.startswith("right_") and not report.passed) or \
                         (attempt.name.startswith("wrong_") and (report.passed or (matched and expected not in matched))):
                     print(f"  {exercise.key:<30} {attempt.name:<36} {verdict}  ({report.seconds:.2f} s)")
+            invisible = _invisible_mutants(checker)
+            if invisible:
+                print(f"  {exercise.key}: mutants no recorded input tells from the reference: {', '.join(invisible)}")
             if not args.no_command and attempts:
                 command_times.append(_time_command(catalogue, exercise, copy_dir, first, attempts[0]))
             print(f"{exercise.key}: wrong rejected {stats['rejected']}/{stats['wrong']}, named {stats['named']}/"
@@ -105,6 +108,31 @@ def main() -> int:
     print(f"exercises={shipped} wrong_rejected={rejected}/{wrong} named={named}/{wrong} "
           f"right_accepted={accepted}/{right} max_check_s={max_check:.2f}")
     return 0
+
+
+def _invisible_mutants(checker) -> list[str]:
+    """Mutants of the reference block whose outputs equal the reference's on every moment (an exercise author wants
+    this list short: each entry is a mistake a learner could make and still pass)."""
+    from tracer.practice import grading
+
+    exercise = checker.exercise
+    moments = checker.moments()
+    found = []
+
+    def same(moment, run) -> bool:
+        if run is None or "outputs" not in run:
+            return False
+        if grading._first([grading.compare(moment.expected[label], run["outputs"].get(label), label,
+                                           exercise.tolerance) for label in moment.expected]) is not None:
+            return False
+        original = grading.tensor_paths(moment.inputs)
+        return all(grading.compare(original[path], after, path, {}) is None for path, after in run["inputs_after"].items()
+                   if grading._under(path, exercise.keep))
+
+    for mistake, runs in checker.mutant_results(moments):
+        if runs and all(same(m, r) for m, r in zip(moments, runs)):
+            found.append(f"{mistake.fault_id}@{mistake.line}")
+    return found
 
 
 def _time_command(catalogue, exercise, copy_dir: Path, first, attempt: Path) -> float:
