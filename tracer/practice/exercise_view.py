@@ -104,12 +104,11 @@ def _failure(report: Report) -> list:
         out.append(Panel(Text(report.error), border_style="red", title="traceback", title_align="left"))
     diff = report.difference
     if diff is not None:
-        head = Text("    " + diff.message)
-        if where:
-            head.append(f" {where}")
         position = name_index(report.exercise, diff, diff.index)
-        if position:
-            head.append(f", {position}")
+        if diff.stage == "values" and diff.count:
+            head = Text(f"    {diff.message} {where}" + (f", {position}" if position else ""))
+        else:
+            head = Text(f"    {where}: {diff.message}" if where else f"    {diff.message}")
         out.append(head)
         if diff.stage == "values" and diff.count:
             table = Table(show_header=False, box=None, padding=(0, 1))
@@ -148,13 +147,29 @@ def _mistakes(report: Report) -> Panel:
                                    (f"  ({mistake.category})", "dim")))
         lines.append(Text.assemble("  the belief behind it: ", (mistake.misconception, "italic")))
         if mistake.mutated:
-            lines.append(Text.assemble("  your code computes what the reference computes with this line: ",
-                                       (mistake.mutated.strip().splitlines()[0], "bold")))
+            lines.append(Text.assemble("  your code does what the reference does with this line: ",
+                                       (_code_only(mistake.mutated), "bold")))
         else:
-            lines.append(Text("  your code computes what the reference computes with one of its lines left out"))
+            lines.append(Text("  your code does what the reference does with one of its statements left out"))
     if len(report.mistakes) > 2:
         lines.append(Text(f"  ({len(report.mistakes) - 2} more mistakes give the same outputs)", style="dim"))
     return Panel(Group(*lines), title="the mistake it matches", title_align="left", border_style="yellow")
+
+
+def _code_only(code: str) -> str:
+    """The statement without its comments (they describe the reference, not the mistake), on one line if short."""
+    import io
+    import tokenize
+
+    lines = code.strip().splitlines()
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO("\n".join(lines)).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return lines[0] if lines else ""
+    for token in reversed([t for t in tokens if t.type == tokenize.COMMENT]):
+        row, col = token.start
+        lines[row - 1] = lines[row - 1][:col].rstrip()
+    return "\n".join(line for line in lines if line.strip())
 
 
 def _verdict(report: Report, entry: dict | None) -> Text:
