@@ -202,6 +202,16 @@ def where_body(report: Report):
     if report.passed:
         return Text("Your code passes on every recorded input: nothing differs.")
     parts = [Text.assemble(("at: ", "bold"), _STAGE_TITLES[report.stage]), *_failure(report)]
+    if report.around:
+        table = Table(title=f"{report.difference.output} near the first difference", title_justify="left",
+                      box=None, padding=(0, 2))
+        for column in ("where", "yours", "expected", ""):
+            table.add_column(column, justify="right" if column in ("yours", "expected") else "left")
+        for position, yours, expected in report.around:
+            wrong = _number(yours) != _number(expected)
+            table.add_row(position, Text(_number(yours)), Text(_number(expected)),
+                          Text("✗" if wrong else "✓", style="red" if wrong else "green"))
+        parts.append(table)
     return Group(*parts)
 
 

@@ -419,6 +419,7 @@ class Report:
     error: str = ""                 # ran: the learner's traceback, trimmed to their lines
     problem: str = ""               # ran: a one-line explanation (a missing output, a layout error)
     inputs_there: list[tuple[str, object]] = field(default_factory=list)
+    around: list[tuple[str, object, object]] = field(default_factory=list)   # (position, yours, expected) nearby
     printed: str = ""
     mistakes: list[Mistake] = field(default_factory=list)
     mistakes_checked: int = 0       # mutants compared (0: the fault library was not available)
@@ -571,6 +572,8 @@ def check(checker: Checker, copy_dir: Path) -> Report:
             report.right_on = [m.label for m, d in found if d is None]
             if diff.index is not None:
                 report.inputs_there = inputs_at(exercise, moment, diff)
+                run = runs[moments.index(moment)]
+                report.around = around(exercise, diff, moment.expected.get(diff.output), run.outputs.get(diff.output))
         report.mistakes, report.mistakes_checked = match_mistakes(checker, moments, runs) if failing else ([], 0)
     report.passed = not report.stage
     report.seconds = time.perf_counter() - started
@@ -771,6 +774,21 @@ def inputs_at(exercise: Exercise, moment: Moment, diff: Difference) -> list[tupl
             found.append((f"{key}[{', '.join(f'{d}={where[d]}' for d in dims)}]",
                           _item(value.detach(), tuple(where[d] for d in dims))))
     return found
+
+
+def around(exercise: Exercise, diff: Difference, expected, actual, before: int = 4, after: int = 2) -> list:
+    """Yours and the expected values along the first dimension near the first differing element (the other
+    indices fixed): the pattern of a mistake shows there (everything before t wrong, every other row, ...)."""
+    import torch
+
+    if not isinstance(expected, torch.Tensor) or not isinstance(actual, torch.Tensor) or not diff.index:
+        return []
+    first = diff.index[0]
+    rows = []
+    for i in range(max(0, first - before), min(expected.shape[0], first + after + 1)):
+        index = (i, *diff.index[1:])
+        rows.append((name_index(exercise, diff, index), _item(actual.detach(), index), _item(expected.detach(), index)))
+    return rows
 
 
 def name_index(exercise: Exercise, diff: Difference, index: tuple | None) -> str:
