@@ -54,14 +54,20 @@ def state(recorded, tmp_path, monkeypatch):
     return mine
 
 
+_checkers: dict = {}      # one Checker per exercise for the module: it depends only on the recording
+
+
 def copy_with(exercise_id: str, repo: str, work: Path, code: str | None = None, helpers: str = ""):
     """A working copy with the exercise stubbed, then (if given) the learner's code in place of the stub."""
-    catalogue, exercise = exercises.find(repo, exercise_id)
-    for other in catalogue.exercises:
-        if other.region is None:
-            exercises.locate(other)
-    checker = grading.Checker(catalogue, exercise)
-    first = recorder.load(checker.recording, exercise.repo_dir)[exercise.id][0]
+    if (repo, exercise_id) not in _checkers:
+        catalogue, exercise = exercises.find(repo, exercise_id)
+        for other in catalogue.exercises:
+            if other.region is None:
+                exercises.locate(other)
+        checker = grading.Checker(catalogue, exercise)
+        _checkers[repo, exercise_id] = checker, recorder.load(checker.recording, exercise.repo_dir)[exercise.id][0]
+    checker, first = _checkers[repo, exercise_id]
+    catalogue, exercise = checker.catalogue, checker.exercise
     implement.prepare_copy(catalogue, exercise, work / repo, first, force=True)
     if code is not None:
         implement.write_attempt(work / repo, exercise, code, helpers)
@@ -135,7 +141,7 @@ def test_the_learners_exception_is_shown_with_their_line(state, tmp_path):
 
 
 def test_an_endless_loop_is_stopped_and_a_return_in_a_block_explained(state, tmp_path, monkeypatch):
-    monkeypatch.setattr(grading, "RUN_SECONDS", 0.5)
+    monkeypatch.setattr(grading, "RUN_SECONDS", 0.2)
     checker, copy = copy_with("lr-annealing", "ppo", tmp_path, "while True:\n    pass\n")
     report = grading.check(checker, copy)
     assert report.stage == "ran" and "still running after" in report.problem

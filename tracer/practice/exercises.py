@@ -484,7 +484,7 @@ def reference_region(path: Path, exercise: Exercise) -> Region:
                   anchors.normalize(index.header(parent)) if isinstance(parent, ast.stmt) else header, after)
 
 
-def _region_inputs(path: Path, source: str, start: int, end: int) -> list[str]:
+def _region_inputs(path: Path, source: str, start: int, end: int, dotted: bool = False) -> list[str]:
     """recorder.region_names' inputs, cached by the file's content (so a check never needs to import libcst)."""
     import hashlib
     import json
@@ -495,14 +495,14 @@ def _region_inputs(path: Path, source: str, start: int, end: int) -> list[str]:
     from ..progress import state_dir
 
     cache = state_dir() / "cache" / "regions.json"
-    key = f"{hashlib.sha1(source.encode()).hexdigest()}:{start}:{end}"
+    key = f"{hashlib.sha1(source.encode()).hexdigest()}:{start}:{end}:{int(dotted)}"
     try:
         entries = json.loads(cache.read_text(encoding="utf-8"))
         if isinstance(entries.get(key), list):
             return entries[key]
     except (OSError, ValueError, AttributeError):
         entries = {}
-    inputs, _ = region_names(path, start, end)
+    inputs, _ = region_names(path, start, end, dotted=dotted)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         entries = dict(list(entries.items())[-200:]) if isinstance(entries, dict) else {}
@@ -514,6 +514,20 @@ def _region_inputs(path: Path, source: str, start: int, end: int) -> list[str]:
     except OSError:
         pass     # a cache: losing it costs only time
     return inputs
+
+
+def attributes_read(exercise: Exercise) -> dict[str, list[str]]:
+    """For each input the reference block reads attributes of (`args.gamma`): those attributes."""
+    if exercise.is_function:
+        return {}
+    chains = _region_inputs(exercise.path, exercise.path.read_text(encoding="utf-8"), exercise.region.start_line,
+                            exercise.region.end_line, dotted=True)
+    found: dict[str, list[str]] = {}
+    for chain in chains:
+        base, _, rest = chain.partition(".")
+        if rest:
+            found.setdefault(base, []).append(rest)
+    return found
 
 
 def _one(statements: list[_Stmt], anchor: str, key: str, function: str) -> _Stmt:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..spec import SpecError
 from . import workcopy
-from .exercises import Catalogue, Exercise, reference_region, stub_lines, stubbed_source
+from .exercises import Catalogue, Exercise, attributes_read, reference_region, stub_lines, stubbed_source
 
 KIND = "exercise"
 WORK_DIR = "walkthrough-work"
@@ -73,21 +73,6 @@ def described(exercise: Exercise, values: dict, names: list[str]) -> list[tuple[
         note = exercise.notes.get(name)
         rows.append((name, f"{text}: {note}" if note else text))
     return rows
-
-
-def attributes_read(exercise: Exercise) -> dict[str, list[str]]:
-    """For each input the reference block reads attributes of (`args.gamma`): those attributes."""
-    from ..engine.recorder import region_names
-
-    if exercise.is_function:
-        return {}
-    chains, _ = region_names(exercise.path, exercise.region.start_line, exercise.region.end_line, dotted=True)
-    found: dict[str, list[str]] = {}
-    for chain in chains:
-        base, _, rest = chain.partition(".")
-        if rest:
-            found.setdefault(base, []).append(rest)
-    return found
 
 
 def output_names(exercise: Exercise) -> list[str]:
