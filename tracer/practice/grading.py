@@ -162,7 +162,8 @@ class Block:
         if RETURN in values and len(self.exercise.returns) > 1:
             returned = values[RETURN]
             if not isinstance(returned, (tuple, list)) or len(returned) != len(self.exercise.returns):
-                got = f"a {type(returned).__name__}" if not isinstance(returned, (tuple, list)) else \
+                got = "None (is its `return` missing?)" if returned is None else \
+                    f"a {type(returned).__name__}" if not isinstance(returned, (tuple, list)) else \
                     f"{len(returned)} values"
                 run.shape_error = (f"{self.exercise.function} returned {got}; it must return "
                                    f"{len(self.exercise.returns)} values: {', '.join(self.exercise.returns)}")
@@ -266,6 +267,8 @@ def compare(expected, actual, label: str, tolerance: dict, backward: bool = Fals
     numpy = sys.modules.get("numpy")
     if isinstance(expected, recorder.Placeholder):
         return None
+    if actual is None and expected is not None:
+        return Difference("types", label, f"{label} is None: nothing was produced (a missing `return`?)")
     if torch is not None and isinstance(expected, torch.Tensor):
         if not isinstance(actual, torch.Tensor):
             return Difference("types", label, f"{label} is {_a(actual)}; it must be a Tensor")
