@@ -287,3 +287,16 @@ def test_train_runs_the_copy_beside_the_reference(state, tmp_path, capsys, monke
     assert "your code" in done.stdout and "reference" in done.stdout and "final test_accuracy" in done.stdout
     assert (tmp_path / "walkthrough-work" / "runs" / "mlp-relu-backward.png").is_file()
     assert "One run per side" in done.stdout
+
+
+def test_the_tour_runs_on_a_copy_whose_block_the_learner_rewrote(state, tmp_path):
+    from tracer import spec
+
+    checker, copy = copy_with("gae", "ppo", tmp_path, *attempt("gae", "right_helper_function.py"))
+    walkthrough = spec.load(spec.find("ppo"), repo=copy)
+    assert walkthrough.skipped == ["td-error", "gae", "returns"]      # their lines are the learner's now
+    assert all(step.path.is_relative_to(copy.resolve()) for step in walkthrough.steps)
+    strict = spec.load(spec.find("ppo"), resolve_anchors=False)
+    strict.repo_dir = copy
+    with pytest.raises(spec.SpecError, match="step 'td-error'"):      # elsewhere a lost anchor is an error, as before
+        spec.resolve(strict)
