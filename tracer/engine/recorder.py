@@ -481,15 +481,16 @@ def record(script: Path, argv: list[str], repo_dir: Path, probes: list[Probe], *
     return load(path, modules_dir or repo_dir)
 
 
-def load(path: Path, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None) -> dict[str, list[Sample]]:
-    """Read a recording. Classes of the repo (`model.SGD`) come from `modules` (name -> module) or are imported
-    afresh from `modules_dir`, without disturbing sys.modules."""
+def load(path: Path, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None,
+         names: list[str] | None = None) -> dict[str, list[Sample]]:
+    """Read a recording (only the probes in `names`, if given). Classes of the repo (`model.SGD`) come from
+    `modules` (name -> module) or are imported afresh from `modules_dir`, without disturbing sys.modules."""
     import io
     with open(path, "rb") as f:
         pickled = pickle.load(f)
     modules = dict(modules or {})
     samples = {name: [_RepoUnpickler(io.BytesIO(blob), Path(modules_dir), modules).load() for blob in blobs]
-               for name, blobs in pickled.items()}
+               for name, blobs in pickled.items() if names is None or name in names}
     for sample in (s for found in samples.values() for s in found):
         grads = sample.context.pop("grads", None)
         if grads:

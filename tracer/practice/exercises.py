@@ -12,6 +12,7 @@ inputs is `tracer.engine.recorder`; checking a learner's block is `tracer.practi
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import textwrap
@@ -418,6 +419,12 @@ class _Index:
         return []
 
 
+@functools.lru_cache(maxsize=16)
+def _index(source: str) -> _Index:
+    """_Index of a source text, parsed once (every exercise of a file is located in the same text)."""
+    return _Index(source)
+
+
 def _depth(tokens: list[str]) -> int:
     depth = 0
     for t in tokens:
@@ -445,7 +452,7 @@ def reference_region(path: Path, exercise: Exercise) -> Region:
     """The block of the reference code (or of a copy that still holds it) the exercise is about."""
     source = Path(path).read_text(encoding="utf-8")
     try:
-        index = _Index(source)
+        index = _index(source)
     except SyntaxError as exc:
         raise SpecError(f"{path}:{exc.lineno}: cannot parse: {exc.msg}") from None
     function = index.functions.get(exercise.function)
@@ -569,7 +576,7 @@ class LearnerBlock:
 def learner_block(exercise: Exercise, path: Path) -> LearnerBlock:
     """The learner's version of the block in their copy of the file (raises SyntaxError if it does not parse)."""
     source = Path(path).read_text(encoding="utf-8")
-    index = _Index(source)
+    index = _index(source)
     region = exercise.region
     if exercise.is_function:
         function = index.functions.get(exercise.function)

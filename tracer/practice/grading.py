@@ -441,8 +441,6 @@ class Checker:
         source = exercise.path.read_text(encoding="utf-8")
         self.reference_source = source
         self.reference = block_from_source(exercise, source, str(exercise.path), vars(self.reference_module))
-        samples = recorder.load(self.recording, repo_dir)[exercise.id]
-        self.samples = samples
         self._repo_dir = repo_dir
         self._mutants: list | None = None
 
@@ -498,8 +496,8 @@ class Checker:
     def moments(self, modules_dir: Path | None = None, modules: dict | None = None) -> list[Moment]:
         """The recorded moments and the derived cases; objects of the repo's classes rebuilt from `modules` (the
         learner's module) or from the files in `modules_dir`."""
-        samples = recorder.load(self.recording, modules_dir or self._repo_dir, modules)[self.exercise.id] \
-            if modules_dir or modules else self.samples
+        samples = recorder.load(self.recording, modules_dir or self._repo_dir, modules,
+                                names=[self.exercise.id])[self.exercise.id]
         found = []
         by_hit = {s.hit: s for s in samples}
         for sample in samples:
