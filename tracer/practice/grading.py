@@ -36,6 +36,7 @@ from .exercises import RETURN, Catalogue, Exercise, LayoutError, learner_block
 STAGES = ("ran", "types", "shapes", "gradients", "values")
 RUN_SECONDS = 10.0            # a learner's block that runs longer on one moment is stopped (an endless loop?)
 MUTANT_SECONDS = 2.0
+IMPORT_SECONDS = 30.0         # importing the learner's file (its top level: imports and definitions)
 MUTANT_CACHE_FORMAT = "3"     # bump when what is cached of a mutant's run changes
 _DEFAULT_TOLERANCE = {"float64": (1e-7, 1e-7), "float32": (1.3e-6, 1e-5), "float16": (1e-3, 1e-5),
                       "bfloat16": (1.6e-2, 1e-5)}
@@ -132,11 +133,8 @@ class Block:
         ns.update(inputs)
         printed = io.StringIO()
         _seed()
-        previous = signal.signal(signal.SIGALRM, _alarm) if _main_thread() else None
         try:
-            if previous is not None:
-                signal.setitimer(signal.ITIMER_REAL, seconds)
-            with torch.set_grad_enabled(bool(moment.context.get("grad_enabled", True))), \
+            with time_limit(seconds), torch.set_grad_enabled(bool(moment.context.get("grad_enabled", True))), \
                     contextlib.redirect_stdout(printed):
                 if self.function is not None:
                     ns[RETURN] = self.function(*[inputs[name] for name in self.exercise.region.inputs])
@@ -146,10 +144,6 @@ class Block:
             run.error = TimeoutError(f"still running after {seconds:.0f} s (an endless loop?)")
         except Exception as exc:
             run.error = exc
-        finally:
-            if previous is not None:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
         run.printed = printed.getvalue()
         if run.error is not None:
             return run
@@ -183,9 +177,20 @@ def _alarm(signum, frame):
     raise _TimedOut
 
 
-def _main_thread() -> bool:
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Raise _TimedOut in the code inside after `seconds` (main thread only: SIGALRM)."""
     import threading
-    return threading.current_thread() is threading.main_thread()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _seed() -> None:
@@ -608,7 +613,11 @@ def _learner(exercise: Exercise, path: Path) -> tuple[_Learner, dict]:
     except LayoutError as exc:
         raise _NotRunnable(str(exc)) from None
     try:
-        module = recorder.import_file(path)
+        with time_limit(IMPORT_SECONDS):
+            module = recorder.import_file(path)
+    except _TimedOut:
+        raise _NotRunnable(f"importing {path.name} took over {IMPORT_SECONDS:.0f} s: does it run its training at "
+                           "import? Keep `if __name__ == \"__main__\": main()` at its end") from None
     except Exception as exc:
         raise _NotRunnable(f"{path.name} raises {exc.__class__.__name__} while it is imported (before your block "
                            "runs)", _trimmed_traceback(exc, path.parent)) from None
