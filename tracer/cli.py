@@ -21,6 +21,7 @@ COMMANDS = {
     "exercises": "exercises",
     "implement": "implement",
     "vscode": "vscode",
+    "experiment": "experiment",
 }
 
 
