@@ -25,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "exercises"
+COMMAND_CPU: list[float] = []     # CPU seconds of each timed command (a figure the machine's load does not inflate)
 sys.path.insert(0, str(ROOT))
 
 
@@ -102,6 +103,9 @@ def main() -> int:
             right += stats["right"]
             accepted += stats["accepted"]
     print(f"in-process check: slowest {slowest_in_process:.2f} s; attempts named as another mistake: {misnamed}")
+    if COMMAND_CPU:
+        print(f"`walkthrough implement … --check` end to end: wall {', '.join(f'{t:.2f}' for t in command_times)} s; "
+              f"CPU {', '.join(f'{t:.2f}' for t in COMMAND_CPU)} s (wall ≈ CPU on an idle machine)")
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     max_check = max(command_times) if command_times else slowest_in_process
@@ -144,10 +148,16 @@ def _time_command(catalogue, exercise, copy_dir: Path, first, attempt: Path) -> 
     implement.write_attempt(copy_dir, exercise, code, helpers)
     command = [str(Path(sys.executable).parent / "walkthrough"), "implement", exercise.repo, exercise.id, "--check",
                "--dir", str(copy_dir.parent)]
+    import resource
+
     subprocess.run(command, capture_output=True, text=True, timeout=120)        # warm the mutant cache
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, capture_output=True, text=True, timeout=120)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    COMMAND_CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return seconds
 
 
 if __name__ == "__main__":
