@@ -78,6 +78,9 @@ def test_modules_without_stops_import_as_usual(tmp_path):
     ({"ppo/train.py": ""}, "ppo"),
     ({"repo/.git/HEAD": "", "repo/scripts/train.py": ""}, "repo"),
     ({"repo/pkg/__init__.py": "", "repo/pkg/sub/__init__.py": "", "repo/pkg/sub/train.py": ""}, "repo"),
+    ({"repo/mingpt/__init__.py": "", "repo/projects/adder/train.py": "from mingpt.model import GPT\n"}, "repo"),
+    ({"repo/projects/adder/train.py": "import torch\nfrom helper import f\n", "repo/projects/adder/helper.py": ""},
+     "repo/projects/adder"),
 ])
 def test_repo_root(tmp_path, layout, expected):
     write(tmp_path, layout)

@@ -50,7 +50,34 @@ def repo_root(script: Path) -> Path:
     if not any((folder / m).exists() for m in ROOT_MARKERS) and any((folder.parent / m).exists()
                                                                     for m in ROOT_MARKERS):
         folder = folder.parent
+    for name in _top_level_imports(script):   # `from mingpt.model import GPT` in projects/adder/adder.py
+        if _provides(folder, name):
+            continue
+        for above in list(folder.parents)[:3]:
+            if _provides(above, name):
+                folder = above
+                break
     return folder
+
+
+def _top_level_imports(script: Path) -> list[str]:
+    try:
+        tree = ast.parse(Path(script).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names.append(node.module.split(".")[0])
+    return list(dict.fromkeys(names))
+
+
+def _provides(folder: Path, name: str) -> bool:
+    """Does `folder` (or its src/) hold the package or module `name`?"""
+    return any((base / name / "__init__.py").is_file() or (base / f"{name}.py").is_file()
+               for base in (folder, folder / "src"))
 
 
 def plan(script: Path, repo_dir: Path | None = None) -> Launch:

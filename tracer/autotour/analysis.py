@@ -1,0 +1,627 @@
+"""Which lines of a training run matter: a def-use analysis of the statements that ran in the probe.
+
+1. Statements: every statement the short run executed (anchors' parse, so anchors and qualified names agree),
+   with what it reads, writes and calls (ast) and what the probe saw (hits, first-run order, gradient mode, the
+   kinds and shapes of what it wrote).
+2. The gradient slice: starting from the `.backward()` calls and the optimiser steps, follow each name read back
+   to the statements that define it (in its function, its class's `self.` attributes, its module; a parameter
+   to the call sites the run used) and each call into the repository to that function's returns. Work done under
+   `no_grad` that feeds the loss (advantages, targets) is in the slice like the rest.
+3. Roles: backward, update, loss, model, optimiser, data, environment, evaluation, checkpoint, each recognised
+   from the code and the values seen; a score per statement.
+4. Steps: neighbouring chosen statements of one block form one step; 12-30 steps, in the order the run first
+   reached them.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..engine import anchors
+
+MIN_STEPS, MAX_STEPS = 12, 28
+GROUP_STATEMENTS, GROUP_LINES = 6, 8
+
+_MUTATORS = {"append", "extend", "insert", "add", "update", "add_", "sub_", "mul_", "div_", "copy_", "zero_",
+             "fill_", "clamp_", "normal_", "uniform_", "setdefault", "put", "push", "index_add_", "scatter_"}
+_LOSS_FUNCTIONS = {"cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
+                   "binary_cross_entropy", "binary_cross_entropy_with_logits", "ctc_loss", "cosine_embedding_loss",
+                   "margin_ranking_loss", "triplet_margin_loss", "criterion", "loss_fn", "loss_fct"}
+_NOISE_CALLS = re.compile(r"(^|\.)(print|pprint|log|info|debug|warning|add_scalar|add_scalars|add_text|add_histogram|"
+                          r"add_image|add_argument|set_description|set_postfix|write|writerow|flush|log_metrics|"
+                          r"isoformat|format|sleep)$")
+_NOISE_BASES = {"logging", "logger", "log", "wandb", "writer", "tb", "tqdm", "parser", "p", "metrics", "os", "time",
+                "json", "print", "warnings", "sys", "shutil"}
+_OPTIMISER_NAME = re.compile(r"optim|^opt$|^opt_|sgd|adam|rmsprop", re.I)
+_ENV_NAME = re.compile(r"env", re.I)
+_EVAL_FUNCTION = re.compile(r"eval|test|valid|estimate|accuracy|score|generate|sample", re.I)
+_EVAL_CALL = re.compile(r"^(evaluate\w*|eval\w*|test\w*|validate\w*|estimate\w*|accuracy|generate)$")
+_MATH_CALLS = {"exp", "log", "sqrt", "clamp", "softmax", "log_softmax", "mean", "sum", "max", "min", "std", "var",
+               "matmul", "mm", "bmm", "einsum", "sample", "log_prob", "entropy", "tanh", "relu", "sigmoid", "gelu",
+               "argmax", "masked_fill", "where", "norm", "pow", "abs", "cumsum", "gather", "cat", "stack",
+               "linear", "conv2d", "dropout", "layer_norm", "topk", "multinomial"}
+
+
+@dataclass
+class Stmt:
+    path: Path
+    line: int
+    end_line: int
+    function: str
+    code: str
+    node: ast.stmt
+    block: int                      # id of the statement list holding it
+    index: int                      # its position there
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    calls: tuple[str, ...] = ()      # called chains: "loss.backward", "torch.zeros", ".mean" (on a call's result)
+    comment: str = ""                # a full-line comment right above it
+    trailing: str = ""               # a comment at the end of its line
+    hits: int = 0
+    first: int = 0
+    nograd: bool = False
+    values: dict = field(default_factory=dict)
+    parent_if: "Stmt | None" = None
+    depth: int | None = None         # distance from a backward/update call in the gradient slice
+    via: tuple | None = None         # (the statement it feeds, the name that links them)
+    roles: dict = field(default_factory=dict)   # role -> score
+    idioms: list = field(default_factory=list)
+    score: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (str(self.path), self.line)
+
+    @property
+    def compound(self) -> bool:
+        return isinstance(self.node, (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try))
+
+    def value_kinds(self) -> set[str]:
+        return {v.get("kind") for v in self.values.values()}
+
+    def role(self) -> str:
+        return max(self.roles, key=self.roles.get) if self.roles else "slice"
+
+
+@dataclass
+class Function:
+    path: Path
+    qualname: str
+    params: tuple[str, ...]
+    returns: list[int]               # lines of its own return/yield statements
+
+
+@dataclass
+class Group:
+    statements: list[Stmt]
+    score: float = 0.0
+
+    @property
+    def head(self) -> Stmt:
+        return self.statements[0]
+
+    @property
+    def end_line(self) -> int:
+        return self.statements[-1].end_line
+
+    def role(self) -> str:
+        best = max(self.statements, key=lambda s: s.score)
+        return best.role()
+
+
+@dataclass
+class Analysis:
+    statements: dict[tuple[str, int], Stmt]
+    groups: list[Group]              # the steps, in run order
+    sinks: list[Stmt]
+    training_loop: Stmt | None
+    probe: dict
+
+
+# ----- reading the code --------------------------------------------------------------------------------------
+def _chain(node) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _chain(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _header_parts(node: ast.stmt) -> list[ast.AST]:
+    if isinstance(node, (ast.For, ast.AsyncFor)):
+        return [node.target, node.iter]
+    if isinstance(node, (ast.While, ast.If)):
+        return [node.test]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return list(node.items)
+    if isinstance(node, ast.Try):
+        return []
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return []
+    return [node]
+
+
+def _flatten(target) -> list:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [t for e in target.elts for t in _flatten(e)]
+    if isinstance(target, ast.Starred):
+        return _flatten(target.value)
+    return [target]
+
+
+def _target_name(target) -> str | None:
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    return _chain(target)
+
+
+def _semantics(node: ast.stmt) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(reads, writes, calls) of a statement (its header for a compound statement)."""
+    reads, writes, calls = [], [], []
+    targets = []
+    if isinstance(node, ast.Assign):
+        targets = [t for target in node.targets for t in _flatten(target)]
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        targets = [node.target]
+    elif isinstance(node, (ast.For, ast.AsyncFor)):
+        targets = _flatten(node.target)
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        targets = [t for item in node.items if item.optional_vars is not None for t in _flatten(item.optional_vars)]
+    for target in targets:
+        name = _target_name(target)
+        if name:
+            writes.append(name)
+        if isinstance(target, ast.Subscript) or isinstance(node, ast.AugAssign):
+            if name:
+                reads.append(name)       # x[i] = v and x += v also read x
+    for part in _header_parts(node):
+        for sub in ast.walk(part):
+            if isinstance(sub, ast.Call):
+                chain = _chain(sub.func)
+                if chain:
+                    calls.append(chain)
+                elif isinstance(sub.func, ast.Attribute):
+                    calls.append("." + sub.func.attr)
+                if isinstance(sub.func, ast.Attribute) and sub.func.attr in _MUTATORS:
+                    base = _target_name(sub.func.value)
+                    if base and isinstance(node, ast.Expr):
+                        writes.append(base)
+            if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
+                chain = _chain(sub)
+                if chain:
+                    reads.append(chain)
+    return tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(writes)), tuple(dict.fromkeys(calls))
+
+
+def _functions(tree: ast.Module, path: Path) -> dict[int, Function]:
+    """Functions by every line their code object may start on (the def's line and its first decorator's)."""
+    found: dict[int, Function] = {}
+
+    def visit(node, scope: list[str]):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                qualname = ".".join([*scope, child.name])
+                args = child.args
+                params = tuple(a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                                *([args.vararg] if args.vararg else []),
+                                                *([args.kwarg] if args.kwarg else [])])
+                returns = [sub.lineno for sub in _own_nodes(child) if isinstance(sub, ast.Return)]
+                function = Function(path, qualname, params, returns)
+                found[child.lineno] = function
+                if child.decorator_list:
+                    found[min(d.lineno for d in child.decorator_list)] = function
+                visit(child, [*scope, child.name])
+            elif isinstance(child, ast.ClassDef):
+                visit(child, [*scope, child.name])
+            else:
+                visit(child, scope)
+
+    visit(tree, [])
+    return found
+
+
+def _own_nodes(function: ast.AST):
+    """Nodes of a function's body, not of the functions and classes defined inside it."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+_COMMENT = re.compile(r"^\s*#\s?(.*)$")
+
+
+def _comments(lines: list[str], stmt_line: int, code_line: str) -> tuple[str, str]:
+    above = []
+    i = stmt_line - 2
+    while i >= 0:
+        match = _COMMENT.match(lines[i])
+        if not match:
+            break
+        above.insert(0, match.group(1).strip())
+        i -= 1
+    trailing = ""
+    if "#" in code_line:
+        try:
+            import io
+            import tokenize
+            for tok in tokenize.generate_tokens(io.StringIO(code_line).readline):
+                if tok.type == tokenize.COMMENT:
+                    trailing = tok.string.lstrip("#").strip()
+        except (tokenize.TokenError, IndentationError, SyntaxError):
+            pass
+    return " ".join(a for a in above if a), trailing
+
+
+def load_statements(probe: dict) -> tuple[dict[tuple[str, int], Stmt], dict[tuple[str, int], Function]]:
+    """Every statement of the files the run touched, with what the probe saw of it; functions by first line."""
+    statements: dict[tuple[str, int], Stmt] = {}
+    functions: dict[tuple[str, int], Function] = {}
+    for file, seen in probe["files"].items():
+        path = Path(file)
+        try:
+            text = path.read_text(encoding="utf-8")
+            tree = ast.parse(text)
+            parsed = anchors.parse_file(path)
+        except (OSError, SyntaxError, UnicodeDecodeError, anchors.AnchorError):
+            continue
+        lines = text.splitlines()
+        for line, function in _functions(tree, path).items():
+            functions[(file, line)] = function
+        nodes: dict[int, tuple[ast.stmt, int, int, ast.stmt | None]] = {}
+
+        def index_block(owner):
+            for name in ("body", "orelse", "finalbody"):
+                block = getattr(owner, name, None)
+                if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                    for i, stmt in enumerate(block):
+                        if stmt.lineno not in nodes:
+                            nodes[stmt.lineno] = (stmt, id(block), i, owner if isinstance(owner, ast.If) else None)
+                        index_block(stmt)
+            for handler in getattr(owner, "handlers", []) or []:
+                index_block(handler)
+
+        index_block(tree)
+        hits, first, values = seen["hits"], seen["first"], seen["values"]
+        nograd = set(seen["nograd"])
+        for st in parsed.statements:
+            if st.line not in nodes:
+                continue
+            node, block, index, parent_if = nodes[st.line]
+            reads, writes, calls = _semantics(node)
+            comment, trailing = _comments(lines, st.line, lines[st.line - 1] if st.line <= len(lines) else "")
+            stmt = Stmt(path, st.line, st.end_line, st.function, st.code, node, block, index, reads, writes, calls,
+                        comment, trailing, hits.get(str(st.line), 0), first.get(str(st.line), 0),
+                        st.line in nograd, values.get(str(st.line), {}))
+            stmt.parent_if = parent_if       # replaced by the Stmt below
+            statements[stmt.key] = stmt
+        for stmt in statements.values():
+            if stmt.path == path and isinstance(stmt.parent_if, ast.If):
+                stmt.parent_if = statements.get((file, stmt.parent_if.lineno))
+    return statements, functions
+
+
+# ----- the gradient slice ---------------------------------------------------------------------------------------
+class _Index:
+    def __init__(self, statements: dict, functions: dict, calls: list):
+        self.functions = functions
+        self.defs: dict[tuple, list[Stmt]] = defaultdict(list)
+        self.by_function: dict[tuple[str, str], list[Stmt]] = defaultdict(list)
+        for stmt in statements.values():
+            if not stmt.hits:
+                continue
+            self.by_function[(str(stmt.path), stmt.function)].append(stmt)
+            for name in stmt.writes:
+                scope = stmt.function
+                if name.startswith("self.") and "." in stmt.function:
+                    scope = stmt.function.rsplit(".", 1)[0]          # the class
+                self.defs[(str(stmt.path), scope, name)].append(stmt)
+                if "." in name and not name.startswith("self."):
+                    self.defs[(str(stmt.path), stmt.function, name.split(".")[0])].append(stmt)
+        self.callees: dict[tuple[str, int], list[Function]] = defaultdict(list)
+        self.callers: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+        for caller_path, caller_line, callee_path, callee_line, _ in calls:
+            function = functions.get((callee_path, callee_line))
+            if function is None:
+                continue
+            self.callees[(caller_path, caller_line)].append(function)
+            self.callers[(callee_path, function.qualname)].append((caller_path, caller_line))
+        self.params = {(str(f.path), f.qualname): f.params for f in functions.values()}
+        self.statements = statements
+
+    def definitions(self, stmt: Stmt, chain: str) -> list[Stmt]:
+        path = str(stmt.path)
+        base = chain.split(".")[0]
+        if chain.startswith("self.") and "." in stmt.function:
+            cls = stmt.function.rsplit(".", 1)[0]
+            parts = chain.split(".")
+            for n in range(len(parts), 1, -1):
+                found = self.defs.get((path, cls, ".".join(parts[:n])))
+                if found:
+                    return found
+            return []
+        scope = stmt.function
+        while True:
+            found = self.defs.get((path, scope, base))
+            if found:
+                return found
+            if base in self.params.get((path, scope), ()):
+                return [self.statements[c] for c in self.callers.get((path, scope), ()) if c in self.statements]
+            if scope == "<module>":
+                return []
+            scope = scope.rsplit(".", 1)[0] if "." in scope else "<module>"
+
+    def returns(self, function: Function) -> list[Stmt]:
+        return [self.statements[(str(function.path), line)] for line in function.returns
+                if (str(function.path), line) in self.statements]
+
+
+def _is_backward(stmt: Stmt) -> bool:
+    return any(c == "backward" or c.endswith(".backward") for c in stmt.calls)
+
+
+def _receiver(calls: tuple[str, ...], method: str) -> list[str]:
+    return [c[: -len(method) - 1] for c in calls if c.endswith("." + method) and len(c) > len(method) + 1]
+
+
+def _is_update(stmt: Stmt, index: _Index) -> bool:
+    for receiver in _receiver(stmt.calls, "step"):
+        last = receiver.split(".")[-1]
+        if _OPTIMISER_NAME.search(last):
+            return True
+        for d in index.definitions(stmt, receiver):
+            if any(v.get("kind") == "optimizer" for v in d.values.values()):
+                return True
+    return False
+
+
+def gradient_slice(statements: dict, index: _Index, max_depth: int = 14) -> list[Stmt]:
+    sinks = [s for s in statements.values() if s.hits and (_is_backward(s) or _is_update(s, index))]
+    queue = deque()
+    for sink in sinks:
+        sink.depth, sink.via = 0, None
+        queue.append(sink)
+    while queue:
+        stmt = queue.popleft()
+        if stmt.depth >= max_depth:
+            continue
+        found: list[tuple[Stmt, str]] = []
+        for chain in stmt.reads:
+            found += [(d, chain) for d in index.definitions(stmt, chain)]
+        for function in index.callees.get(stmt.key, ()):
+            found += [(r, f"{function.qualname}()") for r in index.returns(function)]
+        for d, name in found:
+            if d.depth is None and d.hits:
+                d.depth, d.via = stmt.depth + 1, (stmt, name)
+                queue.append(d)
+    return sinks
+
+
+# ----- roles and scores -------------------------------------------------------------------------------------------
+def _value_kinds_of(stmt: Stmt, chain: str, index: _Index) -> set[str]:
+    kinds = set()
+    for d in index.definitions(stmt, chain):
+        for name, value in d.values.items():
+            if name == chain or name == "return" or len(d.values) == 1:
+                kinds.add(value.get("kind"))
+                kinds.add(value.get("type"))
+    return kinds
+
+
+def _noise(stmt: Stmt) -> bool:
+    node = stmt.node
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.Pass, ast.Global, ast.Nonlocal, ast.Assert, ast.Raise,
+                         ast.Break, ast.Continue, ast.Try, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+        return True
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        return True                                      # a docstring
+    for call in stmt.calls:
+        base = call.split(".")[0]
+        if _NOISE_CALLS.search(call) or (base in _NOISE_BASES and not stmt.writes):
+            if not (_is_backward(stmt) or "step" in call):
+                return True
+    return False
+
+
+def assign_roles(statements: dict, index: _Index, training_function: str | None) -> None:
+    for stmt in statements.values():
+        if not stmt.hits or _noise(stmt):
+            continue
+        roles = stmt.roles
+        kinds = stmt.value_kinds()
+        types = {v.get("type", "") for v in stmt.values.values()}
+        tensorish = bool(kinds & {"tensor", "array", "tensors"})
+        attrs = {c.rsplit(".", 1)[-1] for c in stmt.calls}
+        function_name = stmt.function.rsplit(".", 1)[-1]
+        if _is_backward(stmt):
+            roles["backward"] = 100
+        if _is_update(stmt, index):
+            roles["update"] = 90
+        if "zero_grad" in attrs:
+            roles["zero_grad"] = 60
+        if attrs & {"clip_grad_norm_", "clip_grad_value_"}:
+            roles["clip"] = 60
+        wrote_loss = any("loss" in w.rsplit(".", 1)[-1].lower() for w in stmt.writes)
+        if (wrote_loss and tensorish) or (attrs & _LOSS_FUNCTIONS and stmt.depth is not None):
+            roles["loss"] = 80 if stmt.depth is not None else 45
+        if "module" in kinds and isinstance(stmt.node, (ast.Assign, ast.AnnAssign)):
+            plain = all("." not in w for w in stmt.writes)
+            roles["model" if plain else "architecture"] = 70 if plain else 48
+        if tensorish and attrs & {"sample", "multinomial"}:
+            roles["sample"] = 50
+        if "optimizer" in kinds:
+            roles["optimizer"] = 65
+        if "scheduler" in kinds:
+            roles["scheduler"] = 45
+        if any("param_groups" in w for w in stmt.writes):
+            roles["lr"] = 48
+        for receiver in _receiver(stmt.calls, "step"):
+            if "update" in roles:
+                break
+            receiver_kinds = _value_kinds_of(stmt, receiver, index)
+            if "scheduler" in receiver_kinds or "sched" in receiver.lower():
+                roles["scheduler"] = 45
+            elif _ENV_NAME.search(receiver) or any("Env" in str(k) for k in receiver_kinds):
+                roles["env_step"] = 70
+        if any(_ENV_NAME.search(c) and c.rsplit(".", 1)[-1] in ("make", "make_vec", "SyncVectorEnv", "AsyncVectorEnv")
+               for c in stmt.calls) or any(t.endswith("VectorEnv") or t.endswith("Env") for t in types):
+            roles["env"] = 55
+        if "loader" in kinds:
+            roles["data"] = 60
+        if isinstance(stmt.node, (ast.For, ast.AsyncFor)):
+            iter_reads = _semantics(ast.Expr(stmt.node.iter))[0]
+            if any("loader" in _value_kinds_of(stmt, r, index) for r in iter_reads):
+                roles["data_loop"] = 55
+        if tensorish and ("next" in stmt.calls or any("batch" in c.lower() for c in stmt.calls)):
+            roles["batch"] = 55
+        if tensorish and any(w.lower() in ("data", "x", "xb", "inputs", "batch") for w in stmt.writes) and \
+                any(c.endswith(".to") for c in stmt.calls):
+            roles["batch"] = 45
+        if attrs & {"eval"} and not stmt.writes:
+            roles["eval_mode"] = 40
+        if stmt.depth is None and (tensorish or "number" in kinds) and _EVAL_FUNCTION.search(function_name) \
+                and not _EVAL_FUNCTION.search(training_function or "-"):
+            roles["eval"] = 45
+        if stmt.depth is None and tensorish and (attrs & {"argmax", "eq", "generate"} or
+                                                 isinstance(getattr(stmt.node, "value", None), ast.Compare)):
+            roles["eval"] = max(roles.get("eval", 0), 45)
+        if "save" in attrs and any(c.startswith("torch.") for c in stmt.calls):
+            roles["checkpoint"] = 35
+        if any(_EVAL_CALL.match(c.rsplit(".", 1)[-1]) for c in stmt.calls) and stmt.depth is None:
+            roles["eval"] = max(roles.get("eval", 0), 45)
+        if stmt.depth is not None and tensorish:
+            roles["slice"] = 52 - 1.5 * min(stmt.depth, 12) + _maths(stmt)
+        if stmt.depth is not None and "module" in kinds and not isinstance(stmt.node, ast.Return):
+            roles.setdefault("architecture", 40)
+
+
+def _maths(stmt: Stmt) -> float:
+    """+6 for a line that computes (operators, maths calls), -8 for one that only copies or indexes."""
+    value = getattr(stmt.node, "value", None)
+    if isinstance(value, (ast.Name, ast.Subscript, ast.Attribute, ast.Constant)):
+        return -8
+    for sub in ast.walk(stmt.node):
+        if isinstance(sub, ast.Subscript):
+            continue
+        if isinstance(sub, (ast.BinOp, ast.UnaryOp)) and not isinstance(getattr(sub, "op", None), ast.Not):
+            return 6
+        if isinstance(sub, ast.Call) and isinstance(sub.func, (ast.Attribute, ast.Name)):
+            name = sub.func.attr if isinstance(sub.func, ast.Attribute) else sub.func.id
+            if name in _MATH_CALLS:
+                return 6
+    return 0
+
+
+def score(statements: dict) -> None:
+    for stmt in statements.values():
+        if not stmt.roles:
+            continue
+        value = max(stmt.roles.values())
+        if stmt.comment:
+            value += 8
+        if stmt.trailing:
+            value += 3
+        if stmt.idioms:
+            value += 15
+        if stmt.hits > 20_000:
+            value -= 25                                  # an inner loop of data generation, not the idea
+        parent = stmt.parent_if
+        if parent is not None and parent.hits > 2 * stmt.hits and stmt.role() not in ("eval", "checkpoint"):
+            value -= 5                                   # a branch the run took only sometimes
+        stmt.score = value
+
+
+# ----- steps ------------------------------------------------------------------------------------------------------
+def _groups(chosen: list[Stmt], lines: dict[str, list[str]]) -> list[Group]:
+    by_block: dict[int, list[Stmt]] = defaultdict(list)
+    for stmt in chosen:
+        by_block[stmt.block].append(stmt)
+    groups = []
+    for members in by_block.values():
+        members.sort(key=lambda s: s.index)
+        current: list[Stmt] = []
+        for stmt in members:
+            if current:
+                last = current[-1]
+                adjacent = stmt.index == last.index + 1 and stmt.line <= last.end_line + 1   # no blank line
+                fits = len(current) < GROUP_STATEMENTS and stmt.end_line - current[0].line < GROUP_LINES
+                if adjacent and fits and not stmt.comment and not last.compound and not stmt.compound:
+                    current.append(stmt)
+                    continue
+                groups.append(Group(current))
+            current = [stmt]
+        if current:
+            groups.append(Group(current))
+    for group in groups:
+        scores = sorted((s.score for s in group.statements), reverse=True)
+        group.score = scores[0] + 0.25 * sum(scores[1:])
+    return groups
+
+
+def choose(statements: dict, min_steps: int = MIN_STEPS, max_steps: int = MAX_STEPS) -> list[Group]:
+    candidates = [s for s in statements.values() if s.hits and s.score > 0]
+    groups: list[Group] = []
+    for threshold in (38, 30, 20, 1):
+        groups = _groups([s for s in candidates if s.score >= threshold], {})
+        if len(groups) >= min_steps:
+            break
+    ranked = sorted(groups, key=lambda g: (-g.score, g.head.first))
+    chosen: list[Group] = []
+    for role in ("backward", "update", "loss", "model", "optimizer", "data", "data_loop", "batch", "env_step", "env",
+                 "eval", "zero_grad", "clip"):
+        best = next((g for g in ranked if g.role() == role or any(role in s.roles for s in g.statements)), None)
+        if best is not None and best not in chosen:
+            chosen.append(best)
+    remaining = [g for g in ranked if g not in chosen]
+    while remaining and len(chosen) < max_steps:
+        # a function's third step of the same role is worth less than another function's first
+        def adjusted(g: Group) -> float:
+            if g.role() in ("slice", "loss"):
+                return g.score
+            alike = sum(1 for c in chosen if c.head.function == g.head.function and c.role() == g.role())
+            return g.score - 8 * max(0, alike - 1)
+        best = max(remaining, key=lambda g: (adjusted(g), -g.head.first))
+        chosen.append(best)
+        remaining.remove(best)
+    chosen = chosen[:max_steps]
+    for group in ranked:
+        if group not in chosen:
+            group.score = -group.score            # marks the groups left out, for reports
+    chosen.sort(key=lambda g: g.head.first)
+    return chosen
+
+
+def find_training_loop(statements: dict, sinks: list[Stmt]) -> Stmt | None:
+    """The outermost loop around the first backward call, in its function, or at its call site's."""
+    backward = next((s for s in sorted(sinks, key=lambda s: s.first) if _is_backward(s)), None) or \
+        (sorted(sinks, key=lambda s: s.first)[0] if sinks else None)
+    if backward is None:
+        return None
+    loops = [s for s in statements.values() if isinstance(s.node, (ast.For, ast.While)) and s.path == backward.path
+             and s.function == backward.function and s.line < backward.line <= s.node.end_lineno and s.hits]
+    return min(loops, key=lambda s: s.line) if loops else None
+
+
+def analyse(probe: dict, idioms=None) -> Analysis:
+    """The steps of a generated tour, from the probe's record (see the module docstring)."""
+    statements, functions = load_statements(probe)
+    index = _Index(statements, functions, probe.get("calls", []))
+    sinks = gradient_slice(statements, index)
+    loop = find_training_loop(statements, sinks)
+    if idioms is not None:
+        idioms(statements)
+    assign_roles(statements, index, loop.function if loop else None)
+    score(statements)
+    groups = choose(statements)
+    return Analysis(statements, groups, sinks, loop, probe)
+
+
+def read_probe(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
