@@ -22,20 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine import anchors
+from .probe import _MUTATORS
 
-MIN_STEPS, MAX_STEPS = 12, 28
+MIN_STEPS, MAX_STEPS = 12, 30
 GROUP_STATEMENTS, GROUP_LINES = 6, 8
 
-_MUTATORS = {"append", "extend", "insert", "add", "update", "add_", "sub_", "mul_", "div_", "copy_", "zero_",
-             "fill_", "clamp_", "normal_", "uniform_", "setdefault", "put", "push", "index_add_", "scatter_"}
 _LOSS_FUNCTIONS = {"cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
                    "binary_cross_entropy", "binary_cross_entropy_with_logits", "ctc_loss", "cosine_embedding_loss",
                    "margin_ranking_loss", "triplet_margin_loss", "criterion", "loss_fn", "loss_fct"}
-_NOISE_CALLS = re.compile(r"(^|\.)(print|pprint|log|info|debug|warning|add_scalar|add_scalars|add_text|add_histogram|"
-                          r"add_image|add_argument|set_description|set_postfix|write|writerow|flush|log_metrics|"
-                          r"isoformat|format|sleep)$")
-_NOISE_BASES = {"logging", "logger", "log", "wandb", "writer", "tb", "tqdm", "parser", "p", "metrics", "os", "time",
-                "json", "print", "warnings", "sys", "shutil"}
+_NOISE_CALLS = {"print", "pprint", "breakpoint", "input"}
+_NOISE_ATTRS = {"add_scalar", "add_scalars", "add_text", "add_histogram", "add_image", "add_figure", "add_argument",
+                "add_argument_group", "set_description", "set_postfix", "writerow", "writerows", "log_metrics",
+                "log_dict", "flush", "info", "debug", "warning", "warn"}
+_NOISE_BASES = {"logging", "logger", "wandb", "writer", "tb_writer", "tqdm", "parser", "time", "os", "json", "sys",
+                "warnings", "shutil", "pathlib", "argparse", "random"}
 _OPTIMISER_NAME = re.compile(r"optim|^opt$|^opt_|sgd|adam|rmsprop", re.I)
 _ENV_NAME = re.compile(r"env", re.I)
 _EVAL_FUNCTION = re.compile(r"eval|test|valid|estimate|accuracy|score|generate|sample", re.I)
@@ -260,10 +260,13 @@ def _comments(lines: list[str], stmt_line: int, code_line: str) -> tuple[str, st
     return " ".join(a for a in above if a), trailing
 
 
-def load_statements(probe: dict) -> tuple[dict[tuple[str, int], Stmt], dict[tuple[str, int], Function]]:
-    """Every statement of the files the run touched, with what the probe saw of it; functions by first line."""
+def load_statements(probe: dict, classes: dict | None = None
+                    ) -> tuple[dict[tuple[str, int], Stmt], dict[tuple[str, int], Function]]:
+    """Every statement of the files the run touched, with what the probe saw of it; functions by first line;
+    `classes` (filled if given): the repository's class names -> their method names."""
     statements: dict[tuple[str, int], Stmt] = {}
     functions: dict[tuple[str, int], Function] = {}
+    classes = {} if classes is None else classes
     for file, seen in probe["files"].items():
         path = Path(file)
         try:
@@ -273,6 +276,10 @@ def load_statements(probe: dict) -> tuple[dict[tuple[str, int], Stmt], dict[tupl
         except (OSError, SyntaxError, UnicodeDecodeError, anchors.AnchorError):
             continue
         lines = text.splitlines()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                classes.setdefault(node.name, set()).update(
+                    n.name for n in node.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
         for line, function in _functions(tree, path).items():
             functions[(file, line)] = function
         nodes: dict[int, tuple[ast.stmt, int, int, ast.stmt | None]] = {}
@@ -310,8 +317,9 @@ def load_statements(probe: dict) -> tuple[dict[tuple[str, int], Stmt], dict[tupl
 
 # ----- the gradient slice ---------------------------------------------------------------------------------------
 class _Index:
-    def __init__(self, statements: dict, functions: dict, calls: list):
+    def __init__(self, statements: dict, functions: dict, calls: list, classes: dict | None = None):
         self.functions = functions
+        self.classes = classes or {}
         self.defs: dict[tuple, list[Stmt]] = defaultdict(list)
         self.by_function: dict[tuple[str, str], list[Stmt]] = defaultdict(list)
         for stmt in statements.values():
@@ -387,20 +395,23 @@ def gradient_slice(statements: dict, index: _Index, max_depth: int = 14) -> list
     queue = deque()
     for sink in sinks:
         sink.depth, sink.via = 0, None
-        queue.append(sink)
+        queue.append((sink, False))
     while queue:
-        stmt = queue.popleft()
+        stmt, arguments_only = queue.popleft()
         if stmt.depth >= max_depth:
             continue
-        found: list[tuple[Stmt, str]] = []
+        found: list[tuple[Stmt, str, bool]] = []
         for chain in stmt.reads:
-            found += [(d, chain) for d in index.definitions(stmt, chain)]
-        for function in index.callees.get(stmt.key, ()):
-            found += [(r, f"{function.qualname}()") for r in index.returns(function)]
-        for d, name in found:
+            found += [(d, chain, d.function != stmt.function and d.path == stmt.path and
+                       chain.split(".")[0] in index.params.get((str(stmt.path), stmt.function), ()))
+                      for d in index.definitions(stmt, chain)]
+        if not arguments_only:         # a call site reached through a parameter: its arguments, not its results
+            for function in index.callees.get(stmt.key, ()):
+                found += [(r, f"{function.qualname}()", False) for r in index.returns(function)]
+        for d, name, through_parameter in found:
             if d.depth is None and d.hits:
                 d.depth, d.via = stmt.depth + 1, (stmt, name)
-                queue.append(d)
+                queue.append((d, through_parameter))
     return sinks
 
 
@@ -423,14 +434,23 @@ def _noise(stmt: Stmt) -> bool:
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
         return True                                      # a docstring
     for call in stmt.calls:
-        base = call.split(".")[0]
-        if _NOISE_CALLS.search(call) or (base in _NOISE_BASES and not stmt.writes):
-            if not (_is_backward(stmt) or "step" in call):
-                return True
+        base, attr = call.split(".")[0], call.rsplit(".", 1)[-1]
+        if call in _NOISE_CALLS or (attr in _NOISE_ATTRS and "." in call) or (base in _NOISE_BASES and not stmt.writes):
+            return True
     return False
 
 
-def assign_roles(statements: dict, index: _Index, training_function: str | None) -> None:
+def assign_roles(statements: dict, index: _Index, training_function: str | None, sinks: list[Stmt] = ()) -> None:
+    training_class = training_function.rsplit(".", 1)[0] if training_function and "." in training_function else None
+    if training_class and training_class not in index.classes:
+        training_class = None
+    index.model_classes = {name for name, methods in index.classes.items()
+                           if methods & {"forward", "predict", "backward"}}
+    update_impl = set()                          # statements of the repository's own optimiser step
+    for sink in sinks:
+        if _is_update(sink, index):
+            for function in index.callees.get(sink.key, ()):
+                update_impl.update(s.key for s in index.by_function.get((str(function.path), function.qualname), ()))
     for stmt in statements.values():
         if not stmt.hits or _noise(stmt):
             continue
@@ -451,12 +471,27 @@ def assign_roles(statements: dict, index: _Index, training_function: str | None)
         wrote_loss = any("loss" in w.rsplit(".", 1)[-1].lower() for w in stmt.writes)
         if (wrote_loss and tensorish) or (attrs & _LOSS_FUNCTIONS and stmt.depth is not None):
             roles["loss"] = 80 if stmt.depth is not None else 45
-        if "module" in kinds and isinstance(stmt.node, (ast.Assign, ast.AnnAssign)):
+        value = getattr(stmt.node, "value", None)
+        constructs = value is not None and any(isinstance(n, ast.Call) for n in ast.walk(value))
+        repo_types = {t for t in types if t in index.classes}
+        methods = set().union(*(index.classes[t] for t in repo_types)) if repo_types else set()
+        if constructs and isinstance(stmt.node, (ast.Assign, ast.AnnAssign)):
             plain = all("." not in w for w in stmt.writes)
-            roles["model" if plain else "architecture"] = 70 if plain else 48
+            if "module" in kinds or methods & {"forward", "predict", "__call__"}:
+                roles["model" if plain else "architecture"] = 70 if plain else 48
+            if "step" in methods and ("zero_grad" in methods or any(_OPTIMISER_NAME.search(t) for t in repo_types)):
+                roles["optimizer"] = 65
+            if training_class and training_class in repo_types:
+                roles["trainer"] = 60
+        if stmt.function.split(".")[0] in index.model_classes and stmt.function.endswith("__init__") and \
+                tensorish and any(w.startswith("self.") for w in stmt.writes):
+            roles["architecture"] = 48           # the parameters of a model written by hand
+        if stmt.key in update_impl and (any(c.rsplit(".", 1)[-1] in _MUTATORS for c in stmt.calls)
+                                        or isinstance(stmt.node, ast.AugAssign)):
+            roles["update"] = 85                 # inside a hand-written optimiser's step()
         if tensorish and attrs & {"sample", "multinomial"}:
             roles["sample"] = 50
-        if "optimizer" in kinds:
+        if "optimizer" in kinds and constructs:
             roles["optimizer"] = 65
         if "scheduler" in kinds:
             roles["scheduler"] = 45
@@ -473,7 +508,7 @@ def assign_roles(statements: dict, index: _Index, training_function: str | None)
         if any(_ENV_NAME.search(c) and c.rsplit(".", 1)[-1] in ("make", "make_vec", "SyncVectorEnv", "AsyncVectorEnv")
                for c in stmt.calls) or any(t.endswith("VectorEnv") or t.endswith("Env") for t in types):
             roles["env"] = 55
-        if "loader" in kinds:
+        if "loader" in kinds and constructs:
             roles["data"] = 60
         if isinstance(stmt.node, (ast.For, ast.AsyncFor)):
             iter_reads = _semantics(ast.Expr(stmt.node.iter))[0]
@@ -489,11 +524,19 @@ def assign_roles(statements: dict, index: _Index, training_function: str | None)
         if stmt.depth is None and (tensorish or "number" in kinds) and _EVAL_FUNCTION.search(function_name) \
                 and not _EVAL_FUNCTION.search(training_function or "-"):
             roles["eval"] = 45
-        if stmt.depth is None and tensorish and (attrs & {"argmax", "eq", "generate"} or
-                                                 isinstance(getattr(stmt.node, "value", None), ast.Compare)):
+        if stmt.depth is None and tensorish and (attrs & {"argmax", "eq", "generate"} or (
+                value is not None and any(isinstance(n, ast.Compare) for n in ast.walk(value)))):
             roles["eval"] = max(roles.get("eval", 0), 45)
         if "save" in attrs and any(c.startswith("torch.") for c in stmt.calls):
-            roles["checkpoint"] = 35
+            roles["checkpoint"] = 45
+        if stmt.depth is None and (tensorish or "number" in kinds) and stmt.writes and _maths(stmt) > 0 and \
+                not stmt.compound and any(d.depth is not None and d.value_kinds() & {"tensor", "array"}
+                                          for r in stmt.reads for d in index.definitions(stmt, r)):
+            roles["diagnostic"] = 42             # a metric computed from the training step's values
+        if _EVAL_FUNCTION.search(function_name) and not _EVAL_FUNCTION.search(training_function or "-"):
+            for role in ("env", "env_step", "batch", "data", "data_loop"):
+                if role in roles:
+                    roles["eval"] = max(roles.pop(role) - 30, roles.get("eval", 0), 45)
         if any(_EVAL_CALL.match(c.rsplit(".", 1)[-1]) for c in stmt.calls) and stmt.depth is None:
             roles["eval"] = max(roles.get("eval", 0), 45)
         if stmt.depth is not None and tensorish:
@@ -505,7 +548,9 @@ def assign_roles(statements: dict, index: _Index, training_function: str | None)
 def _maths(stmt: Stmt) -> float:
     """+6 for a line that computes (operators, maths calls), -8 for one that only copies or indexes."""
     value = getattr(stmt.node, "value", None)
-    if isinstance(value, (ast.Name, ast.Subscript, ast.Attribute, ast.Constant)):
+    if isinstance(value, ast.Name):
+        return -15                               # `a = x`: another name for the same value
+    if isinstance(value, (ast.Subscript, ast.Attribute, ast.Constant)):
         return -8
     for sub in ast.walk(stmt.node):
         if isinstance(sub, ast.Subscript):
@@ -575,7 +620,7 @@ def choose(statements: dict, min_steps: int = MIN_STEPS, max_steps: int = MAX_ST
     ranked = sorted(groups, key=lambda g: (-g.score, g.head.first))
     chosen: list[Group] = []
     for role in ("backward", "update", "loss", "model", "optimizer", "data", "data_loop", "batch", "env_step", "env",
-                 "eval", "zero_grad", "clip"):
+                 "eval", "zero_grad", "clip", "trainer"):
         best = next((g for g in ranked if g.role() == role or any(role in s.roles for s in g.statements)), None)
         if best is not None and best not in chosen:
             chosen.append(best)
@@ -611,13 +656,15 @@ def find_training_loop(statements: dict, sinks: list[Stmt]) -> Stmt | None:
 
 def analyse(probe: dict, idioms=None) -> Analysis:
     """The steps of a generated tour, from the probe's record (see the module docstring)."""
-    statements, functions = load_statements(probe)
-    index = _Index(statements, functions, probe.get("calls", []))
+    classes: dict = {}
+    statements, functions = load_statements(probe, classes)
+    index = _Index(statements, functions, probe.get("calls", []), classes)
     sinks = gradient_slice(statements, index)
     loop = find_training_loop(statements, sinks)
     if idioms is not None:
         idioms(statements)
-    assign_roles(statements, index, loop.function if loop else None)
+    training_function = loop.function if loop else (sinks[0].function if sinks else None)
+    assign_roles(statements, index, training_function, sinks)
     score(statements)
     groups = choose(statements)
     return Analysis(statements, groups, sinks, loop, probe)

@@ -31,6 +31,8 @@ _ROLE_WORDS = {
     "eval": ("Evaluation", "evaluate"),
     "eval_mode": ("Evaluation mode", "switch to evaluation mode"),
     "checkpoint": ("Saving a checkpoint", "save a checkpoint"),
+    "trainer": ("The trainer", "make the trainer"),
+    "diagnostic": ("A diagnostic", "compute a diagnostic"),
     "slice": ("Computing", "compute"),
 }
 
@@ -120,7 +122,7 @@ def title(group: Group) -> str:
     if role == "backward":
         receiver = next((c[:-len(".backward")] for c in head.calls if c.endswith(".backward")), "")
         return f"Backpropagation: `{receiver}.backward()`" if receiver else "Backpropagation"
-    if role in ("model", "optimizer", "data", "loss", "eval", "architecture", "batch") and names:
+    if role in ("model", "optimizer", "data", "loss", "eval", "architecture", "batch", "trainer", "diagnostic") and names:
         kind = _type_of(group)
         return f"{_ROLE_WORDS[role][0]}: {_quoted(names, 2)}" + (f" ({kind})" if kind else "")
     if comment and role in ("eval", "env", "lr", "scheduler", "checkpoint"):

@@ -90,9 +90,16 @@ def _targets(node: ast.stmt) -> tuple[str, ...]:
         targets = _flatten(node.target)
     elif isinstance(node, (ast.With, ast.AsyncWith)):
         targets = [t for item in node.items if item.optional_vars is not None for t in _flatten(item.optional_vars)]
+    elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
+            and node.value.func.attr in _MUTATORS:
+        targets = [node.value.func.value]       # xs.append(...), p.sub_(...): the object it changes
     else:
         return ()
     return tuple(dict.fromkeys(name for name in map(_chain, targets) if name))
+
+
+_MUTATORS = {"append", "extend", "insert", "add", "update", "add_", "sub_", "mul_", "div_", "copy_", "zero_",
+             "fill_", "clamp_", "normal_", "uniform_", "setdefault", "put", "push", "index_add_", "scatter_"}
 
 
 # ----- describing values (only at a statement's first run) -------------------------------------------------------
