@@ -26,6 +26,9 @@ from .probe import _MUTATORS
 
 MIN_STEPS, MAX_STEPS = 12, 30
 GROUP_STATEMENTS, GROUP_LINES = 6, 8
+ROLE_QUOTA = {"architecture": 3, "eval": 5, "eval_mode": 1, "data": 3, "data_loop": 1, "batch": 2, "example": 2,
+              "env": 2, "env_step": 3, "optimizer": 2, "model": 2, "trainer": 1, "scheduler": 2, "lr": 1,
+              "checkpoint": 1, "diagnostic": 2, "sample": 2, "zero_grad": 1, "clip": 1}
 
 _LOSS_FUNCTIONS = {"cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
                    "binary_cross_entropy", "binary_cross_entropy_with_logits", "ctc_loss", "cosine_embedding_loss",
@@ -344,7 +347,9 @@ class _Index:
         self.params = {(str(f.path), f.qualname): f.params for f in functions.values()}
         self.statements = statements
 
-    def definitions(self, stmt: Stmt, chain: str) -> list[Stmt]:
+    def definitions(self, stmt: Stmt, chain: str, context: Stmt | None = None) -> list[Stmt]:
+        """Statements that may define `chain` as `stmt` reads it. A parameter leads to the call sites of its
+        function; to `context` alone when the slice entered the function from that call site."""
         path = str(stmt.path)
         base = chain.split(".")[0]
         if chain.startswith("self.") and "." in stmt.function:
@@ -361,7 +366,10 @@ class _Index:
             if found:
                 return found
             if base in self.params.get((path, scope), ()):
-                return [self.statements[c] for c in self.callers.get((path, scope), ()) if c in self.statements]
+                callers = [self.statements[c] for c in self.callers.get((path, scope), ()) if c in self.statements]
+                if context is not None and scope == stmt.function and context in callers:
+                    return [context]
+                return callers
             if scope == "<module>":
                 return []
             scope = scope.rsplit(".", 1)[0] if "." in scope else "<module>"
@@ -391,28 +399,36 @@ def _is_update(stmt: Stmt, index: _Index) -> bool:
 
 
 def gradient_slice(statements: dict, index: _Index, max_depth: int = 14) -> list[Stmt]:
-    sinks = [s for s in statements.values() if s.hits and (_is_backward(s) or _is_update(s, index))]
-    queue = deque()
-    for sink in sinks:
-        sink.depth, sink.via = 0, None
-        queue.append((sink, False))
-    while queue:
-        stmt, arguments_only = queue.popleft()
-        if stmt.depth >= max_depth:
-            continue
-        found: list[tuple[Stmt, str, bool]] = []
-        for chain in stmt.reads:
-            found += [(d, chain, d.function != stmt.function and d.path == stmt.path and
-                       chain.split(".")[0] in index.params.get((str(stmt.path), stmt.function), ()))
-                      for d in index.definitions(stmt, chain)]
-        if not arguments_only:         # a call site reached through a parameter: its arguments, not its results
-            for function in index.callees.get(stmt.key, ()):
-                found += [(r, f"{function.qualname}()", False) for r in index.returns(function)]
-        for d, name, through_parameter in found:
-            if d.depth is None and d.hits:
-                d.depth, d.via = stmt.depth + 1, (stmt, name)
-                queue.append((d, through_parameter))
-    return sinks
+    """Mark every statement whose values may reach a backward call (first) or an optimiser step (then) with its
+    distance and the link it feeds (`depth`, `via`); returns those sinks."""
+    ran = sorted((s for s in statements.values() if s.hits), key=lambda s: s.first)
+    backward = [s for s in ran if _is_backward(s)]
+    updates = [s for s in ran if _is_update(s, index) and s not in backward]
+    for sinks in (backward, updates):
+        queue = deque()
+        for sink in sinks:
+            if sink.depth is None:
+                sink.depth, sink.via = 0, None
+                queue.append((sink, False, None))
+        while queue:
+            stmt, arguments_only, context = queue.popleft()
+            if stmt.depth >= max_depth:
+                continue
+            found: list[tuple[Stmt, str, bool, Stmt | None]] = []
+            params = index.params.get((str(stmt.path), stmt.function), ())
+            for chain in stmt.reads:
+                for d in index.definitions(stmt, chain, context):
+                    through_parameter = d.function != stmt.function and chain.split(".")[0] in params
+                    same_scope = d.function == stmt.function and d.path == stmt.path
+                    found.append((d, chain, through_parameter, context if same_scope else None))
+            if not arguments_only:     # a call site reached through a parameter: its arguments, not its results
+                for function in index.callees.get(stmt.key, ()):
+                    found += [(r, f"{function.qualname}()", False, stmt) for r in index.returns(function)]
+            for d, name, through_parameter, d_context in found:
+                if d.depth is None and d.hits:
+                    d.depth, d.via = stmt.depth + 1, (stmt, name)
+                    queue.append((d, through_parameter, d_context))
+    return backward + updates
 
 
 # ----- roles and scores -------------------------------------------------------------------------------------------
@@ -528,7 +544,7 @@ def assign_roles(statements: dict, index: _Index, training_function: str | None,
                 value is not None and any(isinstance(n, ast.Compare) for n in ast.walk(value)))):
             roles["eval"] = max(roles.get("eval", 0), 45)
         if "save" in attrs and any(c.startswith("torch.") for c in stmt.calls):
-            roles["checkpoint"] = 45
+            roles["checkpoint"] = 50
         if stmt.depth is None and (tensorish or "number" in kinds) and stmt.writes and _maths(stmt) > 0 and \
                 not stmt.compound and any(d.depth is not None and d.value_kinds() & {"tensor", "array"}
                                           for r in stmt.reads for d in index.definitions(stmt, r)):
@@ -541,8 +557,14 @@ def assign_roles(statements: dict, index: _Index, training_function: str | None,
             roles["eval"] = max(roles.get("eval", 0), 45)
         if stmt.depth is not None and tensorish:
             roles["slice"] = 52 - 1.5 * min(stmt.depth, 12) + _maths(stmt)
-        if stmt.depth is not None and "module" in kinds and not isinstance(stmt.node, ast.Return):
+        if stmt.depth is not None and "module" in kinds and constructs and not isinstance(stmt.node, ast.Return):
             roles.setdefault("architecture", 40)
+        if stmt.function.endswith(".__getitem__") and tensorish and stmt.writes:
+            roles["example"] = 50                # how one example of a dataset is made
+        if "eval" in roles:                      # within evaluation: computations over bookkeeping
+            calls_model = any(f.qualname.rsplit(".", 1)[0] in index.model_classes
+                              for f in index.callees.get(stmt.key, ()))
+            roles["eval"] += _maths(stmt) + (6 if tensorish else -6) + (6 if calls_model else 0)
 
 
 def _maths(stmt: Stmt) -> float:
@@ -626,13 +648,18 @@ def choose(statements: dict, min_steps: int = MIN_STEPS, max_steps: int = MAX_ST
             chosen.append(best)
     remaining = [g for g in ranked if g not in chosen]
     while remaining and len(chosen) < max_steps:
-        # a function's third step of the same role is worth less than another function's first
+        # each role but the gradient path's has a quota; a function's second step of a role is worth less
         def adjusted(g: Group) -> float:
-            if g.role() in ("slice", "loss"):
+            role = g.role()
+            if role in ("slice", "loss", "backward", "update"):
                 return g.score
-            alike = sum(1 for c in chosen if c.head.function == g.head.function and c.role() == g.role())
-            return g.score - 8 * max(0, alike - 1)
+            if sum(1 for c in chosen if c.role() == role) >= ROLE_QUOTA.get(role, 2):
+                return float("-inf")
+            here = sum(1 for c in chosen if c.head.function == g.head.function and c.role() == role)
+            return g.score - 8 * here
         best = max(remaining, key=lambda g: (adjusted(g), -g.head.first))
+        if adjusted(best) == float("-inf"):
+            break
         chosen.append(best)
         remaining.remove(best)
     chosen = chosen[:max_steps]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 
+from ..engine.anchors import names_read
 from .analysis import Group, Stmt
 
 GENERATED_NOTE = "*Generated step: chosen and explained from the code and a short run of the program.*"
@@ -32,6 +33,7 @@ _ROLE_WORDS = {
     "eval_mode": ("Evaluation mode", "switch to evaluation mode"),
     "checkpoint": ("Saving a checkpoint", "save a checkpoint"),
     "trainer": ("The trainer", "make the trainer"),
+    "example": ("One example of the dataset", "make one example"),
     "diagnostic": ("A diagnostic", "compute a diagnostic"),
     "slice": ("Computing", "compute"),
 }
@@ -109,7 +111,7 @@ def title(group: Group) -> str:
     role = roles[0]
     comment = _comment_title(group.head.comment)
     head = group.head
-    if role in ("slice", "loss", "batch", "sample") and comment:
+    if role in ("slice", "loss", "batch", "sample", "example") and comment:
         return comment
     if role == "slice":
         if names:
@@ -171,6 +173,8 @@ def _label(stmt: Stmt) -> str:
         return f"`{names[0]}`"
     if isinstance(stmt.node, ast.Return):
         return f"`{stmt.function.rsplit('.', 1)[-1]}()`"
+    if stmt.calls:
+        return f"`{stmt.calls[0].lstrip('.')}(…)`"
     return f"line {stmt.line}"
 
 
@@ -217,7 +221,7 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
     seen = seen_in_run(group)
     if seen:
         bullets.append("**Seen in the short run:** " + "; ".join(seen) + ".")
-    runs = f"It ran {head.hits:,} time{'s' if head.hits != 1 else ''} in the short run"
+    runs = "It ran once in the short run" if head.hits == 1 else f"It ran {head.hits:,} times in the short run"
     if loop is not None and loop.path == head.path and loop.line < head.line <= loop.node.end_lineno:
         runs += f", inside the training loop at line {loop.line}"
     bullets.append(runs + "; you stop the first time it runs after the previous step.")
@@ -225,12 +229,14 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
 
 
 def watch(group: Group) -> list[str]:
-    """Names the group reads before it writes them: its inputs, shown at the stop."""
-    written, inputs = set(), []
-    for stmt in group.statements:
-        for name in stmt.reads:
+    """Names the group reads before it writes them (its inputs), shown at the stop; the first statement's own are
+    shown anyway, so they are left out."""
+    written, inputs = set(group.statements[0].writes), []
+    first = set(names_read(group.statements[0].code))
+    for stmt in group.statements[1:]:
+        for name in names_read(stmt.code):
             base = name.split(".")[0]
-            if name not in written and base not in written and name not in inputs:
+            if name not in written and base not in written and name not in inputs and name not in first:
                 inputs.append(name)
         written.update(stmt.writes)
     return inputs[:8]

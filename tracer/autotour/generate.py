@@ -16,7 +16,7 @@ from .. import spec
 from ..engine import anchors, launch
 from . import analysis, describe
 
-DEFAULT_SECONDS = 30.0
+DEFAULT_SECONDS = 40.0
 _PIP_NAMES = {"cv2": "opencv-python", "sklearn": "scikit-learn", "PIL": "pillow", "yaml": "pyyaml",
               "skimage": "scikit-image", "tensorboard": "tensorboard", "wandb": "wandb"}
 _SKIPPED_DIRS = {".git", ".venv", "venv", "env", "node_modules", "__pycache__", "site-packages", ".tox", "build",
