@@ -226,3 +226,54 @@ def test_generated_tour_of_our_mlp_finds_the_experts_lines(tmp_path):
         line = generate.anchors.resolve(MLP_DIR / stop["file"], stop["at"], stop.get("function")).line
         found += any(Path(s.path).name == stop["file"] and s.line <= line <= s.end_line for s in steps)
     assert found / len(expert["stop"]) >= 0.8
+
+
+MICROGRAD_CLICK = """
+import click
+
+
+class Value:
+    \"\"\"A scalar that remembers how it was computed (micrograd style).\"\"\"
+
+    def __init__(self, data, parents=(), grads=()):
+        self.data, self.grad, self.parents, self.grads = data, 0.0, parents, grads
+
+    def __add__(self, other):
+        return Value(self.data + other.data, (self, other), (1.0, 1.0))
+
+    def __mul__(self, other):
+        return Value(self.data * other.data, (self, other), (other.data, self.data))
+
+    def backward(self, upstream=1.0):
+        self.grad += upstream
+        for parent, local in zip(self.parents, self.grads):
+            parent.backward(upstream * local)
+
+
+@click.command()
+@click.option("--steps", default=5, help="gradient steps")
+def main(steps):
+    w = Value(0.5)
+    for step in range(steps):
+        pred = w * Value(2.0)
+        error = pred + Value(-3.0)
+        loss = error * error
+        w.grad = 0.0
+        loss.backward()
+        w.data -= 0.1 * w.grad
+        print("step", step, "loss", loss.data)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_a_click_script_with_its_own_autograd(tmp_path, state_dir):
+    (tmp_path / "train.py").write_text(MICROGRAD_CLICK)
+    result = walkthrough("start", "train.py", "--auto", "--", "--steps", "3", state_dir=state_dir, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    titles = re.findall(r"^Step \d+/\d+  (.+?) ─", result.stdout, re.M)
+    assert any("loss" in t for t in titles) and any("Backpropagation" in t for t in titles), titles
+    seen = re.search(r"steps seen: (\d+)/(\d+)", result.stdout)
+    assert seen and seen.group(1) == seen.group(2)

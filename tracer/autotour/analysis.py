@@ -72,6 +72,7 @@ class Stmt:
     depth: int | None = None         # distance from a backward/update call in the gradient slice
     via: tuple | None = None         # (the statement it feeds, the name that links them)
     roles: dict = field(default_factory=dict)   # role -> score
+    api: set = field(default_factory=set)        # torch APIs it certainly calls (for their notes)
     idioms: list = field(default_factory=list)
     score: float = 0.0
 
@@ -307,9 +308,12 @@ def load_statements(probe: dict, classes: dict | None = None
             node, block, index, parent_if = nodes[st.line]
             reads, writes, calls = _semantics(node)
             comment, trailing = _comments(lines, st.line, lines[st.line - 1] if st.line <= len(lines) else "")
+            seen_values = dict(values.get(str(st.line), {}))
+            if not isinstance(node, ast.Return):
+                seen_values.pop("return", None)  # the probe saw the frame return after this statement
             stmt = Stmt(path, st.line, st.end_line, st.function, st.code, node, block, index, reads, writes, calls,
                         comment, trailing, hits.get(str(st.line), 0), first.get(str(st.line), 0),
-                        st.line in nograd, values.get(str(st.line), {}))
+                        st.line in nograd, seen_values)
             stmt.parent_if = parent_if       # replaced by the Stmt below
             statements[stmt.key] = stmt
         for stmt in statements.values():
@@ -473,15 +477,31 @@ def assign_roles(statements: dict, index: _Index, training_function: str | None,
         roles = stmt.roles
         kinds = stmt.value_kinds()
         types = {v.get("type", "") for v in stmt.values.values()}
-        tensorish = bool(kinds & {"tensor", "array", "tensors"})
+        autograd_values = {t for t in types if "backward" in index.classes.get(t, ())}   # micrograd's Value
+        tensorish = bool(kinds & {"tensor", "array", "tensors"} or autograd_values)
         attrs = {c.rsplit(".", 1)[-1] for c in stmt.calls}
         function_name = stmt.function.rsplit(".", 1)[-1]
         if _is_backward(stmt):
             roles["backward"] = 100
+            if any("tensor" in _value_kinds_of(stmt, r, index) for r in _receiver(stmt.calls, "backward")):
+                stmt.api.add("backward")
+        if any(c.endswith(".step") for c in stmt.calls) and _is_update(stmt, index) and \
+                any("optimizer" in _value_kinds_of(stmt, r, index) for r in _receiver(stmt.calls, "step")):
+            stmt.api.add("update")
+        stmt.api.update(a for a, names in (("zero_grad", {"zero_grad"}), ("clip", {"clip_grad_norm_", "clip_grad_value_"}),
+                                           ("sample", {"sample"})) if attrs & names)
+        if "eval" in attrs and not stmt.writes:
+            stmt.api.add("eval_mode")
+        if "DataLoader" in types:
+            stmt.api.add("data")
         if _is_update(stmt, index):
             roles["update"] = 90
-        if "zero_grad" in attrs:
+        if "zero_grad" in attrs or (isinstance(stmt.node, ast.Assign) and any(w.endswith(".grad") for w in stmt.writes)
+                                    and isinstance(stmt.node.value, ast.Constant)):
             roles["zero_grad"] = 60
+        if isinstance(stmt.node, ast.AugAssign) and isinstance(stmt.node.op, (ast.Add, ast.Sub)) and \
+                any(r.endswith(".grad") for r in stmt.reads) and not any(w.endswith(".grad") for w in stmt.writes):
+            roles["update"] = 85                 # p.data -= lr * p.grad: a parameter update written by hand
         if attrs & {"clip_grad_norm_", "clip_grad_value_"}:
             roles["clip"] = 60
         wrote_loss = any("loss" in w.rsplit(".", 1)[-1].lower() for w in stmt.writes)
@@ -660,8 +680,12 @@ def choose(statements: dict, min_steps: int = MIN_STEPS, max_steps: int = MAX_ST
         best = max(remaining, key=lambda g: (adjusted(g), -g.head.first))
         if adjusted(best) == float("-inf"):
             break
-        chosen.append(best)
         remaining.remove(best)
+        writes = {w for s in best.statements for w in s.writes}
+        if writes and any(c.head.function == best.head.function and c.role() == best.role() and
+                          {w for s in c.statements for w in s.writes} == writes for c in chosen):
+            continue                             # the other branch of an if computing the same names
+        chosen.append(best)
     chosen = chosen[:max_steps]
     for group in ranked:
         if group not in chosen:

@@ -160,7 +160,7 @@ def seen_in_run(group: Group) -> list[str]:
     lines = []
     for stmt in group.statements:
         for name, value in stmt.values.items():
-            if value.get("kind") in ("other", "number") and len(group.statements) > 1:
+            if name == "_" or (value.get("kind") in ("other", "number") and len(group.statements) > 1):
                 continue
             label = "returns" if name == "return" else f"`{name}`"
             lines.append(f"{label}: {_value_text(value)}")
@@ -178,11 +178,21 @@ def _label(stmt: Stmt) -> str:
     return f"line {stmt.line}"
 
 
+def _provided(stmt: Stmt, link: str) -> str:
+    """The name `stmt` defines that its consumer read as `link` (`entropy` for `entropy.mean`)."""
+    if link.endswith("()"):
+        return f"`{stmt.function.rsplit('.', 1)[-1]}()`"
+    for name in sorted(stmt.writes, key=len, reverse=True):
+        if link == name or link.startswith(name + "."):
+            return f"`{name}`"
+    return _label(stmt)
+
+
 def _chain(stmt: Stmt) -> str:
     """`ratio` → `pg_loss1` → `pg_loss` → `loss` → `loss.backward()` (train.py:186), along the slice's links."""
     labels, current = [], stmt
     while current.via is not None:
-        labels.append(_label(current))
+        labels.append(_provided(current, current.via[1]))
         current = current.via[0]
     sink = current
     call = next((c for c in sink.calls if c.endswith(".backward")), None) or \
@@ -211,9 +221,9 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
         bullets.append("**Why here:** evaluation: it measures the model and takes no part in the gradient step.")
     elif any(r in roles for r in ("env", "env_step", "data", "data_loop", "batch")):
         bullets.append("**Why here:** this is where the data (or experience) comes from.")
-    for role in dict.fromkeys(roles):
-        if role in _API_NOTES and not idioms:
-            bullets.append(_API_NOTES[role])
+    for api in dict.fromkeys(a for s in group.statements for a in sorted(s.api)):
+        if api in _API_NOTES and not idioms:
+            bullets.append(_API_NOTES[api])
     if head.nograd:
         bullets.append("**Gradients off here:** where you stop, it runs under `torch.no_grad()` (or inference mode): "
                        "the tensors it makes there carry no history, so a loss computed from them treats them as "
@@ -224,7 +234,8 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
     runs = "It ran once in the short run" if head.hits == 1 else f"It ran {head.hits:,} times in the short run"
     if loop is not None and loop.path == head.path and loop.line < head.line <= loop.node.end_lineno:
         runs += f", inside the training loop at line {loop.line}"
-    bullets.append(runs + "; you stop the first time it runs after the previous step.")
+    bullets.append(runs + "; you stop the first time it runs after the previous step, just before it runs "
+                          "(`n` runs it and shows the next line).")
     return "\n".join([GENERATED_NOTE, "", *[f"- {b}" for b in bullets]])
 
 
