@@ -96,7 +96,7 @@ def _comment_title(comment: str) -> str | None:
     return text[:1].upper() + text[1:] if text else None
 
 
-def title(group: Group) -> str:
+def title(group: Group, idioms: list = ()) -> str:
     roles = []
     for stmt in group.statements:
         role = stmt.role()
@@ -111,6 +111,9 @@ def title(group: Group) -> str:
     role = roles[0]
     comment = _comment_title(group.head.comment)
     head = group.head
+    if idioms and role not in ("model", "optimizer", "data", "architecture", "trainer"):
+        widest = max(reversed(idioms), key=lambda hit: len(hit.code))   # the idiom of the whole line, not a detail
+        return widest.idiom.title
     if role in ("slice", "loss", "batch", "sample", "example") and comment:
         return comment
     if role == "slice":

@@ -116,7 +116,7 @@ def steps_from(result: analysis.Analysis, repo_dir: Path, idiom_hits: dict) -> t
             continue
         group = analysis.Group(members, group.score)
         hits = [h for s in members for h in idiom_hits.get(s.key, [])]
-        name = describe.title(group)
+        name = describe.title(group, hits)
         step_id = describe.slug(name)
         n = 2
         while step_id in used:
