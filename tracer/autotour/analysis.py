@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine import anchors
-from .probe import _MUTATORS
+from .probe import _MUTATORS, _chain, _flatten, _targets
 
 MIN_STEPS, MAX_STEPS = 12, 30
 GROUP_STATEMENTS, GROUP_LINES = 6, 8
@@ -127,11 +127,12 @@ class Analysis:
 
 
 # ----- reading the code --------------------------------------------------------------------------------------
-def _chain(node) -> str | None:
+def _attribute_chain(node) -> str | None:
+    """`args.gamma` for an attribute chain on a name; None for anything else (`f(x).y`, `x[i].y`)."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        base = _chain(node.value)
+        base = _attribute_chain(node.value)
         return f"{base}.{node.attr}" if base else None
     return None
 
@@ -150,53 +151,25 @@ def _header_parts(node: ast.stmt) -> list[ast.AST]:
     return [node]
 
 
-def _flatten(target) -> list:
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [t for e in target.elts for t in _flatten(e)]
-    if isinstance(target, ast.Starred):
-        return _flatten(target.value)
-    return [target]
-
-
-def _target_name(target) -> str | None:
-    while isinstance(target, ast.Subscript):
-        target = target.value
-    return _chain(target)
-
-
 def _semantics(node: ast.stmt) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(reads, writes, calls) of a statement (its header for a compound statement)."""
-    reads, writes, calls = [], [], []
-    targets = []
-    if isinstance(node, ast.Assign):
-        targets = [t for target in node.targets for t in _flatten(target)]
-    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-        targets = [node.target]
-    elif isinstance(node, (ast.For, ast.AsyncFor)):
-        targets = _flatten(node.target)
-    elif isinstance(node, (ast.With, ast.AsyncWith)):
-        targets = [t for item in node.items if item.optional_vars is not None for t in _flatten(item.optional_vars)]
-    for target in targets:
-        name = _target_name(target)
-        if name:
-            writes.append(name)
-        if isinstance(target, ast.Subscript) or isinstance(node, ast.AugAssign):
-            if name:
-                reads.append(name)       # x[i] = v and x += v also read x
+    writes = list(_targets(node))                # the probe's own reading of what a statement assigns
+    reads, calls = [], []
+    if isinstance(node, ast.AugAssign):
+        reads += writes                          # x += v reads x
+    elif isinstance(node, ast.Assign):           # x[i] = v reads x
+        reads += [_chain(t) for target in node.targets for t in _flatten(target)
+                  if isinstance(t, ast.Subscript) and _chain(t)]
     for part in _header_parts(node):
         for sub in ast.walk(part):
             if isinstance(sub, ast.Call):
-                chain = _chain(sub.func)
+                chain = _attribute_chain(sub.func)
                 if chain:
                     calls.append(chain)
                 elif isinstance(sub.func, ast.Attribute):
                     calls.append("." + sub.func.attr)
-                if isinstance(sub.func, ast.Attribute) and sub.func.attr in _MUTATORS:
-                    base = _target_name(sub.func.value)
-                    if base and isinstance(node, ast.Expr):
-                        writes.append(base)
             if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
-                chain = _chain(sub)
+                chain = _attribute_chain(sub)
                 if chain:
                     reads.append(chain)
     return tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(writes)), tuple(dict.fromkeys(calls))
