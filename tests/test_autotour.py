@@ -277,3 +277,11 @@ def test_a_click_script_with_its_own_autograd(tmp_path, state_dir):
     assert any("loss" in t for t in titles) and any("Backpropagation" in t for t in titles), titles
     seen = re.search(r"steps seen: (\d+)/(\d+)", result.stdout)
     assert seen and seen.group(1) == seen.group(2)
+
+
+def test_a_program_that_trains_for_long_is_cut_short_and_toured_from_what_ran(tmp_path):
+    (tmp_path / "train.py").write_text(MICROGRAD_CLICK)
+    result = generate.generate(tmp_path / "train.py", ["--steps", "100000000"], seconds=3, cwd=tmp_path)
+    assert 2.5 <= result.run_seconds < 10
+    assert any("stopped after 3 s" in note for note in result.notes)
+    assert any("Backpropagation" in step.title for step in result.walkthrough.steps)

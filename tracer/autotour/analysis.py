@@ -599,7 +599,7 @@ def score(statements: dict) -> None:
 
 
 # ----- steps ------------------------------------------------------------------------------------------------------
-def _groups(chosen: list[Stmt], lines: dict[str, list[str]]) -> list[Group]:
+def _groups(chosen: list[Stmt]) -> list[Group]:
     by_block: dict[int, list[Stmt]] = defaultdict(list)
     for stmt in chosen:
         by_block[stmt.block].append(stmt)
@@ -629,7 +629,7 @@ def choose(statements: dict, min_steps: int = MIN_STEPS, max_steps: int = MAX_ST
     candidates = [s for s in statements.values() if s.hits and s.score > 0]
     groups: list[Group] = []
     for threshold in (38, 30, 20, 1):
-        groups = _groups([s for s in candidates if s.score >= threshold], {})
+        groups = _groups([s for s in candidates if s.score >= threshold])
         if len(groups) >= min_steps:
             break
     ranked = sorted(groups, key=lambda g: (-g.score, g.head.first))
