@@ -220,6 +220,9 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
             bullets.append(f"**Why here:** it feeds the training step: {chain}.")
     elif slice_member is not None:
         bullets.append("**Why here:** this is where the gradient step happens.")
+    elif "update" in roles:
+        bullets.append("**Why here:** the parameters change here: this is the update the gradients were computed "
+                       "for.")
     elif "eval" in roles or "eval_mode" in roles:
         bullets.append("**Why here:** evaluation: it measures the model and takes no part in the gradient step.")
     elif any(r in roles for r in ("env", "env_step", "data", "data_loop", "batch")):
@@ -247,6 +250,7 @@ def watch(group: Group) -> list[str]:
     shown anyway, so they are left out."""
     written, inputs = set(group.statements[0].writes), []
     first = set(names_read(group.statements[0].code))
+    first.update(c for stmt in group.statements for c in stmt.calls)     # methods and functions: not values
     for stmt in group.statements[1:]:
         for name in names_read(stmt.code):
             base = name.split(".")[0]
