@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import tomllib
 from pathlib import Path
 
@@ -160,7 +161,8 @@ def run(args, program_args, console) -> int:
         raise UsageError("--host and --port go with --vscode")
     session = Session(walkthrough, progress, console, mode=mode, scripted_answers=scripted, restart=args.restart,
                       seed=args.seed, generated=args.generated, editor=editor)
-    resume = Text.assemble("Resume with: ", (f"walkthrough start {args.name}", "bold"))
+    again = " ".join(["walkthrough start", args.name, *(["--", *map(shlex.quote, program_args)] if program_args else [])])
+    resume = Text.assemble("Resume with: ", (again, "bold"))
     try:
         return session.run()
     except ProgramFailed as exc:
