@@ -285,3 +285,12 @@ def test_a_program_that_trains_for_long_is_cut_short_and_toured_from_what_ran(tm
     assert 2.5 <= result.run_seconds < 10
     assert any("stopped after 3 s" in note for note in result.notes)
     assert any("Backpropagation" in step.title for step in result.walkthrough.steps)
+
+
+def test_a_program_that_exits_before_training_shows_why(tmp_path, state_dir):
+    (tmp_path / "train.py").write_text('import argparse\np = argparse.ArgumentParser()\n'
+                                       'p.add_argument("--data", required=True)\nargs = p.parse_args()\n')
+    result = walkthrough("start", tmp_path / "train.py", state_dir=state_dir, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "exited with status 2 before any training step ran" in result.stdout
+    assert "the following arguments are required: --data" in result.stdout

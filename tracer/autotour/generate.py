@@ -194,6 +194,9 @@ def generate(script: Path, args: list[str], repo_dir: Path | None = None, second
                                 + end.get("traceback", probe.get("output_tail", "")))
         notes.append(message + ": the tour ends there.")
     elif end.get("kind") == "exit":
+        if not result.sinks:
+            raise GenerateError(f"the program exited with status {end.get('code')} before any training step ran; "
+                                f"its last output:\n{probe.get('output_tail', '').strip()}")
         notes.append(f"the program exited with status {end.get('code')}.")
     if end.get("kind") == "timeout":
         notes.append(f"the short run was stopped after {seconds:.0f} s: lines that run only later (an evaluation at "
