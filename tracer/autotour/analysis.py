@@ -472,9 +472,11 @@ def assign_roles(statements: dict, index: _Index, training_function: str | None,
         if "zero_grad" in attrs or (isinstance(stmt.node, ast.Assign) and any(w.endswith(".grad") for w in stmt.writes)
                                     and isinstance(stmt.node.value, ast.Constant)):
             roles["zero_grad"] = 60
-        if isinstance(stmt.node, ast.AugAssign) and isinstance(stmt.node.op, (ast.Add, ast.Sub)) and \
-                any(r.endswith(".grad") for r in stmt.reads) and not any(w.endswith(".grad") for w in stmt.writes):
-            roles["update"] = 85                 # p.data -= lr * p.grad: a parameter update written by hand
+        by_hand = isinstance(stmt.node, ast.AugAssign) and isinstance(stmt.node.op, (ast.Add, ast.Sub)) or (
+            isinstance(stmt.node, ast.Expr) and attrs & {"add_", "sub_", "copy_", "addcmul_", "addcdiv_"})
+        if by_hand and any(r.endswith(".grad") for r in stmt.reads) and not any(w.endswith(".grad")
+                                                                               for w in stmt.writes):
+            roles["update"] = 85                 # p.data -= lr * p.grad, p.data.add_(-lr * p.grad): by hand
         if attrs & {"clip_grad_norm_", "clip_grad_value_"}:
             roles["clip"] = 60
         wrote_loss = any("loss" in w.rsplit(".", 1)[-1].lower() for w in stmt.writes)
