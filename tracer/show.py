@@ -55,6 +55,9 @@ def step_view(number: int, total: int, step, repo_dir: Path, rows: list[tuple[st
         parts.append(Panel(Text(step.math.strip()), title="math", title_align="left", border_style="yellow"))
     if step.how:
         parts.append(Panel(Markdown(step.how.strip()), title="in the code", title_align="left", border_style="green"))
+    if getattr(step, "experiment", ""):
+        parts.append(Text.assemble(("try it: ", "bold cyan"), step.experiment.strip(),
+                                   ("   (change the idea, run the variants over seeds, compare the curves)", "dim")))
     parts.append(values_table(rows))
     return Group(*parts)
 
