@@ -127,16 +127,6 @@ class Analysis:
 
 
 # ----- reading the code --------------------------------------------------------------------------------------
-def _attribute_chain(node) -> str | None:
-    """`args.gamma` for an attribute chain on a name; None for anything else (`f(x).y`, `x[i].y`)."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _attribute_chain(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
-
-
 def _header_parts(node: ast.stmt) -> list[ast.AST]:
     if isinstance(node, (ast.For, ast.AsyncFor)):
         return [node.target, node.iter]
@@ -163,13 +153,13 @@ def _semantics(node: ast.stmt) -> tuple[tuple[str, ...], tuple[str, ...], tuple[
     for part in _header_parts(node):
         for sub in ast.walk(part):
             if isinstance(sub, ast.Call):
-                chain = _attribute_chain(sub.func)
+                chain = _chain(sub.func, through_subscripts=False)
                 if chain:
                     calls.append(chain)
                 elif isinstance(sub.func, ast.Attribute):
                     calls.append("." + sub.func.attr)
             if isinstance(sub, (ast.Name, ast.Attribute)) and isinstance(getattr(sub, "ctx", None), ast.Load):
-                chain = _attribute_chain(sub)
+                chain = _chain(sub, through_subscripts=False)
                 if chain:
                     reads.append(chain)
     return tuple(dict.fromkeys(reads)), tuple(dict.fromkeys(writes)), tuple(dict.fromkeys(calls))

@@ -62,15 +62,14 @@ def _statement_map(path: str) -> tuple[dict[int, int], dict[int, tuple[str, ...]
     return lines, writes
 
 
-def _chain(node) -> str | None:
+def _chain(node, through_subscripts: bool = True) -> str | None:
+    """`self.w` for an attribute chain on a name; with `through_subscripts`, `x` for `x[i]` and `*x` too."""
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Attribute):
-        base = _chain(node.value)
+        base = _chain(node.value, through_subscripts)
         return f"{base}.{node.attr}" if base else None
-    if isinstance(node, ast.Subscript):
-        return _chain(node.value)
-    if isinstance(node, ast.Starred):
+    if through_subscripts and isinstance(node, (ast.Subscript, ast.Starred)):
         return _chain(node.value)
     return None
 
