@@ -10,15 +10,21 @@ from . import EXIT_OK, EXIT_USAGE, subparser
 
 def add_parser(sub, name: str) -> None:
     check = subparser(sub, name, help="validate walkthrough files: schema, anchors, questions")
-    check.add_argument("files", nargs="*", help="walkthrough .toml files (default: every shipped walkthrough)")
+    check.add_argument("files", nargs="*", help="walkthrough .toml files, or an idiom catalogue (idioms.toml) "
+                                               "(default: every shipped walkthrough and the idiom catalogue)")
 
 
 def run(args, program_args, console) -> int:
     from .. import spec
 
-    paths = [Path(f) for f in args.files] or [spec.find(name) for name in spec.available()]
+    from ..quiz import idioms
+
+    paths = [Path(f) for f in args.files] or [*(spec.find(name) for name in spec.available()), idioms.CATALOGUE]
     failures = 0
     for path in paths:
+        if path.name == "idioms.toml":
+            failures += not _check_idioms(path, console)
+            continue
         try:
             walkthrough = spec.load(path)
         except spec.SpecError as exc:
@@ -29,3 +35,19 @@ def run(args, program_args, console) -> int:
         console.print(Text.assemble(("✓ ", "green"), f"{path}: {len(walkthrough.steps)} steps, {questions} questions, "
                                     "every anchor resolves to one statement"))
     return EXIT_USAGE if failures else EXIT_OK
+
+
+def _check_idioms(path: Path, console) -> bool:
+    """The idiom catalogue: schema, patterns, and every example matched by its own idiom."""
+    from ..quiz import idioms
+
+    try:
+        count = len(idioms.load(path))
+        problems = idioms.check_examples(path)
+    except idioms.CatalogueError as exc:
+        problems, count = [str(exc)], 0
+    for problem in problems:
+        console.print(Text.assemble(("✗ ", "bold red"), problem))
+    if not problems:
+        console.print(Text.assemble(("✓ ", "green"), f"{path}: {count} idioms, every example matched by its patterns"))
+    return not problems
