@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import lru_cache
+from pathlib import Path
 
 from ..engine.anchors import names_read
 from .analysis import Group, Stmt
@@ -245,17 +247,34 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
     return "\n".join([GENERATED_NOTE, "", *[f"- {b}" for b in bullets]])
 
 
+@lru_cache(maxsize=32)
+def _imported(path: Path) -> frozenset[str]:
+    """Names bound by the file's imports (`torch`, `np`, `optim`): modules and functions, never values to watch."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return frozenset()
+    return frozenset((alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+                     if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names)
+
+
 def watch(group: Group) -> list[str]:
-    """Names the group reads before it writes them (its inputs), shown at the stop; the first statement's own are
-    shown anyway, so they are left out."""
+    """Names the group reads before it writes them (its inputs), shown at the stop. The values a method is called
+    on count (`action` of `action.cpu()`); the methods do not; the first statement's own names are shown anyway."""
     written, inputs = set(group.statements[0].writes), []
-    first = set(names_read(group.statements[0].code))
-    first.update(c for stmt in group.statements for c in stmt.calls)     # methods and functions: not values
-    for stmt in group.statements[1:]:
-        for name in names_read(stmt.code):
+    calls = {c for stmt in group.statements for c in stmt.calls}
+    first = set(names_read(group.statements[0].code)) - calls
+    modules = _imported(group.head.path)
+    for index, stmt in enumerate(group.statements):
+        names = [c.rsplit(".", 1)[0] for c in stmt.calls if "." in c and not c.startswith(".")]
+        if index:
+            names += names_read(stmt.code)
+        for name in names:
             base = name.split(".")[0]
-            if name not in written and base not in written and name not in inputs and name not in first:
-                inputs.append(name)
+            if name in calls or name in written or base in written or name in inputs or name in first \
+                    or base in modules:
+                continue
+            inputs.append(name)
         written.update(stmt.writes)
     return inputs[:8]
 
