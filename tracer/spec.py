@@ -81,6 +81,7 @@ class Walkthrough:
     summary: str = ""
     source: Path | None = None
     experiment: dict = field(default_factory=dict)   # the [experiment] table (tracer/lab/experiments.py)
+    skipped: list[str] = field(default_factory=list)   # steps left out: their code is not in this copy
 
 
 # ----- schema --------------------------------------------------------------------------------
@@ -249,7 +250,9 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
     walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path,
                               experiment)
     if resolve_anchors:
-        resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache)
+        # on a learner's copy (`repo`), a step whose code they rewrote (an exercise) is skipped, not an error
+        resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache,
+                skip_missing=repo is not None)
     return walkthrough
 
 
@@ -299,13 +302,19 @@ def _question(raw, step_id: str, n: int, where) -> Question:
     return question
 
 
-def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.ResolvedCache | None = None) -> None:
-    """Find each step's statement; an anchor that does not resolve names the step and the nearest code."""
-    for step in walkthrough.steps:
+def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.ResolvedCache | None = None,
+            skip_missing: bool = False) -> None:
+    """Find each step's statement; an anchor that does not resolve names the step and the nearest code. With
+    skip_missing, such steps are left out instead (listed in walkthrough.skipped)."""
+    for step in list(walkthrough.steps):
         step.path = (walkthrough.repo_dir / step.file).resolve()
         try:
             statement = anchors.resolve(step.path, step.at, step.function, cache)
         except anchors.AnchorError as exc:
+            if skip_missing:
+                walkthrough.steps.remove(step)
+                walkthrough.skipped.append(step.id)
+                continue
             prefix = where(step) or str(walkthrough.source or walkthrough.name)
             raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
         step.line, step.end_line, step.code, step.qualname = (statement.line, statement.end_line, statement.code,
