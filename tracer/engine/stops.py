@@ -86,9 +86,7 @@ class Engine:
         self._by_file: dict[str, list[int]] = {}
         for k, point in enumerate(points):
             self._by_file.setdefault(point.path, []).append(k)
-        # module names the import hook looks at: `model` for model.py, `pkg` for pkg/__init__.py
-        self._module_names = {Path(p).parent.name if Path(p).name == "__init__.py" else Path(p).stem
-                              for p in self._by_file}
+        self._module_names: tuple[int, set[str]] = (-1, set())
         self._pid = os.getpid()     # a forked child (a DataLoader worker) never stops
         self._in_repo: dict[types.CodeType, bool] = {}
         self._step_mode: str | None = None
@@ -109,6 +107,14 @@ class Engine:
 
     def has_points(self, path: str) -> bool:
         return path in self._by_file
+
+    def module_names(self) -> set[str]:
+        """Names the import hook looks at: `model` for model.py, `pkg` for pkg/__init__.py (kept until the files
+        with stop points change: a subclass may add its own)."""
+        if self._module_names[0] != len(self._by_file):
+            self._module_names = (len(self._by_file), {Path(p).parent.name if Path(p).name == "__init__.py"
+                                                       else Path(p).stem for p in self._by_file})
+        return self._module_names[1]
 
     def pending_point(self) -> StopPoint | None:
         return self.points[self.pending] if self.pending < len(self.points) else None
@@ -326,7 +332,7 @@ class _GateFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self.engine = engine
 
     def find_spec(self, fullname, path, target=None):
-        if fullname.rpartition(".")[2] not in self.engine._module_names:
+        if fullname.rpartition(".")[2] not in self.engine.module_names():
             return None                      # cheap: most imports (torch's thousands) stop here
         for finder in sys.meta_path:         # where Python itself would find it: packages, src/ layouts
             if finder is self or not hasattr(finder, "find_spec"):
