@@ -1,4 +1,4 @@
-"""`walkthrough check [FILE ...]`: validate walkthrough files (schema, anchors, questions)."""
+"""`walkthrough check [FILE ...]`: validate walkthrough files (schema, anchors, questions) and exercise files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,16 +10,26 @@ from . import EXIT_OK, EXIT_USAGE, subparser
 
 def add_parser(sub, name: str) -> None:
     check = subparser(sub, name, help="validate walkthrough files: schema, anchors, questions")
-    check.add_argument("files", nargs="*", help="walkthrough .toml files (default: every shipped walkthrough)")
+    check.add_argument("files", nargs="*", help="walkthrough or exercise .toml files, or an idiom catalogue "
+                                               "(idioms.toml) (default: every shipped one)")
 
 
 def run(args, program_args, console) -> int:
     from .. import spec
+    from ..practice import exercises
+    from ..quiz import idioms
 
-    paths = [Path(f) for f in args.files] or [spec.find(name) for name in spec.available()]
+    paths = [Path(f) for f in args.files] or [*(spec.find(name) for name in spec.available()), idioms.CATALOGUE,
+                                              *exercises.files()]
     failures = 0
     for path in paths:
+        if path.name == "idioms.toml":
+            failures += not _check_idioms(path, console)
+            continue
         try:
+            if exercises.is_exercise_file(path):
+                console.print(Text.assemble(("✓ ", "green"), exercises.validate(path)))
+                continue
             walkthrough = spec.load(path)
         except spec.SpecError as exc:
             failures += 1
@@ -29,3 +39,19 @@ def run(args, program_args, console) -> int:
         console.print(Text.assemble(("✓ ", "green"), f"{path}: {len(walkthrough.steps)} steps, {questions} questions, "
                                     "every anchor resolves to one statement"))
     return EXIT_USAGE if failures else EXIT_OK
+
+
+def _check_idioms(path: Path, console) -> bool:
+    """The idiom catalogue: schema, patterns, and every example matched by its own idiom."""
+    from ..quiz import idioms
+
+    try:
+        count = len(idioms.load(path))
+        problems = idioms.check_examples(path)
+    except idioms.CatalogueError as exc:
+        problems, count = [str(exc)], 0
+    for problem in problems:
+        console.print(Text.assemble(("✗ ", "bold red"), problem))
+    if not problems:
+        console.print(Text.assemble(("✓ ", "green"), f"{path}: {count} idioms, every example matched by its patterns"))
+    return not problems
