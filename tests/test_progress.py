@@ -53,6 +53,5 @@ def test_unreadable_files_are_set_aside_under_unique_names(tmp_path):
 
 def test_a_file_where_the_state_directory_should_be_is_a_clear_error(tmp_path):
     (tmp_path / "state").write_text("")
-    store = ProgressStore(tmp_path / "state")
     with pytest.raises(ProgressError, match="WALKTHROUGH_STATE_DIR"):
-        store.save()
+        ProgressStore(tmp_path / "state")
