@@ -16,6 +16,13 @@ WALKTHROUGHS_DIR = PROJECT_ROOT / "walkthroughs"
 IMPLS_DIR = PROJECT_ROOT / "minimal_impls"
 
 QUESTION_KINDS = ("choice", "value", "text")
+MAX_FILE_BYTES = 4 * 1024 * 1024     # walkthrough files are a few tens of kB
+
+
+def shown(value, limit: int = 60) -> str:
+    """repr() of a value from a file, cut to `limit` characters: a 100k-character key is not echoed whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(str(value))} characters)"
 
 
 class SpecError(Exception):
@@ -61,6 +68,7 @@ class Step:
     end_line: int = 0
     code: str = ""
     qualname: str = ""
+    stale: str = ""             # why the step cannot stop (its anchor no longer resolves); "" if it can
 
 
 @dataclass
@@ -131,7 +139,7 @@ def _check_table(table: dict, schema: dict, where) -> None:
         if key not in schema:
             near = [k for k in schema if k.startswith(key[:2])]
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise SpecError(f"{where(key)}: unknown key {key!r}{hint}; allowed: {', '.join(schema)}")
+            raise SpecError(f"{where(key)}: unknown key {shown(key)}{hint}; allowed: {', '.join(schema)}")
         expected = schema[key]
         ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
@@ -139,25 +147,35 @@ def _check_table(table: dict, schema: dict, where) -> None:
         if not ok:
             name = (" or ".join(_TYPE_NAMES.get(t, t.__name__) for t in expected)
                     if isinstance(expected, tuple) else _TYPE_NAMES[expected])
-            raise SpecError(f"{where(key)}: {key!r} must be {name}, not {type(value).__name__} {value!r}")
+            raise SpecError(f"{where(key)}: {key!r} must be {name}, not {type(value).__name__} {shown(value)}")
 
 
 def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache | None = None,
-         repo: Path | None = None) -> Walkthrough:
+         repo: Path | None = None, lenient: bool = False) -> Walkthrough:
     """Read and validate a walkthrough file; with resolve_anchors, find every step's code.
 
-    `repo` replaces the file's own repo directory: the same tour on a learner's working copy."""
+    `repo` replaces the file's own repo directory: the same tour on a learner's working copy.
+    `lenient`: a step whose anchor no longer resolves is marked `stale` instead of failing the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise SpecError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB: not a walkthrough file")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{path}: no such walkthrough file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise SpecError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc.strerror})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: not a usable walkthrough file: its tables or lists are nested too deeply") from None
     lines = _Lines(text)
 
     def at_line(line):
@@ -168,6 +186,10 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
         if key not in data:
             raise SpecError(f"{path}: missing {key!r} (a walkthrough needs {', '.join(_REQUIRED_TOP)})")
 
+    for key in ("run", "step"):
+        if not data[key]:
+            raise SpecError(f"{at_line(lines.of_key(key))}: {key!r} is empty; a walkthrough needs at least one "
+                            f"[[{key}]] table")
     repo_dir = Path(data["repo"]) if repo is None else Path(repo).resolve()
     if repo is not None and not repo_dir.is_dir():
         raise SpecError(f"--repo {repo}: no such directory")
@@ -187,8 +209,8 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
             raise SpecError(f"{at_line(block[0] + 1)}: [[run]] needs 'script'")
         if not all(isinstance(a, str) for a in run.get("args", [])):
             raise SpecError(f"{at_line(lines.of_key('args', block))}: 'args' must be a list of strings")
-        if not (repo_dir / run["script"]).is_file():
-            raise SpecError(f"{at_line(lines.of_key('script', block))}: no script {run['script']!r} in {repo_dir}")
+        if not (repo_dir / run["script"]).is_file() or not _inside(repo_dir, run["script"]):
+            raise SpecError(f"{at_line(lines.of_key('script', block))}: no script {shown(run['script'])} in {repo_dir}")
         runs.append(RunEntry(run["script"], list(run.get("args", []))))
 
     steps, seen = [], {}
@@ -202,6 +224,9 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
                 raise SpecError(f"{at_line(block[0] + 1)}: step {i + 1} has no {key!r} "
                                 f"(a step needs {', '.join(_REQUIRED_STEP)})")
         step_id = raw["id"]
+        if not re.fullmatch(r"[\w-]{1,60}", step_id):
+            raise SpecError(f"{at_line(lines.of_key('id', block))}: step id {shown(step_id)}: use 1-60 letters, "
+                            "digits, - or _ (it names the step in answers files and progress)")
         if step_id in seen:
             raise SpecError(f"{at_line(block[0] + 1)}: step id {step_id!r} is used twice (also step {seen[step_id]})")
         seen[step_id] = i + 1
@@ -214,20 +239,34 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
             except SyntaxError as exc:
                 raise SpecError(f"{at_line(lines.of_key('when', block))}: 'when' is not a Python expression: "
                                 f"{exc.msg}") from None
-        if not all(isinstance(w, str) for w in raw.get("watch", [])):
-            raise SpecError(f"{at_line(lines.of_key('watch', block))}: 'watch' must be a list of strings")
+        if not all(isinstance(w, str) and _DOTTED.fullmatch(w) for w in raw.get("watch", [])):
+            raise SpecError(f"{at_line(lines.of_key('watch', block))}: 'watch' must be a list of names or "
+                            "attribute chains, e.g. [\"ratio\", \"args.gamma\"]")
         questions = [_question(q, step_id, n, lambda key, n=n, b=block: at_line(lines.of_key(key, b, n)))
                      for n, q in enumerate(raw.get("question", []))]
         fields = {k: v for k, v in raw.items() if k != "question"}
         steps.append(Step(**fields, questions=questions))
-        if "file" in raw and not (repo_dir / raw["file"]).is_file():
-            raise SpecError(f"{at_line(lines.of_key('file', block))}: step {step_id!r}: no file {raw['file']!r} "
+        if "file" in raw and (not (repo_dir / raw["file"]).is_file() or not _inside(repo_dir, raw["file"])):
+            raise SpecError(f"{at_line(lines.of_key('file', block))}: step {step_id!r}: no file {shown(raw['file'])} "
                             f"in {repo_dir}")
 
     walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path)
     if resolve_anchors:
-        resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache)
+        resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache,
+                lenient=lenient)
     return walkthrough
+
+
+_DOTTED = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
+
+
+def _inside(repo_dir: Path, relative: str) -> bool:
+    """Is repo_dir/relative inside repo_dir (no `..` or absolute path leading out of it)?"""
+    try:
+        (repo_dir / relative).resolve().relative_to(repo_dir.resolve())
+        return True
+    except ValueError:
+        return False
 
 
 def _question(raw, step_id: str, n: int, where) -> Question:
@@ -247,6 +286,8 @@ def _question(raw, step_id: str, n: int, where) -> Question:
         if question.answer not in question.choices:
             raise SpecError(f"{where('answer')}: the answer {question.answer!r} is not one of the choices")
     elif kind == "value":
+        if not (0 <= question.tolerance < float("inf")):
+            raise SpecError(f"{where('tolerance')}: 'tolerance' must be a number >= 0, not {question.tolerance}")
         if not question.expr and question.answer is None:
             raise SpecError(f"{where('expr')}: a value question needs 'expr' (checked against the run) or 'answer'")
         if question.expr:
@@ -262,15 +303,21 @@ def _question(raw, step_id: str, n: int, where) -> Question:
     return question
 
 
-def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.ResolvedCache | None = None) -> None:
-    """Find each step's statement; an anchor that does not resolve names the step and the nearest code."""
+def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.ResolvedCache | None = None,
+            lenient: bool = False) -> None:
+    """Find each step's statement; an anchor that does not resolve names the step and the nearest code.
+    With `lenient`, such a step is marked `stale` (the message) and the others still resolve."""
     for step in walkthrough.steps:
         step.path = (walkthrough.repo_dir / step.file).resolve()
         try:
             statement = anchors.resolve(step.path, step.at, step.function, cache)
         except anchors.AnchorError as exc:
             prefix = where(step) or str(walkthrough.source or walkthrough.name)
-            raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
+            message = f"{prefix}: step {step.id!r}: {exc}"
+            if not lenient:
+                raise SpecError(message) from None
+            step.stale = message
+            continue
         step.line, step.end_line, step.code, step.qualname = (statement.line, statement.end_line, statement.code,
                                                               statement.function)
 
