@@ -83,7 +83,7 @@ class Session:
         for step in steps:
             if step.stale:
                 self.console.print(show.say("[yellow]skipping step {n} ({id}):[/] {why}", n=steps.index(step) + 1,
-                                            id=step.id, why=step.stale.split(": step ", 1)[-1]))
+                                            id=step.id, why=step.stale))
         if self.review:
             stops = [s for s in review.steps_to_review(steps, self.tour) if not s.stale]
             if not stops:

@@ -167,7 +167,7 @@ def summary_view(title: str, seen: int, total: int, score: tuple[int, int], unre
     if best is not None and attempts > 1:
         lines[-1].append(f"  (best of {attempts} attempts: {best[0]}/{best[1]})")
     if skipped:
-        lines.append(Text("skipped (their code changed; `walkthrough check --fix` re-anchors them): " + ", ".join(skipped)))
+        lines.append(Text("skipped (their code changed: `walkthrough check` names the nearest code): " + ", ".join(skipped)))
     if unreached:
         lines.append(Text("never reached (their code did not run at the hit asked for): " + ", ".join(unreached)))
     if missed:

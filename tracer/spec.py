@@ -68,7 +68,7 @@ class Step:
     end_line: int = 0
     code: str = ""
     qualname: str = ""
-    stale: str = ""             # why the step cannot stop (its anchor no longer resolves); "" if it can
+    stale: str = ""             # why the step cannot stop (its anchor no longer resolves, ...); "" if it can
 
 
 @dataclass
@@ -252,6 +252,8 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
 
     walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path)
     if resolve_anchors:
+        if lenient and repo is not None:     # a learner's copy: the walkthrough file is not theirs to fix
+            lenient = "your copy changed here; the tour goes on without this step"
         resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache,
                 lenient=lenient)
     return walkthrough
@@ -304,19 +306,19 @@ def _question(raw, step_id: str, n: int, where) -> Question:
 
 
 def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.ResolvedCache | None = None,
-            lenient: bool = False) -> None:
+            lenient: bool | str = False) -> None:
     """Find each step's statement; an anchor that does not resolve names the step and the nearest code.
-    With `lenient`, such a step is marked `stale` (the message) and the others still resolve."""
+    With `lenient`, such a step is marked `stale` (the message, and `lenient` as advice if it is a string) and
+    the others still resolve."""
     for step in walkthrough.steps:
         step.path = (walkthrough.repo_dir / step.file).resolve()
         try:
             statement = anchors.resolve(step.path, step.at, step.function, cache)
         except anchors.AnchorError as exc:
-            prefix = where(step) or str(walkthrough.source or walkthrough.name)
-            message = f"{prefix}: step {step.id!r}: {exc}"
             if not lenient:
-                raise SpecError(message) from None
-            step.stale = message
+                prefix = where(step) or str(walkthrough.source or walkthrough.name)
+                raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
+            step.stale = f"{exc} ({lenient if isinstance(lenient, str) else '`walkthrough check --fix` re-anchors it'})"
             continue
         step.line, step.end_line, step.code, step.qualname = (statement.line, statement.end_line, statement.code,
                                                               statement.function)
