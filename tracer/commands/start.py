@@ -197,6 +197,7 @@ def run(args, program_args, console) -> int:
                          (" and --vscode" if args.vscode else ""))
     if not args.vscode and (args.host or args.port != 5678):
         raise UsageError("--host and --port go with --vscode")
+    scripted = _read_answers(args.answers) if args.answers else None     # cheap checks first
     progress = store(console)
     progress.check_writable()         # before anything runs: a read-only state folder is said now, not mid-run
     outputs: list[tuple[Path, str]] = []
@@ -226,7 +227,6 @@ def run(args, program_args, console) -> int:
         walkthrough.runs[0].args += program_args      # `-- ARGS` go to the first script (train.py)
         outputs = _outputs(walkthrough, run_dir)
     mode = AUTO if args.auto else SCRIPTED if args.answers else INTERACTIVE
-    scripted = _read_answers(args.answers) if args.answers else None
     if scripted:
         unknown = _unknown_answer_keys(scripted, walkthrough)
         if unknown:

@@ -372,8 +372,12 @@ def _lookup_expression(frame, text: str):
 
 
 def _is_function(value) -> bool:
-    return isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
-                              types.BuiltinMethodType, types.MethodWrapperType))
+    """Functions of any kind (numpy's dispatchers and ufuncs too): the table shows data, not code."""
+    import functools
+    import inspect
+
+    return (inspect.isroutine(value) or isinstance(value, functools.partial)
+            or type(value).__name__ in ("_ArrayFunctionDispatcher", "ufunc", "_lru_cache_wrapper"))
 
 
 def frame_values(frame, names: list[str]) -> list[tuple[str, str]]:
