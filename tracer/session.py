@@ -151,7 +151,7 @@ class Session:
     def _learner_traceback(self, exc: BaseException) -> str:
         repo = str(self.walkthrough.repo_dir.resolve())
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(repo)]
-        lines = ["Traceback (reference-repo frames only):", *traceback.format_list(frames)]
+        lines = ["Where it failed (the program's own frames, innermost last):\n", *traceback.format_list(frames)]
         lines += traceback.format_exception_only(type(exc), exc)
         return "".join(lines).rstrip()
 

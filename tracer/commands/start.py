@@ -118,6 +118,9 @@ def _read_answers(path: str) -> dict:
     except RecursionError:
         raise UsageError(f"{file}: nested too deeply to be an answers file") from None
     except ValueError as exc:                # e.g. an integer of 5,000 digits
+        if "digits" in str(exc):
+            raise UsageError(f"{file}: holds a number of more than 4300 digits; an answer is at most 2000 "
+                             "characters") from None
         raise UsageError(f"{file}: not a usable {kind} answers file ({str(exc)[:120]})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{file}: expected a table of step ids to answers, e.g. {{\"ratio\": [\"a\", \"(64,)\"]}}")
