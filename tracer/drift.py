@@ -87,8 +87,9 @@ def free_names(expression: str) -> list[str]:
     except (SyntaxError, ValueError, RecursionError):
         return []
     bound = _bound_in([tree], descend_functions=True)
-    loads = [n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
-    return [n for n in dict.fromkeys(loads) if n not in bound]
+    loads = sorted((n.lineno, n.col_offset, n.id) for n in ast.walk(tree)
+                   if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    return [n for n in dict.fromkeys(name for *_, name in loads) if n not in bound]
 
 
 def _attribute_known(attr: str, repo_texts: list[str]) -> bool:

@@ -32,9 +32,10 @@ def run(args, program_args, console) -> int:
     for name, tour in sorted(progress.tours.items()):
         right, asked = tour.score
         best = tour.best()
-        table.add_row(Text(name), "finished" if tour.finished else str(tour.next_step + 1), str(len(tour.steps_seen)),
-                      f"{right}/{asked}", f"{best[0]}/{best[1]}" if best else "-", str(len(tour.attempts) + 1),
-                      str(len(tour.missed)) if tour.missed else "-")
+        cells = ["finished" if tour.finished else str(tour.next_step + 1), str(len(tour.steps_seen)),
+                 f"{right}/{asked}", f"{best[0]}/{best[1]}" if best else "-", str(len(tour.attempts) + 1),
+                 str(len(tour.missed)) if tour.missed else "-"]
+        table.add_row(Text(name), *map(Text, cells))
     console.print(table)
     for name, tour in sorted(progress.tours.items()):
         if not tour.missed:
