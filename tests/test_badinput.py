@@ -276,7 +276,7 @@ WALKTHROUGH_FILES = [
     Case("file-huge-key-cut", ["check", "{tmp}/toy.toml"], 2, r"unknown key 'kkkk[k]*… \(100000 characters\)",
          _toy(body="k" * 100_000 + " = 1\n")),
     Case("file-when-unknown-name", ["check", "{tmp}/toy.toml"], 2,
-         r"step 1 \(add\): its `when` 'iteration == 10' uses iteration, which does not exist in train\.py main\(\)",
+         r"toy\.toml:\d+: step 'add': its `when` 'iteration == 10' uses iteration, which does not exist in train\.py main\(\)",
          _toy(body='when = "iteration == 10"\n')),
     Case("file-when-unknown-skipped-at-start", ["start", "{tmp}/toy.toml", "--auto"], 0,
          r"skipping step 1 \(add\): its `when` 'ghost > 1' uses ghost", _toy(body='when = "ghost > 1"\n')),
@@ -315,7 +315,7 @@ WALKTHROUGH_FILES = [
          lambda tmp: toy_walkthrough(tmp).write_text(toy_walkthrough(tmp).read_text().replace(
              'id = "add"', 'id = "a b"'))),
     Case("file-stale-anchor-check", ["check", "{tmp}/toy.toml"], 2,
-         r"step 1 \(add\): no statement in train\.py matches 'total = total \+ j'; nearest: line \d+: "
+         r"toy\.toml:\d+: step 'add': no statement in train\.py matches 'total = total \+ j'; nearest: line \d+: "
          r"total = total \+ i",
          lambda tmp: toy_walkthrough(tmp).write_text(toy_walkthrough(tmp).read_text().replace(
              'at = "total = total + i"', 'at = "total = total + j"'))),
@@ -392,6 +392,8 @@ def _prepare(case: Case, tmp: Path) -> tuple[list, dict]:
                 (state / "progress.lock").mkdir()
     case.setup(tmp)
     argv = [a.replace("{tmp}", str(tmp)) for a in case.argv]
+    if argv[:1] == ["start"] and "--generated" not in argv and "--vscode" not in argv:
+        argv += ["--generated", "0"]          # generated questions are tested elsewhere; each run stays light
     return argv, env
 
 

@@ -163,6 +163,9 @@ class FormulaChecker:
 
 def run_checks(name, checks, args_per_script, tmp_path):
     walkthrough = spec.load(spec.find(name))
+    for module_name, module in list(sys.modules.items()):     # another test may have imported the repo's modules
+        if str(getattr(module, "__file__", "") or "").startswith(str(walkthrough.repo_dir)):
+            del sys.modules[module_name]
     points = [StopPoint(str(s.path), s.line, key=s) for s in walkthrough.steps]
     client = FormulaChecker(checks)
     engine = Engine(points, walkthrough.repo_dir, client)

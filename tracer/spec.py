@@ -69,6 +69,7 @@ class Step:
     code: str = ""
     qualname: str = ""
     stale: str = ""             # why the step cannot stop (its anchor no longer resolves, ...); "" if it can
+    where: str = ""             # "file.toml:LINE" of its `at`, for messages
 
 
 @dataclass
@@ -251,6 +252,8 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
                             f"in {repo_dir}")
 
     walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path)
+    for i, step in enumerate(steps):
+        step.where = at_line(lines.of_key("at", lines.step(i)))
     if resolve_anchors:
         if lenient and repo is not None:     # a learner's copy: the walkthrough file is not theirs to fix
             lenient = "your copy changed here; the tour goes on without this step"

@@ -49,12 +49,11 @@ def run(args, program_args, console) -> int:
             walkthrough = spec.load(path, lenient=True)       # the file as re-anchored
             stale = [(i, step) for i, step in enumerate(walkthrough.steps) if step.stale]
         problems = drift.name_problems(walkthrough)
-        for i, step in stale:
-            console.print(Text.assemble(("✗ ", "bold red"), f"{path}: step {i + 1} ({step.id}): {step.stale}"))
+        for _, step in stale:
+            console.print(Text.assemble(("✗ ", "bold red"), f"{step.where}: step {step.id!r}: {step.stale}"))
         for problem in problems:
-            number = walkthrough.steps.index(problem.step) + 1
             console.print(Text.assemble(("✗ ", "bold red"),
-                                        f"{path}: step {number} ({problem.step.id}): {problem.message}"))
+                                        f"{problem.step.where}: step {problem.step.id!r}: {problem.message}"))
         if stale or problems:
             failures += 1
             continue
