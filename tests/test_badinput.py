@@ -47,9 +47,10 @@ def toy_walkthrough(tmp, body="", title="Toy", step_title="Adding up", extra_ste
     if not (repo / "train.py").exists():
         (repo / "train.py").write_text(TOY_SCRIPT)
     path = tmp / "toy.toml"
-    path.write_text(f'title = {json.dumps(title)}\nrepo = {json.dumps(str(repo))}\n[[run]]\nscript = "train.py"\n'
-                    f'args = {json.dumps(run_args or [])}\n\n'
-                    f'[[step]]\nid = "add"\ntitle = {json.dumps(step_title)}\nfile = "train.py"\n'
+    quote = lambda value: json.dumps(value, ensure_ascii=False)    # noqa: E731 (a TOML basic string)
+    path.write_text(f'title = {quote(title)}\nrepo = {quote(str(repo))}\n[[run]]\nscript = "train.py"\n'
+                    f'args = {quote(run_args or [])}\n\n'
+                    f'[[step]]\nid = "add"\ntitle = {quote(step_title)}\nfile = "train.py"\n'
                     f'at = "total = total + i"\nwatch = ["total", "label"]\n' + textwrap.dedent(body) + extra_step)
     return path
 
@@ -373,7 +374,31 @@ CLI = [
                                                                     r"no walkthrough named"),
 ]
 
-CASES = MARKUP + PROGRESS + STATE + ANSWERS + VSCODE + WALKTHROUGH_FILES + SCRIPTS + CLI
+# found by benchmarks/bad_input_extra.py (cases written after the fixes above), kept as regressions
+FOUND_LATER = [
+    Case("later-p-exit-keeps-the-prompt", ["start", "{tmp}/toy.toml"], 130,
+         r"SystemExit: None \(that would end the program; type q to leave the walkthrough\).*unknown command 'still'",
+         _toy(), stdin="p exit()\nstill here\n"),
+    Case("later-progress-fifo", ["progress"], 2, r"progress\.json is not a regular file",
+         lambda tmp: ((tmp / "state").mkdir(), os.mkfifo(tmp / "state" / "progress.json")), progress="none"),
+    Case("later-quiz-latin1", ["quiz", "{tmp}/lat.py", "--kinds", "names"], 0, r"questions from .*lat\.py",
+         _write("lat.py", '# -*- coding: latin-1 -*-\nname = "caf\xe9"\nx = name + "!"\n'.encode("latin-1"))),
+    Case("later-quiz-500-terms", ["quiz", "{tmp}/long.py"], 2, r"long\.py: nested too deeply for libcst",
+         _write("long.py", "a = 1\nx = " + " + ".join(["a"] * 500) + "\n")),
+    Case("later-1999-digit-answer", ["start", "{tmp}/toy.toml", "--answers", "{tmp}/a.json"], 0, r"not quite",
+         _both(_toy(body='[[step.question]]\nkind = "value"\nprompt = "?"\nexpr = "total + 0.5"\nafter = false\n'),
+               _write("a.json", json.dumps({"add.1": "9" * 1999})))),
+    Case("later-expr-unknown-name", ["start", "{tmp}/toy.toml", "--answers", "{tmp}/a.json"], 0,
+         r"warning: step 'add': question add\.1: its expr 'ghost \+ 1' uses ghost.*left out.*Toy: done",
+         _both(_toy(body='[[step.question]]\nkind = "value"\nprompt = "?"\nexpr = "ghost + 1"\nafter = false\n'),
+               _write("a.json", '{"add.1": "1"}'))),
+    Case("later-expr-raises", ["start", "{tmp}/toy.toml", "--answers", "{tmp}/a.json"], 0,
+         r"this step's question cannot be checked: 'total / 0' raised ZeroDivisionError.*Toy: done",
+         _both(_toy(body='[[step.question]]\nkind = "value"\nprompt = "?"\nexpr = "total / 0"\nafter = false\n'),
+               _write("a.json", '{"add.1": "1"}'))),
+]
+
+CASES = MARKUP + PROGRESS + STATE + ANSWERS + VSCODE + WALKTHROUGH_FILES + SCRIPTS + CLI + FOUND_LATER
 
 
 def _prepare(case: Case, tmp: Path) -> tuple[list, dict]:

@@ -115,6 +115,7 @@ def _repo_texts(repo_dir: Path) -> list[str]:
 class Problem:
     step: Step
     message: str
+    question: object = None      # the question concerned, if the problem is in one
 
 
 def name_problems(walkthrough: Walkthrough) -> list[Problem]:
@@ -132,6 +133,12 @@ def name_problems(walkthrough: Walkthrough) -> list[Problem]:
             if unknown:
                 problems.append(Problem(step, f"its `when` {step.when!r} uses {', '.join(unknown)}, which "
                                               f"{'does' if len(unknown) == 1 else 'do'} not exist in {where}"))
+        for question in step.questions:
+            unknown = [n for n in free_names(question.expr or "") if n not in scope]
+            if unknown:
+                problems.append(Problem(step, f"question {question.id}: its expr {question.expr!r} uses "
+                                              f"{', '.join(unknown)}, which {'does' if len(unknown) == 1 else 'do'} "
+                                              f"not exist in {where}", question))
         for watched in step.watch:
             head, *attrs = watched.split(".")
             if head not in scope:
@@ -148,12 +155,18 @@ def name_problems(walkthrough: Walkthrough) -> list[Problem]:
     return problems
 
 
-def mark_unrunnable(walkthrough: Walkthrough) -> None:
+def mark_unrunnable(walkthrough: Walkthrough) -> list[str]:
     """Before a run: a step whose `when` names variables that no longer exist would stop the tour when it is
-    tested; mark it stale (skipped with a warning) instead. Watched names that vanished are only not shown."""
+    tested; mark it stale (skipped with a warning) instead. A question whose `expr` does is left out; returns
+    what was left out, to say so. Watched names that vanished are only not shown."""
+    dropped = []
     for problem in name_problems(walkthrough):
         if problem.message.startswith("its `when`") and not problem.step.stale:
             problem.step.stale = problem.message + "; `walkthrough check` reports it"
+        elif problem.question is not None and problem.question in problem.step.questions:
+            problem.step.questions.remove(problem.question)
+            dropped.append(f"step {problem.step.id!r}: {problem.message}; that question is left out")
+    return dropped
 
 
 # ----- re-anchoring ----------------------------------------------------------------------------------

@@ -168,6 +168,9 @@ class ProgressStore:
     def _read_file(self, warn: bool):
         """The parsed JSON of the file, {} if there is none; an unreadable file is set aside."""
         try:
+            if self.path.exists() and not self.path.is_file() and not self.path.is_dir():   # a FIFO would block
+                raise ProgressError(f"{self.path} is not a regular file; move it away or set WALKTHROUGH_STATE_DIR "
+                                    "to another folder")
             with open(self.path, "rb") as f:
                 raw = f.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:

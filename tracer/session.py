@@ -35,6 +35,10 @@ class ProgramFailed(Exception):
     """The learner's program raised or exited non-zero; the message is ready to show."""
 
 
+class ExpressionFailed(Exception):
+    """A walkthrough question's `expr` raised in the paused frame: that step's questions stop, the tour goes on."""
+
+
 class SaveFailed(BaseException):
     """Progress could not be written (the disk filled up, the folder became read-only): stop, and say so.
     A BaseException, so the learner's `except Exception` around a stop cannot swallow it."""
@@ -187,7 +191,11 @@ class Session:
         rows = values.frame_values(frame, [*step.watch, *values.line_expressions(step.code)])
         self.console.print(show.step_view(index + 1, len(self.walkthrough.steps), step,
                                           self.walkthrough.repo_dir, rows))
-        self._ask(step, frame)
+        try:
+            self._ask(step, frame)
+        except ExpressionFailed as exc:
+            self.console.print(Text(f"this step's question cannot be checked: {exc}; skipping its questions "
+                                    "(`walkthrough check` reports names that no longer exist)", style="yellow"))
         if not self.review:
             if step.id not in self.tour.steps_seen:
                 self.tour.steps_seen.append(step.id)
@@ -321,19 +329,21 @@ class Session:
     def read_line(self, prompt: str) -> str:
         try:
             return self._read_line(prompt)
-        except EOFError:
+        except (EOFError, ValueError):      # ValueError: input closed (`p exit()` closes sys.stdin)
             raise EndOfInput() from None
 
     def _evaluate(self, expr: str, frame: types.FrameType):
-        return eval(expr, frame.f_globals, frame.f_locals)   # the walkthrough author's expression
+        try:
+            return eval(expr, frame.f_globals, frame.f_locals)   # the walkthrough author's expression
+        except Exception as exc:
+            raise ExpressionFailed(f"{expr!r} raised {exc.__class__.__name__}: {values.cut(str(exc), 200)}") from None
 
     def _check_predictions(self) -> None:
         for question, reply, frame in self._predictions:
             try:
                 real = self._evaluate(question.expr, frame)
             except Exception as exc:
-                self.console.print(Text(f"could not evaluate {question.expr!r}: {exc.__class__.__name__}: {exc}",
-                                        style="red"))
+                self.console.print(Text(f"could not check the prediction: {exc}", style="red"))
                 continue
             shown = f"{question.subject or question.expr} = {values.describe(real)}"
             self._record(question, answers.check_value(reply, real, question.tolerance), shown)
@@ -389,13 +399,19 @@ class Session:
         if not expr.strip():
             self.console.print(Text.assemble(("usage: p EXPRESSION", "red"), "  e.g. p ratio.shape"))
             return
+        import sys
+        stdin, sys.stdin = sys.stdin, _StdinKeptOpen(sys.stdin)
         try:
             value = eval(expr, frame.f_globals, frame.f_locals)   # the learner's own debugger expression
         except (KeyboardInterrupt, QuitTour, EndOfInput, SaveFailed, InternalError, WhenError):
             raise
         except BaseException as exc:      # SyntaxError, SystemExit from `p exit()`, RecursionError...: all shown
-            self.console.print(Text(f"{exc.__class__.__name__}: {values.cut(str(exc), 300)}", style="red"))
+            advice = " (that would end the program; type q to leave the walkthrough)" \
+                if isinstance(exc, SystemExit) else ""
+            self.console.print(Text(f"{exc.__class__.__name__}: {values.cut(str(exc), 300)}{advice}", style="red"))
             return
+        finally:
+            sys.stdin = stdin
         self.console.print(Text.assemble((expr, "bold green"), " = ", values.describe(value)))
 
     def _repo_stack(self, frame: types.FrameType) -> list[tuple[str, int, str]]:
@@ -406,3 +422,18 @@ class Session:
                 frames.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
             frame = frame.f_back
         return frames[::-1]
+
+
+
+class _StdinKeptOpen:
+    """sys.stdin while a `p` expression runs: `exit()` (site's Quitter) closes sys.stdin before raising
+    SystemExit, which would leave the walkthrough's prompts without input."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def close(self):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)

@@ -219,7 +219,8 @@ def run(args, program_args, console) -> int:
             raise UsageError(f"{walkthrough.source}: no step of {walkthrough.name!r} finds its code any more "
                              f"(first: {walkthrough.steps[0].stale}); run `walkthrough check {walkthrough.source}`")
         from ..drift import mark_unrunnable
-        mark_unrunnable(walkthrough)
+        for note in mark_unrunnable(walkthrough):
+            console.print(Text.assemble(("warning: ", "yellow"), note))
         run_name = walkthrough.name
         if args.repo:     # progress on a copy is its own: the copy may differ from the reference
             walkthrough.name = f"{walkthrough.name}@{walkthrough.repo_dir}"

@@ -114,17 +114,20 @@ class SourceIndex:
     def __init__(self, text: str, path: str = "<source>"):
         try:
             self.module = cst.parse_module(text)
+            indexer = _Indexer(self.module)
+            MetadataWrapper(self.module, unsafe_skip_copy=True).visit(indexer)
         except cst.ParserSyntaxError as exc:
             raise SyntaxError(f"{path}:{exc.raw_line}: cannot parse: {exc.message}") from None
-        indexer = _Indexer(self.module)
-        MetadataWrapper(self.module, unsafe_skip_copy=True).visit(indexer)
+        except RecursionError:       # a 500-term expression is beyond libcst's recursion
+            raise SyntaxError(f"{path}: nested too deeply for libcst to generate questions from") from None
         self.statements = indexer.statements
         self.path = path
         self._descriptions: dict[str, dict[int, str]] = {}
 
     @classmethod
     def from_file(cls, path: Path) -> "SourceIndex":
-        return cls(Path(path).read_text(encoding="utf-8"), str(path))
+        from ..engine.anchors import read_source
+        return cls(read_source(path), str(path))       # honours a coding cookie, as Python does
 
     def descriptions(self, function: str) -> dict[int, str]:
         """describe() of every statement of one function (keyed by id of the statement), computed once."""
