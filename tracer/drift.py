@@ -15,6 +15,7 @@ import re
 import tempfile
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .engine import anchors
@@ -56,16 +57,28 @@ def _has_star_import(tree: ast.Module) -> bool:
     return any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names) for n in ast.walk(tree))
 
 
+@lru_cache(maxsize=32)
+def _module(path: Path, mtime_ns: int) -> tuple[ast.Module | None, frozenset[str]]:
+    """A file's tree and its module-level names; (None, ...) when it cannot be known (unparsable, `import *`)."""
+    try:
+        tree = ast.parse(anchors.read_source(path))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None, frozenset()
+    if _has_star_import(tree):
+        return None, frozenset()
+    return tree, frozenset(_bound_in(tree.body, descend_functions=False))
+
+
 def names_in_scope(path: Path, function: str) -> set[str] | None:
     """Every name a statement in `function` (a qualified name, "<module>" for top level) can see; None when it
     cannot be known (unparsable file, `from x import *`)."""
     try:
-        tree = ast.parse(anchors.read_source(path))
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        tree, module_names = _module(Path(path), Path(path).stat().st_mtime_ns)
+    except OSError:
         return None
-    if _has_star_import(tree):
+    if tree is None:
         return None
-    names = _bound_in(tree.body, descend_functions=False) | _BUILTINS
+    names = set(module_names) | _BUILTINS
     scope, body = [], tree.body
     for part in ([] if function in ("", "<module>") else function.split(".")):
         node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
@@ -118,11 +131,14 @@ class Problem:
     question: object = None      # the question concerned, if the problem is in one
 
 
-def name_problems(walkthrough: Walkthrough) -> list[Problem]:
-    """Watched names and `when` variables that no longer exist where their step stops."""
+def name_problems(walkthrough: Walkthrough, watches: bool = True) -> list[Problem]:
+    """Watched names, `when` variables and question expressions' names that no longer exist where their
+    step stops (watched names only with `watches`)."""
     problems, texts = [], None
     for step in walkthrough.steps:
         if step.stale or step.path is None:
+            continue
+        if not (watches and step.watch or step.when or any(q.expr for q in step.questions)):
             continue
         scope = names_in_scope(step.path, step.qualname or "<module>")
         if scope is None:
@@ -139,7 +155,7 @@ def name_problems(walkthrough: Walkthrough) -> list[Problem]:
                 problems.append(Problem(step, f"question {question.id}: its expr {question.expr!r} uses "
                                               f"{', '.join(unknown)}, which {'does' if len(unknown) == 1 else 'do'} "
                                               f"not exist in {where}", question))
-        for watched in step.watch:
+        for watched in step.watch if watches else ():
             head, *attrs = watched.split(".")
             if head not in scope:
                 near = difflib.get_close_matches(head, sorted(scope - _BUILTINS), n=1)
@@ -160,7 +176,7 @@ def mark_unrunnable(walkthrough: Walkthrough) -> list[str]:
     tested; mark it stale (skipped with a warning) instead. A question whose `expr` does is left out; returns
     what was left out, to say so. Watched names that vanished are only not shown."""
     dropped = []
-    for problem in name_problems(walkthrough):
+    for problem in name_problems(walkthrough, watches=False):
         if problem.message.startswith("its `when`") and not problem.step.stale:
             problem.step.stale = problem.message + "; `walkthrough check` reports it"
         elif problem.question is not None and problem.question in problem.step.questions:
