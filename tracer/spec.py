@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import datafile
 from .engine import anchors
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -159,24 +160,10 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
     `lenient`: a step whose anchor no longer resolves is marked `stale` instead of failing the file."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
-            raise SpecError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB: not a walkthrough file")
-        text = raw.decode("utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such walkthrough file") from None
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise SpecError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}); save the file as UTF-8") from None
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise SpecError(f"{path}: not a usable walkthrough file: its tables or lists are nested too deeply") from None
+        text = datafile.read_text(path, "walkthrough file", MAX_FILE_BYTES)
+        data = datafile.loads(text, path, "TOML", "walkthrough file")
+    except datafile.DataFileError as exc:
+        raise SpecError(str(exc)) from None
     lines = _Lines(text)
 
     def at_line(line):

@@ -195,18 +195,11 @@ def write_launch_json(directory: Path, name: str, host: str, port: int) -> tuple
     if path.exists() and not path.is_file():
         raise VSCodeError(f"{path} is not a file; move it away and run `walkthrough vscode` again")
     if path.exists():
+        from .datafile import DataFileError, read_text
         try:
-            with open(path, "rb") as f:
-                raw = f.read(4 * 1024 * 1024 + 1)
-            if len(raw) > 4 * 1024 * 1024:
-                raise VSCodeError(f"{path}: larger than 4 MB: not a launch.json; move it away and run again")
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = raw[:exc.start].count(b"\n") + 1
-            raise VSCodeError(f"{path}:{line}: not UTF-8 text; fix or move it, then run `walkthrough vscode` "
-                              "again") from None
-        except OSError as exc:
-            raise VSCodeError(f"{path}: cannot read it ({exc.strerror})") from None
+            text = read_text(path, "launch.json", encoding="utf-8-sig")
+        except DataFileError as exc:
+            raise VSCodeError(f"{exc}; fix or move it, then run `walkthrough vscode` again") from None
         try:
             data = json.loads(_strip_jsonc(text)) if text.strip() else data
         except json.JSONDecodeError as exc:

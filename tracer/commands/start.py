@@ -96,32 +96,14 @@ MAX_ANSWERS_BYTES = 1024 * 1024
 def _read_answers(path: str) -> dict:
     """The answers file as {step id or question id: answer string or list of them}; any problem is a UsageError
     naming the file and, where there is one, the line or key."""
+    from .. import datafile
+
     file = Path(path)
     kind = "JSON" if file.suffix == ".json" else "TOML"
     try:
-        with open(file, "rb") as f:
-            raw = f.read(MAX_ANSWERS_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"{file}: cannot read the answers file ({exc.strerror or exc.__class__.__name__})") from None
-    if len(raw) > MAX_ANSWERS_BYTES:
-        raise UsageError(f"{file}: larger than 1 MB: not an answers file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
-        raise UsageError(f"{file}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x}): an answers file is "
-                         f"{kind} text") from None
-    try:
-        data = json.loads(text) if kind == "JSON" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{file}: not valid {kind}: {exc}") from None
-    except RecursionError:
-        raise UsageError(f"{file}: nested too deeply to be an answers file") from None
-    except ValueError as exc:                # e.g. an integer of 5,000 digits
-        if "digits" in str(exc):
-            raise UsageError(f"{file}: holds a number of more than 4300 digits; an answer is at most 2000 "
-                             "characters") from None
-        raise UsageError(f"{file}: not a usable {kind} answers file ({str(exc)[:120]})") from None
+        data = datafile.loads(datafile.read_text(file, "answers file", MAX_ANSWERS_BYTES), file, kind, "answers file")
+    except datafile.DataFileError as exc:
+        raise UsageError(str(exc)) from None
     if not isinstance(data, dict):
         raise UsageError(f"{file}: expected a table of step ids to answers, e.g. {{\"ratio\": [\"a\", \"(64,)\"]}}")
     answers = {}
