@@ -118,3 +118,20 @@ def test_two_walkthroughs_at_once_keep_each_others_progress(tmp_path, state_dir)
     assert all(t["finished"] and t["answers"] == {"add.1": True} for t in tours.values())
     written = sorted(p.parent.name for p in (state_dir / "runs").glob("*/out.txt"))
     assert written == ["first", "first-2", "second"]           # the two runs of `first` wrote apart
+
+
+def test_a_working_copy_with_a_rewritten_exercise_region_starts_without_those_steps(tmp_path, state_dir):
+    from tracer.practice import workcopy
+
+    copy = workcopy.create(MLP_DIR, tmp_path / "work" / "mlp", "exercise")
+    model = copy.path / "model.py"
+    model.write_text(model.read_text().replace("    dW = x.T @ dz ", "    dW = torch.einsum('ni,nj->ij', x, dz) "))
+    proc = run("start", "mlp", "--repo", copy.path, "--auto", "--generated", "0", "--", "--epochs", "1",
+               state_dir=state_dir)
+    assert proc.returncode == 0, proc.stdout
+    warnings = [line for line in proc.stdout.splitlines() if line.startswith("skipping step")]
+    assert len(warnings) == 1 and warnings[0].startswith("skipping step 9 (dW): no statement in model.py, "
+                                                         "function linear_backward matches 'dW = x.T @ dz'")
+    assert "nearest: line" in warnings[0] and "your copy changed here" in warnings[0]
+    assert "steps seen: 12/13" in proc.stdout and "Step 9/13" not in proc.stdout
+    assert (ROOT / "walkthroughs" / "mlp.toml").read_text().count('at = "dW = x.T @ dz"') == 1   # not rewritten

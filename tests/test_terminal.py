@@ -24,7 +24,7 @@ import time
 def main(out):
     total = 0
     for i in range(3):
-        time.sleep(0.3)
+        time.sleep(0.15)
         total = total + i
     values = sum([
         total,
@@ -133,22 +133,29 @@ def answer_all(child, answers):
         if index == 2:
             return ANSI.sub("", out)
         if index == 0:
-            quiet = quiet_for(child, 0.6)            # the learner thinks: nothing may move on screen
+            quiet = quiet_for(child, 0.4)            # the learner thinks: nothing may move on screen
             assert not SPINNER.search(quiet) and "running to step" not in quiet, repr(quiet)
             child.sendline(answers.pop(0))
         else:
             child.sendline("c")
 
 
-def test_status_line_stops_at_prompts_and_is_gone_at_exit(tour, state_dir):
+def test_status_line_stops_at_prompts_and_the_final_panel_says_what_next(tour, state_dir):
     child = spawn(state_dir, "start", tour, "--generated", "0")
     child.expect("running to step 1/3")             # the spinner shows while the program runs ...
-    out = answer_all(child, ["a", "13", "model"])
+    out = answer_all(child, ["b", "13", "model"])   # (answer_all: nothing moves while the learner thinks)
     child.close()
     assert child.exitstatus == 0, out[-2000:]
     end = out[out.index("Two scripts: done"):]
     assert not SPINNER.search(end) and "running to step" not in end      # ... and never after the last panel
-    assert "3/3 right" in " ".join(end.split())
+    panel = " ".join(end.split())
+    run_dir = state_dir / "runs" / "two"
+    assert "2/3 right" in panel
+    assert f"saved: {run_dir / 'model.txt'}" in panel
+    assert f"run it again: python {tour.parent / 'two' / 'eval.py'} {run_dir / 'model.txt'}" in panel
+    assert "1 question to ask again" in panel and "walkthrough start two --review" in panel
+    assert re.search(r"timings the program printed \(steps/s, the seconds in metrics\.csv\) include the \d+ s it "
+                     r"was paused at steps", panel)
 
 
 def test_piped_output_prints_each_status_line_once(tour, state_dir):
@@ -162,29 +169,21 @@ def test_piped_output_prints_each_status_line_once(tour, state_dir):
     assert not SPINNER.search(proc.stdout)
 
 
-def test_final_panel_says_where_the_model_is_and_what_next(tour, state_dir):
-    child = spawn(state_dir, "start", tour, "--generated", "0")
-    out = " ".join(answer_all(child, ["b", "13", "model"]).split())
-    child.close()
-    run_dir = state_dir / "runs" / "two"
-    assert f"saved: {run_dir / 'model.txt'}" in out
-    assert f"run it again: python {tour.parent / 'two' / 'eval.py'} {run_dir / 'model.txt'}" in out
-    assert "1 question to ask again" in out and f"walkthrough start two --review" in out
-    assert re.search(r"timings the program printed \(steps/s, the seconds in metrics\.csv\) include the \d+ s it "
-                     r"was paused at steps", out)
+def _progress(state_dir):
+    proc = subprocess.run([str(WALKTHROUGH), "progress"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "WALKTHROUGH_STATE_DIR": str(state_dir), "COLUMNS": "200"})
+    return proc.stdout
 
 
-def test_missed_questions_are_named_and_asked_again_in_review(tour, state_dir):
+def test_missed_questions_are_named_reviewed_and_kept_across_attempts(tour, state_dir):
     first = spawn(state_dir, "start", tour, "--generated", "0")
     answer_all(first, ["b", "13", "model"])         # the first question wrong
     first.close()
 
-    progress = subprocess.run([str(WALKTHROUGH), "progress"], capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "WALKTHROUGH_STATE_DIR": str(state_dir), "COLUMNS": "200"})
-    shown = " ".join(progress.stdout.split())
+    shown = " ".join(_progress(state_dir).split())
     assert "two: 1 question to ask again" in shown
     assert "step 1 “Adding up”: What is `total` before the first addition?" in shown
-    assert "two.1" not in shown and "add.1" not in shown        # words, not ids
+    assert "add.1" not in shown                      # words, not ids
     assert "ask them again: walkthrough start two --review" in shown
 
     review = spawn(state_dir, "start", tour, "--review", "--generated", "0")
@@ -201,24 +200,19 @@ def test_missed_questions_are_named_and_asked_again_in_review(tour, state_dir):
     assert review.exitstatus == 0
     assert "Step 2/3" not in rest and "Step 3/3" not in rest and "answer>" not in rest
     assert "0 question(s) still to ask again" in " ".join(rest.split())
-    tour_state = json.loads((state_dir / "progress.json").read_text())["tours"]["two"]
-    assert tour_state["missed"] == []
-    assert tour_state["answers"] == {"add.1": False, "values.1": True, "score.1": True}   # the attempt's score stays
+    state = json.loads((state_dir / "progress.json").read_text())["tours"]["two"]
+    assert state["missed"] == []
+    assert state["answers"] == {"add.1": False, "values.1": True, "score.1": True}   # the attempt's score stays
 
-
-def test_a_finished_walkthrough_keeps_its_history_when_started_again(tour, state_dir):
-    for answers in (["b", "13", "model"], ["a", "0", "x"]):
-        child = spawn(state_dir, "start", tour, "--generated", "0")
-        out = answer_all(child, answers)
-        child.close()
+    again = spawn(state_dir, "start", tour, "--generated", "0")       # a finished tour: a new attempt
+    out = answer_all(again, ["a", "0", "x"])
+    again.close()
     assert "starting attempt 2 from step 1" in " ".join(out.split())
     state = json.loads((state_dir / "progress.json").read_text())["tours"]["two"]
     assert [(a["right"], a["asked"], a["missed"]) for a in state["attempts"]] == [(2, 3, ["add.1"])]
     assert state["answers"] == {"add.1": True, "values.1": False, "score.1": False}
-    assert sorted(state["missed"]) == ["score.1", "values.1"]   # add.1 was answered right this time
-    listing = subprocess.run([str(WALKTHROUGH), "progress"], capture_output=True, text=True, timeout=60,
-                             env={**os.environ, "WALKTHROUGH_STATE_DIR": str(state_dir), "COLUMNS": "200"})
-    row = next(line for line in listing.stdout.splitlines() if line.strip().startswith("│ two") or " two " in line)
+    assert sorted(state["missed"]) == ["score.1", "values.1"]
+    row = next(line for line in _progress(state_dir).splitlines() if " two " in line)
     assert "1/3" in row and "2/3" in row            # this attempt's score and the best
 
 

@@ -127,7 +127,11 @@ class SourceIndex:
     @classmethod
     def from_file(cls, path: Path) -> "SourceIndex":
         from ..engine.anchors import read_source
-        return cls(read_source(path), str(path))       # honours a coding cookie, as Python does
+        try:
+            text = read_source(path)                   # honours a coding cookie, as Python does
+        except (SyntaxError, UnicodeDecodeError) as exc:
+            raise SyntaxError(f"{path}: not a readable Python source file ({exc})") from None
+        return cls(text, str(path))
 
     def descriptions(self, function: str) -> dict[int, str]:
         """describe() of every statement of one function (keyed by id of the statement), computed once."""
