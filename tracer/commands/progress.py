@@ -42,8 +42,10 @@ def run(args, program_args, console) -> int:
             continue
         console.print(Text.assemble("\n", (name, "bold"), f": {len(tour.missed)} question"
                                     f"{'' if len(tour.missed) == 1 else 's'} to ask again"))
+        known = _questions_of(name.split("@")[0])
         for question_id in tour.missed[:MISSED_SHOWN]:
-            console.print(Text(f"  • {tour.describe_question(question_id)}"))
+            text = tour.question_text.get(question_id) or known.get(question_id) or f"question {question_id}"
+            console.print(Text(f"  • {text}"))
         if len(tour.missed) > MISSED_SHOWN:
             console.print(Text(f"  … and {len(tour.missed) - MISSED_SHOWN} more"))
         base = name.split("@")[0]
@@ -56,3 +58,21 @@ def run(args, program_args, console) -> int:
                                 for a in tour.attempts[-5:])
             console.print(Text(f"{name}: earlier attempts {history}", style="dim"))
     return EXIT_OK
+
+
+def _questions_of(name: str) -> dict[str, str]:
+    """Question id -> how a learner knows it, from the walkthrough file (for progress saved before questions
+    were named in it); {} if there is no such walkthrough any more."""
+    from .. import review, spec
+
+    try:
+        steps = spec.load(spec.find(name), resolve_anchors=False).steps
+    except spec.SpecError:
+        return {}
+    named = {}
+    for number, step in enumerate(steps, start=1):
+        for question in step.questions:
+            named[question.id] = review.words(number, step, question)
+        for n in range(1, 6):
+            named[f"{step.id}.g{n}"] = f"step {number} “{step.title}”: a question generated from its code"
+    return named
