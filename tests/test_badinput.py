@@ -466,3 +466,13 @@ def test_bad_input_gets_a_clear_message_and_loses_nothing(case, battery):
         asides = list(state.glob("progress.json.corrupt-*"))
         assert len(asides) == 1 and asides[0].read_bytes() == (
             case.progress if isinstance(case.progress, bytes) else case.progress.encode()), "the original was not kept"
+
+
+@pytest.mark.parametrize("argv", [["list"], ["quiz", str(ROOT / "minimal_impls" / "mlp" / "model.py"), "--json"]])
+def test_output_closed_early_is_not_an_error_trace(argv, tmp_path):
+    """`walkthrough list | head -1`: the reader goes away; we stop quietly (exit 141, as a shell reports it)."""
+    proc = subprocess.Popen([str(WALKTHROUGH), *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "WALKTHROUGH_STATE_DIR": str(tmp_path)})
+    proc.stdout.close()                       # before anything is written
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141 and b"Traceback" not in err and b"Exception ignored" not in err, err

@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+    except SystemExit as exc:
+        if console.quiet and exc.code == 1:    # rich met a broken pipe: it went quiet and exits 1
+            return EXIT_BROKEN_PIPE
+        raise
     except (Exception, RecursionError, MemoryError):
         import traceback
         return report_crash(console, traceback.format_exc())
