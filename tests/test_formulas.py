@@ -5,9 +5,7 @@ whole statement run, then compares the value the code produced with the formula 
 independently (with torch.nn.functional where the math names a standard function). A sign error in a
 step's math (PPO's total loss) or a missing term (the MLP's weight decay) fails here.
 """
-import copy
 import sys
-from pathlib import Path
 
 import pytest
 import torch

@@ -10,14 +10,16 @@ from . import EXIT_OK, EXIT_USAGE, UsageError, subparser
 
 def add_parser(sub, name: str) -> None:
     check = subparser(
-        sub, name, help="validate walkthrough files: schema, anchors, watched names, `when`, questions",
+        sub, name, help="validate walkthrough files (schema, anchors, watched names, `when`, questions) and the "
+                        "idiom catalogue",
         description="Validate walkthrough files: the schema (file and line of each mistake), that every anchor "
                     "finds exactly one statement, that watched names and the variables of `when` still exist "
-                    "where the step stops, and the questions.\n\n"
-                    "  walkthrough check                         # every shipped walkthrough\n"
+                    "where the step stops, and the questions; and the idiom catalogue (idioms.toml).\n\n"
+                    "  walkthrough check                         # every shipped walkthrough and the idiom catalogue\n"
                     "  walkthrough check walkthroughs/ppo.toml --fix   # re-anchor stale steps, asking first\n"
                     "  walkthrough check ppo --repo walkthrough-work/ppo   # against your edited copy")
-    check.add_argument("files", nargs="*", help="walkthrough names or .toml files (default: every shipped walkthrough)")
+    check.add_argument("files", nargs="*", help="walkthrough names or .toml files, or an idiom catalogue (idioms.toml) "
+                                               "(default: every shipped walkthrough and the idiom catalogue)")
     check.add_argument("--fix", action="store_true",
                        help="offer to re-anchor each stale step to its nearest unique statement; writes the file "
                             "only for the changes you confirm")
@@ -28,6 +30,8 @@ def add_parser(sub, name: str) -> None:
 def run(args, program_args, console) -> int:
     from .. import drift, spec
 
+    from ..quiz import idioms
+
     if args.yes and not args.fix:
         raise UsageError("--yes goes with --fix")
     if args.fix and args.repo:
@@ -35,9 +39,12 @@ def run(args, program_args, console) -> int:
                          "`walkthrough start` already skips the steps your edits moved (re-anchor a copy of the "
                          "file instead: its `repo` key pointing at your folder)")
     paths = [spec.find(f) if not f.endswith(".toml") else Path(f) for f in args.files] or \
-        [spec.find(name) for name in spec.available()]
+        [*(spec.find(name) for name in spec.available()), idioms.CATALOGUE]
     failures = 0
     for path in paths:
+        if path.name == "idioms.toml":
+            failures += not _check_idioms(path, console)
+            continue
         try:
             walkthrough = spec.load(path, repo=args.repo, lenient=True)
         except spec.SpecError as exc:
@@ -106,3 +113,19 @@ def _confirm(console, prompt: str) -> bool:
     except EOFError:
         console.print(Text("\n  no answer (end of input): not changed", style="dim"))
         return False
+
+
+def _check_idioms(path: Path, console) -> bool:
+    """The idiom catalogue: schema, patterns, and every example matched by its own idiom."""
+    from ..quiz import idioms
+
+    try:
+        count = len(idioms.load(path))
+        problems = idioms.check_examples(path)
+    except idioms.CatalogueError as exc:
+        problems, count = [str(exc)], 0
+    for problem in problems:
+        console.print(Text.assemble(("✗ ", "bold red"), problem))
+    if not problems:
+        console.print(Text.assemble(("✓ ", "green"), f"{path}: {count} idioms, every example matched by its patterns"))
+    return not problems
