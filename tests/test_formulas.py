@@ -106,6 +106,13 @@ MLP = {
     "update": (lambda f: (f.f_locals["p"].clone(), f.f_locals["v"].clone(), f.f_locals["g"].clone()),
                lambda f, s: _sgd(f.f_locals, s)),
 }
+MLP_REGRESSION = {        # the regression-only steps, on a regression dataset
+    "squared-error": (lambda f: 0.5 * ((f.f_locals["outputs"][:, 0] - f.f_locals["y"]) ** 2).mean(),
+                      lambda f, s: None),       # checked in the caller: see _returned
+    "squared-error-backward": (None, lambda f, s: close(
+        f.f_locals["doutputs"][:, 0], (f.f_locals["outputs"][:, 0] - f.f_locals["y"]) / len(f.f_locals["y"]))
+        or pytest.fail("∂L/∂ŷ ≠ (ŷ − y)/N")),
+}
 
 
 def _logits(v):
@@ -151,6 +158,8 @@ class FormulaChecker:
         _, after = self.checks.get(step.id, (None, None))
         if after is not None:
             after(stopped, saved)
+            if step.id == "squared-error":        # `return L`: the caller now holds it as `loss`
+                assert close(frame.f_locals["loss"], saved), "L ≠ (1/2N) Σ (ŷ_i − y_i)²"
             self.checked.append(step.id)
         self.pending = None
         return CONTINUE
@@ -164,7 +173,7 @@ def run_checks(name, checks, args_per_script, tmp_path):
     for module_name, module in list(sys.modules.items()):     # another test may have imported the repo's modules
         if str(getattr(module, "__file__", "") or "").startswith(str(walkthrough.repo_dir)):
             del sys.modules[module_name]
-    points = [StopPoint(str(s.path), s.line, key=s) for s in walkthrough.steps]
+    points = [StopPoint(str(s.path), s.line, key=s, optional=s.optional) for s in walkthrough.steps]
     client = FormulaChecker(checks)
     engine = Engine(points, walkthrough.repo_dir, client)
     saved_argv = list(sys.argv)
@@ -187,6 +196,9 @@ def test_every_mlp_formula_matches_its_code(tmp_path):
     checked = run_checks("mlp", MLP, [["--epochs", "1", "--out-dir", "{tmp}", "--weight-decay", "0.01"],
                                       ["{tmp}/model.pt"]], tmp_path)
     assert sorted(checked) == sorted(MLP)
+    checked = run_checks("mlp", MLP_REGRESSION, [["--epochs", "1", "--out-dir", "{tmp}", "--dataset", "extrapolation"],
+                                                 ["{tmp}/model.pt"]], tmp_path)
+    assert sorted(checked) == sorted(MLP_REGRESSION)
 
 
 def test_ppo_loss_formula_is_the_negated_objective():

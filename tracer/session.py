@@ -103,7 +103,8 @@ class Session:
         if self.first_step and not self.review:
             self.console.print(show.say("[bold]Resuming at step {n}/{total}[/] (`--restart` begins again). Earlier "
                                         "steps run at full speed.", n=self.first_step + 1, total=len(steps)))
-        points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when)
+        points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when,
+                            optional=step.optional)
                   for step in stops]
         self.engine = Engine(points, self.walkthrough.repo_dir, self,
                              debugger_break=self.editor.debugpy.breakpoint if self.editor else None)
@@ -116,7 +117,7 @@ class Session:
         finally:
             self._stop_status()
             self._save()
-        unreached = [p.key.id for p in self.engine.points[self.engine.pending:]]
+        unreached = [p.key.id for p in self.engine.points[self.engine.pending:] if not p.key.optional]
         if self.review:
             self.console.print(show.say("[bold]Review done.[/] {left} question(s) still to ask again"
                                         "{unreached}.", left=len(self.tour.missed),

@@ -61,6 +61,7 @@ class Step:
     hit: int | None = None
     every: int | None = None
     when: str | None = None
+    optional: bool = False      # the run may not reach it (e.g. classification only): skipped once a later step is hit
     experiment: str = ""        # a `walkthrough experiment ...` command the step's idea invites
     questions: list[Question] = field(default_factory=list)
     # filled by resolve():
@@ -90,13 +91,18 @@ class Walkthrough:
     source: Path | None = None
     experiment: dict = field(default_factory=dict)   # the [experiment] table (tracer/lab/experiments.py)
 
+    @property
+    def skipped(self) -> list[str]:
+        """Ids of the steps that cannot stop (stale): their code is not where the walkthrough says."""
+        return [step.id for step in self.steps if step.stale]
+
 
 # ----- schema --------------------------------------------------------------------------------
 _TOP = {"title": str, "repo": str, "summary": str, "run": list, "step": list, "experiment": dict}
 _RUN = {"script": str, "args": list}
 _STEP = {"id": str, "title": str, "file": str, "at": str, "function": str, "text": str, "math": str,
-         "how": str, "watch": list, "hint": str, "hit": int, "every": int, "when": str, "question": list,
-         "experiment": str}
+         "how": str, "watch": list, "hint": str, "hit": int, "every": int, "when": str, "optional": bool,
+         "question": list, "experiment": str}
 _EXPERIMENT = {"script": str, "budget": str, "steps": int, "x": str, "y": str, "x_label": str, "y_label": str,
                "target": float, "target_label": str, "args": list, "seconds": float}
 _REQUIRED_EXPERIMENT = ("budget", "x", "y")
@@ -262,7 +268,7 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
     for i, step in enumerate(steps):
         step.where = at_line(lines.of_key("at", lines.step(i)))
     if resolve_anchors:
-        if lenient and repo is not None:     # a learner's copy: the walkthrough file is not theirs to fix
+        if repo is not None:     # a learner's copy (an exercise rewrote a block): skip, never refuse; not theirs to fix
             lenient = "your copy changed here; the tour goes on without this step"
         resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache,
                 lenient=lenient)

@@ -1,4 +1,5 @@
-"""`walkthrough check [FILE ...] [--fix [--yes]]`: validate walkthrough files (schema, anchors, names, questions)."""
+"""`walkthrough check [FILE ...] [--fix [--yes]]`: validate walkthrough files (schema, anchors, names, questions),
+exercise files and the idiom catalogue."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,16 +11,16 @@ from . import EXIT_OK, EXIT_USAGE, UsageError, subparser
 
 def add_parser(sub, name: str) -> None:
     check = subparser(
-        sub, name, help="validate walkthrough files (schema, anchors, watched names, `when`, questions) and the "
-                        "idiom catalogue",
+        sub, name, help="validate walkthrough files (schema, anchors, watched names, `when`, questions), exercise "
+                        "files and the idiom catalogue",
         description="Validate walkthrough files: the schema (file and line of each mistake), that every anchor "
                     "finds exactly one statement, that watched names and the variables of `when` still exist "
-                    "where the step stops, and the questions; and the idiom catalogue (idioms.toml).\n\n"
+                    "where the step stops, and the questions; exercise files; the idiom catalogue (idioms.toml).\n\n"
                     "  walkthrough check                         # every shipped walkthrough and the idiom catalogue\n"
                     "  walkthrough check walkthroughs/ppo.toml --fix   # re-anchor stale steps, asking first\n"
                     "  walkthrough check ppo --repo walkthrough-work/ppo   # against your edited copy")
-    check.add_argument("files", nargs="*", help="walkthrough names or .toml files, or an idiom catalogue (idioms.toml) "
-                                               "(default: every shipped walkthrough and the idiom catalogue)")
+    check.add_argument("files", nargs="*", help="walkthrough names or .toml files, exercise .toml files, or an idiom "
+                                               "catalogue (idioms.toml) (default: every shipped one)")
     check.add_argument("--fix", action="store_true",
                        help="offer to re-anchor each stale step to its nearest unique statement; writes the file "
                             "only for the changes you confirm")
@@ -29,7 +30,7 @@ def add_parser(sub, name: str) -> None:
 
 def run(args, program_args, console) -> int:
     from .. import drift, spec
-
+    from ..practice import exercises
     from ..quiz import idioms
 
     if args.yes and not args.fix:
@@ -39,13 +40,16 @@ def run(args, program_args, console) -> int:
                          "`walkthrough start` already skips the steps your edits moved (re-anchor a copy of the "
                          "file instead: its `repo` key pointing at your folder)")
     paths = [spec.find(f) if not f.endswith(".toml") else Path(f) for f in args.files] or \
-        [*(spec.find(name) for name in spec.available()), idioms.CATALOGUE]
+        [*(spec.find(name) for name in spec.available()), idioms.CATALOGUE, *exercises.files()]
     failures = 0
     for path in paths:
         if path.name == "idioms.toml":
             failures += not _check_idioms(path, console)
             continue
         try:
+            if exercises.is_exercise_file(path):
+                console.print(Text.assemble(("✓ ", "green"), exercises.validate(path)))
+                continue
             walkthrough = spec.load(path, repo=args.repo, lenient=True)
         except spec.SpecError as exc:
             failures += 1

@@ -44,6 +44,7 @@ class StopPoint:
     hit: int | None = None         # stop at this execution of the line (1-based)
     every: int | None = None       # or at the first multiple of this while the step is pending
     when: str | None = None        # and only if this expression is true in the frame
+    optional: bool = False         # skipped when a later point is reached first
     when_code: types.CodeType | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -78,6 +79,9 @@ class Engine:
         self.after_points: set[int] = set()   # points whose statement can be followed by an after-gate
         self.points = points                  # in tour order; `pending` indexes it
         self.pending = 0
+        self._next_required = [len(points)] * (len(points) + 1)   # [k]: first point at or after k that is not optional
+        for k in reversed(range(len(points))):
+            self._next_required[k] = self._next_required[k + 1] if points[k].optional else k
         self.hits = [0] * len(points)
         self.repo_dir = str(Path(repo_dir).resolve()) + os.sep
         self.client = client
@@ -111,8 +115,8 @@ class Engine:
     # ----- the gate: called every time an anchored statement is about to run ------------------
     def gate(self, k: int) -> bool | None:
         self.hits[k] += 1
-        if k != self.pending:
-            return
+        if k != self.pending and not self.pending < k <= self._next_required[self.pending]:
+            return                     # not due: only the pending point, or one past optional points, may stop
         point = self.points[k]
         hits = self.hits[k]
         if point.hit is not None and hits != point.hit:
@@ -128,7 +132,7 @@ class Engine:
                 raise WhenError(f"the `when` condition {point.when!r} of the stop at "
                                 f"{point.path}:{point.line} raised {exc.__class__.__name__}: {exc}") from None
         with self._lock:
-            self.pending += 1
+            self.pending = k + 1
             action = self._call_client(self.client.user_stop, frame, point)
             if action == EDITOR_AFTER:
                 self._awaiting_after = k
