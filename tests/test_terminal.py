@@ -24,7 +24,7 @@ import time
 def main(out):
     total = 0
     for i in range(3):
-        time.sleep(0.15)
+        time.sleep(0.1)
         total = total + i
     values = sum([
         total,
@@ -133,7 +133,7 @@ def answer_all(child, answers):
         if index == 2:
             return ANSI.sub("", out)
         if index == 0:
-            quiet = quiet_for(child, 0.4)            # the learner thinks: nothing may move on screen
+            quiet = quiet_for(child, 0.3)            # the learner thinks: nothing may move on screen
             assert not SPINNER.search(quiet) and "running to step" not in quiet, repr(quiet)
             child.sendline(answers.pop(0))
         else:
