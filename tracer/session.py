@@ -151,6 +151,9 @@ class Session:
                 raise ProgramFailed(f"{script.name} stopped: {message}") from None
         except (QuitTour, KeyboardInterrupt, EndOfInput, WhenError, InternalError):
             raise
+        except ModuleNotFoundError as exc:      # a dependency of the program is not installed: name it
+            from .autotour.generate import missing_module_message
+            raise ProgramFailed(self._learner_traceback(exc) + "\n" + missing_module_message(exc.name or str(exc))) from None
         except Exception as exc:
             raise ProgramFailed(self._learner_traceback(exc)) from None
 

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from . import launch
+
 GATE = "__walkthrough_stop__"
 AFTER_GATE = "__walkthrough_after__"
 RETURN_GATE = "__walkthrough_return__"   # `return __walkthrough_return__(k, value)`: a region ending in `return`
@@ -88,6 +90,8 @@ class Engine:
         self._by_file: dict[str, list[int]] = {}
         for k, point in enumerate(points):
             self._by_file.setdefault(point.path, []).append(k)
+        self._module_names: tuple[int, set[str]] = (-1, set())
+        self._pid = os.getpid()     # a forked child (a DataLoader worker) never stops
         self._in_repo: dict[types.CodeType, bool] = {}
         self._step_mode: str | None = None
         self._step_frame: types.FrameType | None = None
@@ -109,6 +113,14 @@ class Engine:
     def has_points(self, path: str) -> bool:
         return path in self._by_file
 
+    def module_names(self) -> set[str]:
+        """Names the import hook looks at: `model` for model.py, `pkg` for pkg/__init__.py (kept until the files
+        with stop points change: a subclass may add its own)."""
+        if self._module_names[0] != len(self._by_file):
+            self._module_names = (len(self._by_file), {Path(p).parent.name if Path(p).name == "__init__.py"
+                                                       else Path(p).stem for p in self._by_file})
+        return self._module_names[1]
+
     def pending_point(self) -> StopPoint | None:
         return self.points[self.pending] if self.pending < len(self.points) else None
 
@@ -123,6 +135,8 @@ class Engine:
             return
         if point.every is not None and hits % point.every:
             return
+        if os.getpid() != self._pid:
+            return                     # a forked worker (DataLoader, multiprocessing) never stops
         frame = sys._getframe(1)
         if point.when_code is not None:
             try:
@@ -237,7 +251,9 @@ class Engine:
         finder = _GateFinder(self)
         saved = sys.argv, list(sys.path), sys.modules.get("__main__")
         sys.argv = [script, *argv]
-        sys.path.insert(0, os.path.dirname(script))
+        how = launch.plan(Path(script), Path(self.repo_dir))   # a package's script runs as `python -m`
+        main.__package__ = how.package
+        sys.path[0:0] = how.path
         sys.modules["__main__"] = main
         sys.meta_path.insert(0, finder)
         try:
@@ -323,13 +339,21 @@ class _GateFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self.engine = engine
 
     def find_spec(self, fullname, path, target=None):
-        if "." in fullname:
+        if fullname.rpartition(".")[2] not in self.engine.module_names():
+            return None                      # cheap: most imports (torch's thousands) stop here
+        for finder in sys.meta_path:         # where Python itself would find it: packages, src/ layouts
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
             return None
-        for directory in sys.path[:1]:       # the script's directory, as for `python script.py`
-            candidate = os.path.join(directory, fullname + ".py")
-            if self.engine.has_points(candidate):
-                return importlib.util.spec_from_file_location(fullname, candidate, loader=self)
-        return None
+        origin = os.path.realpath(spec.origin) if spec.origin and spec.has_location else None
+        if origin is None or not origin.endswith(".py") or not self.engine.has_points(origin):
+            return spec
+        return importlib.util.spec_from_file_location(fullname, origin, loader=self,
+                                                      submodule_search_locations=spec.submodule_search_locations)
 
     def create_module(self, spec):
         return None
