@@ -349,8 +349,10 @@ SCRIPTS = [
     Case("script-binary", ["start", "{tmp}/bin.py", "--auto", "--break", "bin.py:x"], 2,
          r"bin\.py: cannot read it as Python source", _write("bin.py", b"\xff\xfe\x00\x01" * 20)),
     Case("script-missing", ["start", "{tmp}/none.py", "--break", "none.py:x"], 2, r"none\.py: no such script"),
-    Case("script-no-break", ["start", "{tmp}/s.py"], 2, r"give at least one --break FILE:PATTERN to stop in s\.py",
-         _write("s.py", "x = 1\n")),
+    Case("script-nothing-to-stop-at", ["start", "{tmp}/s.py"], 1,
+         r"Could not generate a tour: found nothing to stop at in s\.py", _write("s.py", "x = 1\n")),
+    Case("script-markup-name", ["start", "{tmp}/[red]x[bold].py", "--auto", "--break", "[red]x[bold].py:y = "], 0,
+         r"\[red\]x\[bold\]\.py:2", _write("[red]x[bold].py", "x = 1\ny = x + 1\n")),
     Case("script-break-other-file", ["start", "{tmp}/s.py", "--break", "other.py:x"], 2,
          r"--break 'other\.py:x': no file 'other\.py' next to", _write("s.py", "x = 1\n")),
 ]
