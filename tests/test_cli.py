@@ -157,11 +157,17 @@ def test_help_documents_exit_codes(state_dir):
 def test_broken_when_condition_names_the_step(tmp_path, state_dir):
     step = GOOD_STEP.replace('at = "x_train, y_train, x_test, y_test = train_test_split"',
                              'at = "data = load_dataset(args)"')
+    # a variable that does not exist there: found before the run, that step is skipped with a warning
     path = write_walkthrough(tmp_path, step + 'when = "no_such_name > 1"\n')
+    proc = walkthrough("check", path, state_dir=state_dir)
+    assert proc.returncode == 2 and "uses no_such_name, which does not exist in train.py main()" in \
+        " ".join(proc.stdout.split())
+    # a condition that raises when tested: the run stops with a message naming the step's place
+    path = write_walkthrough(tmp_path, step + 'when = "args.epochs / 0 > 1"\n')
     proc = walkthrough("start", path, "--auto", state_dir=state_dir)
     assert proc.returncode == 2
     out = " ".join(proc.stdout.split())
-    assert "error in the walkthrough" in out and "'no_such_name > 1'" in out and "NameError" in out
+    assert "error in the walkthrough" in out and "'args.epochs / 0 > 1'" in out and "ZeroDivisionError" in out
 
 
 def test_start_with_repo_walks_an_edited_working_copy(tmp_path, state_dir):

@@ -53,6 +53,37 @@ def test_unreadable_files_are_set_aside_under_unique_names(tmp_path):
 
 def test_a_file_where_the_state_directory_should_be_is_a_clear_error(tmp_path):
     (tmp_path / "state").write_text("")
-    store = ProgressStore(tmp_path / "state")
     with pytest.raises(ProgressError, match="WALKTHROUGH_STATE_DIR"):
-        store.save()
+        ProgressStore(tmp_path / "state")
+
+
+def test_starting_again_keeps_each_attempt_and_the_best(tmp_path):
+    store = ProgressStore(tmp_path)
+    tour = store.tour("ppo")
+    tour.answers = {"a.1": True, "b.1": False, "c.1": True}
+    tour.missed, tour.steps_seen, tour.finished = ["b.1"], ["a", "b", "c"], True
+    tour.question_text["b.1"] = "step 2 “B”: what is b?"
+    tour.archive()
+    tour.answers = {"a.1": True}
+    store.save()
+    again = ProgressStore(tmp_path).tours["ppo"]
+    assert again.attempts[0] | {"ended": 0} == {"right": 2, "asked": 3, "seen": 3, "finished": True,
+                                                "missed": ["b.1"], "ended": 0}
+    assert again.next_step == 0 and not again.finished and again.steps_seen == []
+    assert again.missed == ["b.1"] and again.describe_question("b.1") == "step 2 “B”: what is b?"
+    assert again.best() == (2, 3) and again.score == (1, 1)
+    assert again.describe_question("zz.g1") == "question zz.g1"
+
+
+def test_a_file_too_large_to_be_ours_is_set_aside(tmp_path):
+    (tmp_path / "progress.json").write_bytes(b'{"version": 2, "pad": "' + b"x" * (17 * 2 ** 20) + b'"}')
+    store = ProgressStore(tmp_path)
+    assert store.tours == {} and "larger than 16 MB" in store.warnings[0]
+
+
+def test_check_writable_names_the_folder(tmp_path):
+    (tmp_path / "file").write_text("")
+    store = ProgressStore(tmp_path / "elsewhere")
+    store.directory = tmp_path / "file" / "inner"
+    with pytest.raises(ProgressError, match="is not a directory"):
+        store.check_writable()

@@ -8,7 +8,7 @@ import sys
 from rich.text import Text
 
 from . import show
-from .commands import EPILOG, EXIT_USAGE, UsageError
+from .commands import EPILOG, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, report_crash
 
 # subcommand -> module of tracer.commands (in the order `walkthrough --help` lists them)
 COMMANDS = {
@@ -37,6 +37,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # any text can be printed: a lone surrogate in a path, or "✓" on a latin-1 terminal, never stops us
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    console = show.make_console()
+    try:
+        return _main(argv, console)
+    except KeyboardInterrupt:
+        console.print(Text("\nInterrupted."))
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away: say nothing more (Python's own advice: point stdout at devnull before exiting)
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except SystemExit as exc:
+        if console.quiet and exc.code == 1:    # rich met a broken pipe: it went quiet and exits 1
+            return EXIT_BROKEN_PIPE
+        raise
+    except (Exception, RecursionError, MemoryError):
+        import traceback
+        return report_crash(console, traceback.format_exc())
+
+
+def _main(argv: list[str] | None, console) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     program_args: list[str] = []
     if "--" in argv:
@@ -44,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
         argv, program_args = argv[:cut], argv[cut + 1:]
     parser = build_parser()
     args = parser.parse_args(argv)
-    console = show.make_console()
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -25,6 +25,8 @@ from pathlib import Path
 SCHEMA_VERSION = 2
 TOURS = "tours"
 LOCK_TIMEOUT_S = 10.0
+MAX_FILE_BYTES = 16 * 1024 * 1024     # a progress file is a few kB; anything this big is not ours
+MAX_ATTEMPTS_KEPT = 50
 
 
 class ProgressError(Exception):
@@ -46,14 +48,57 @@ class TourProgress:
     missed: list[str] = field(default_factory=list)     # question ids answered wrong, to ask again
     finished: bool = False
     updated: float = 0.0
+    attempts: list[dict] = field(default_factory=list)   # earlier attempts, oldest first (see archive())
+    question_text: dict[str, str] = field(default_factory=dict)   # question id -> how to name it to a learner
 
     @property
     def score(self) -> tuple[int, int]:
         return sum(self.answers.values()), len(self.answers)
 
+    @property
+    def started(self) -> bool:
+        return bool(self.steps_seen or self.answers)
+
+    def archive(self) -> None:
+        """Close the current attempt: its score, steps and missed questions go to `attempts`; the tour starts
+        again from step 1. `missed` (the questions to ask again) and `question_text` carry over."""
+        if self.started:
+            right, asked = self.score
+            self.attempts.append({"right": right, "asked": asked, "seen": len(self.steps_seen),
+                                  "finished": self.finished, "missed": [q for q, ok in self.answers.items() if not ok],
+                                  "ended": self.updated or time.time()})
+            del self.attempts[:-MAX_ATTEMPTS_KEPT]
+        self.next_step, self.steps_seen, self.answers, self.finished = 0, [], {}, False
+
+    def best(self) -> tuple[int, int] | None:
+        """The best score of any attempt (this one included): most right answers, then fewest asked."""
+        scores = [(a["right"], a["asked"]) for a in self.attempts if a["asked"]]
+        if self.answers:
+            scores.append(self.score)
+        return max(scores, key=lambda s: (s[0], -s[1])) if scores else None
+
+    def describe_question(self, question_id: str) -> str:
+        """A question as a learner knows it: its step and prompt, not its id."""
+        return self.question_text.get(question_id) or f"question {question_id}"
+
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+_ATTEMPT_CHECKS = {
+    "right": lambda v: _is_int(v) and 0 <= v < 1_000_000,
+    "asked": lambda v: _is_int(v) and 0 <= v < 1_000_000,
+    "seen": lambda v: _is_int(v) and 0 <= v < 1_000_000,
+    "finished": lambda v: isinstance(v, bool),
+    "missed": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
+    "ended": lambda v: (_is_int(v) or isinstance(v, float)) and v == v,
+}
+
+
+def _is_attempt(v) -> bool:
+    return (isinstance(v, dict) and set(v) == set(_ATTEMPT_CHECKS)
+            and all(check(v[k]) for k, check in _ATTEMPT_CHECKS.items()))
 
 
 # field -> check of its JSON value; a tour entry failing any check is dropped
@@ -64,6 +109,8 @@ _TOUR_CHECKS = {
     "missed": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v),
     "finished": lambda v: isinstance(v, bool),
     "updated": lambda v: (_is_int(v) or isinstance(v, float)) and v == v,
+    "attempts": lambda v: isinstance(v, list) and all(_is_attempt(a) for a in v),
+    "question_text": lambda v: isinstance(v, dict) and all(isinstance(t, str) for t in v.values()),
 }
 assert set(_TOUR_CHECKS) == {f.name for f in fields(TourProgress)}
 
@@ -121,18 +168,27 @@ class ProgressStore:
     def _read_file(self, warn: bool):
         """The parsed JSON of the file, {} if there is none; an unreadable file is set aside."""
         try:
-            raw = self.path.read_bytes()
+            if self.path.exists() and not self.path.is_file() and not self.path.is_dir():   # a FIFO would block
+                raise ProgressError(f"{self.path} is not a regular file; move it away or set WALKTHROUGH_STATE_DIR "
+                                    "to another folder")
+            with open(self.path, "rb") as f:
+                raw = f.read(MAX_FILE_BYTES + 1)
         except FileNotFoundError:
             return {}
         except IsADirectoryError:
             raise ProgressError(f"{self.path} is a directory, not a progress file; move it away or set "
                                 "WALKTHROUGH_STATE_DIR to another folder") from None
+        except NotADirectoryError:
+            raise ProgressError(f"the state directory {self.directory} is not a directory (a file has its name); "
+                                "move that file away or set WALKTHROUGH_STATE_DIR to a folder") from None
         except OSError as exc:
             if warn:
                 self.warnings.append(f"progress file {self.path}: cannot read it ({exc.strerror}); "
                                      "starting with fresh progress")
             return {}
         try:
+            if len(raw) > MAX_FILE_BYTES:
+                raise ValueError(f"larger than {MAX_FILE_BYTES // 2**20} MB")
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
@@ -189,6 +245,19 @@ class ProgressStore:
             self.warnings.append(f"progress file {self.path}: {why}; {where}")
 
     # ----- writing ----------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Raise ProgressError now, before a run, if progress could not be saved later."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.directory):
+                pass
+        except OSError as exc:
+            what = "is not a directory" if isinstance(exc, (NotADirectoryError, FileExistsError)) else \
+                f"is not writable ({exc.strerror})"
+            raise ProgressError(f"the state directory {self.directory} {what}: progress could not be saved; "
+                                "set WALKTHROUGH_STATE_DIR to a writable folder") from None
+        self.save()
+
     def save(self) -> None:
         """Merge this process's changes into the file under a lock, then write it atomically."""
         from filelock import FileLock, Timeout
@@ -213,9 +282,11 @@ class ProgressStore:
         on_disk.path, on_disk.directory, on_disk.warnings = self.path, self.directory, []
         on_disk.tours, on_disk.sections = {}, {}
         on_disk._load(on_disk._read_file(warn=False), warn=False)
+        now = time.time()
         for section, name in self._touched:
             if section == TOURS:
                 if name in self.tours:
+                    self.tours[name].updated = now
                     on_disk.tours[name] = self.tours[name]
                 else:
                     on_disk.tours.pop(name, None)

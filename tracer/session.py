@@ -3,6 +3,7 @@ step, answers its questions and explores; progress is saved after every step.
 """
 from __future__ import annotations
 
+import time
 import traceback
 import types
 from pathlib import Path
@@ -10,13 +11,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from . import show
+from . import review, show
 from .engine import values
 from .quiz import answers
-from .engine.anchors import AnchorError, names_read, parse_file
+from .engine.anchors import AnchorError, parse_file
 from .engine.stops import (CONTINUE, EDITOR, EDITOR_AFTER, STEP_INTO, STEP_OVER, Engine, InternalError, StopPoint,
                      WhenError)
-from .progress import ProgressStore
+from .progress import ProgressError, ProgressStore
 from .spec import Question, Step, Walkthrough
 
 INTERACTIVE, AUTO, SCRIPTED = "interactive", "auto", "scripted"
@@ -34,10 +35,23 @@ class ProgramFailed(Exception):
     """The learner's program raised or exited non-zero; the message is ready to show."""
 
 
+class ExpressionFailed(Exception):
+    """A walkthrough question's `expr` raised in the paused frame: that step's questions stop, the tour goes on."""
+
+
+class SaveFailed(BaseException):
+    """Progress could not be written (the disk filled up, the folder became read-only): stop, and say so.
+    A BaseException, so the learner's `except Exception` around a stop cannot swallow it."""
+
+
+QUIT_WORDS = ("q", "quit", "exit")
+
+
 class Session:
     def __init__(self, walkthrough: Walkthrough, store: ProgressStore, console: Console | None = None, *,
                  mode: str = INTERACTIVE, scripted_answers: dict | None = None, restart: bool = False,
-                 read_line=input, seed: int = 0, generated: int = 2, editor=None):
+                 read_line=input, seed: int = 0, generated: int = 2, editor=None, review: bool = False,
+                 outputs: list[tuple[Path, str]] = ()):
         self.walkthrough = walkthrough
         self.store = store
         self.console = console or show.make_console()
@@ -49,14 +63,21 @@ class Session:
         self.generated = generated                 # generated questions per stop, at most (0: none)
         self._indexes: dict = {}                   # path -> questions.SourceIndex
         self._asked_idioms: set[str] = set()       # why-questions already asked in this run
+        self.review = review                       # stop only where questions were missed; ask only those
+        self.outputs = list(outputs)               # (file the run writes, command that uses it): the final panel
         self.tour = store.tour(walkthrough.name)
-        if restart or self.tour.finished:
+        if not review and (restart or self.tour.finished):
             if self.tour.finished and not restart:
-                self.console.print("[dim]You finished this walkthrough before; starting again from step 1.[/]")
-            store.forget("tours", walkthrough.name)
-            self.tour = store.tour(walkthrough.name)
-        self.first_step = min(self.tour.next_step, len(walkthrough.steps))
-        self._status = None
+                right, asked = self.tour.score
+                self.console.print(show.say("[dim]You finished this walkthrough before ({right}/{asked} right; kept in "
+                                            "`walkthrough progress`); starting attempt {n} from step 1.[/]",
+                                            right=right, asked=asked, n=len(self.tour.attempts) + 2))
+            self.tour.archive()                    # the score and missed questions of the last attempt are kept
+        self.first_step = 0 if review else min(self.tour.next_step, len(walkthrough.steps))
+        self._status = show.Status(self.console)
+        self._paused_s = 0.0                       # time spent at stops: the program's own clocks count it
+        self._predicting = None                    # (frame, first line, last line) of the statement predicted
+        self._told_answer_keys = False
         self._predictions: list[tuple[Question, str, types.FrameType]] = []
         self.engine: Engine | None = None
 
@@ -64,12 +85,27 @@ class Session:
     def run(self) -> int:
         """Run every entry point of the walkthrough; return the exit code."""
         steps = self.walkthrough.steps
-        if self.first_step:
-            self.console.print(f"[bold]Resuming at step {self.first_step + 1}/{len(steps)}[/] "
-                               f"(`--restart` begins again). Earlier steps run at full speed.")
+        for step in steps:
+            if step.stale:
+                self.console.print(show.say("[yellow]skipping step {n} ({id}):[/] {why}", n=steps.index(step) + 1,
+                                            id=step.id, why=step.stale))
+        if self.review:
+            stops = [s for s in review.steps_to_review(steps, self.tour) if not s.stale]
+            if not stops:
+                self.console.print(show.say("Nothing to review in {title}: no missed question waits at a step that "
+                                            "can stop. `walkthrough progress` shows your scores.",
+                                            title=self.walkthrough.title))
+                return 0
+            self.console.print(show.say("[bold]Review:[/] {q} missed question(s) at {n} step(s); the program runs at "
+                                        "full speed in between.", q=len(self.tour.missed), n=len(stops)))
+        else:
+            stops = [s for s in steps[self.first_step:] if not s.stale]
+        if self.first_step and not self.review:
+            self.console.print(show.say("[bold]Resuming at step {n}/{total}[/] (`--restart` begins again). Earlier "
+                                        "steps run at full speed.", n=self.first_step + 1, total=len(steps)))
         points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when,
                             optional=step.optional)
-                  for step in steps[self.first_step:]]
+                  for step in stops]
         self.engine = Engine(points, self.walkthrough.repo_dir, self,
                              debugger_break=self.editor.debugpy.breakpoint if self.editor else None,
                              debugger_settle=self.editor.tracing_switch() if self.editor else None)
@@ -81,17 +117,32 @@ class Session:
                 self._run_entry(script, entry.args)
         finally:
             self._stop_status()
-            self.store.save()
+            self._save()
             if self.editor is not None:
                 self.editor.close()
-        unreached = [s.id for s in steps[self.first_step + self.engine.pending:] if not s.optional]
+        unreached = [p.key.id for p in self.engine.points[self.engine.pending:] if not p.key.optional]
+        if self.review:
+            self.console.print(show.say("[bold]Review done.[/] {left} question(s) still to ask again"
+                                        "{unreached}.", left=len(self.tour.missed),
+                                        unreached=f"; never reached: {', '.join(unreached)}" if unreached else ""))
+            return 0
         if not unreached:
             self.tour.finished = True
             self.tour.next_step = len(steps)
-            self.store.save()
-        self.console.print(show.summary_view(self.walkthrough.title, len(self.tour.steps_seen), len(steps),
-                                             self.tour.score, unreached))
+            self._save()
+        saved = [(str(path), command) for path, command in self.outputs if Path(path).is_file()]
+        self.console.print(show.summary_view(
+            self.walkthrough.title, len(self.tour.steps_seen), len(steps), self.tour.score, unreached,
+            name=self.walkthrough.name.split("@")[0], best=self.tour.best(), attempts=len(self.tour.attempts) + 1,
+            missed=len(self.tour.missed), saved=saved, paused_s=self._paused_s,
+            skipped=[s.id for s in steps if s.stale]))
         return 0
+
+    def _save(self) -> None:
+        try:
+            self.store.save()
+        except ProgressError as exc:
+            raise SaveFailed(str(exc)) from None
 
     def _run_entry(self, script: Path, args: list[str]) -> None:
         self._start_status()
@@ -112,7 +163,7 @@ class Session:
     def _learner_traceback(self, exc: BaseException) -> str:
         repo = str(self.walkthrough.repo_dir.resolve())
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(repo)]
-        lines = ["Traceback (reference-repo frames only):", *traceback.format_list(frames)]
+        lines = ["Where it failed (the program's own frames, innermost last):\n", *traceback.format_list(frames)]
         lines += traceback.format_exception_only(type(exc), exc)
         return "".join(lines).rstrip()
 
@@ -125,47 +176,56 @@ class Session:
             message = "no step ahead: running at full speed …"
         if self.editor is not None and not self.editor.lost:
             return                      # the editor shows where the program is
-        if self.console.is_terminal:
-            self._status = self.console.status(message)
-            self._status.start()
-        else:
-            self.console.print(f"[dim]{message}[/]")
+        self._status.start(message)     # replaces a running one: never two spinners
 
     def _stop_status(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
+        self._status.stop()
 
     # ----- the engine's client: called at stops -----------------------------------------------
     def user_stop(self, frame: types.FrameType, point: StopPoint) -> str:
+        paused = time.monotonic()
+        try:
+            return self._stop(frame, point)
+        finally:
+            self._paused_s += time.monotonic() - paused
+
+    def _stop(self, frame: types.FrameType, point: StopPoint) -> str:
         self._stop_status()
         step: Step = point.key
         index = self.walkthrough.steps.index(step)
-        self.tour.next_step = index
-        self.store.save()
-        rows = values.frame_values(frame, [*step.watch, *names_read(step.code)])
+        if not self.review:
+            self.tour.next_step = index
+            self._save()
+        rows = values.frame_values(frame, [*step.watch, *values.line_expressions(step.code)])
         self.console.print(show.step_view(index + 1, len(self.walkthrough.steps), step,
                                           self.walkthrough.repo_dir, rows))
-        self._ask(step, frame)
-        if step.id not in self.tour.steps_seen:
-            self.tour.steps_seen.append(step.id)
-        self.tour.next_step = index + 1
-        self.store.save()
+        try:
+            self._ask(step, frame)
+        except ExpressionFailed as exc:
+            self.console.print(Text(f"this step's question cannot be checked: {exc}; skipping its questions "
+                                    "(`walkthrough check` reports names that no longer exist)", style="yellow"))
+        if not self.review:
+            if step.id not in self.tour.steps_seen:
+                self.tour.steps_seen.append(step.id)
+            self.tour.next_step = index + 1
+        self._save()
         if self.editor is not None and self.editor.still_attached():
             return self._hand_to_editor(step, point)
         if self._predictions:
-            self.console.print("[dim]Running the line to check your predictions …[/]")
+            self._predicting = (frame, step.line, step.end_line)   # checked once the whole statement has run
+            self.console.print(Text("Running the line to check your predictions …", style="dim"))
             return STEP_OVER
         return self._prompt(frame, step)
 
     def _hand_to_editor(self, step: Step, point: StopPoint) -> str:
         """The editor stops at the step's line once we return; predictions are checked after the statement."""
-        self.console.print(f"[bold]→ VS Code is stopped at {step.file}:{step.line}[/]: inspect the Variables pane, "
-                           "then Continue (F5) there to move on.")
+        self.console.print(show.say("[bold]→ VS Code is stopped at {file}:{line}[/]: inspect the Variables pane, "
+                                    "then Continue (F5) there to move on.", file=step.file, line=step.line))
         if self._predictions:
             if self.engine.points.index(point) in self.engine.after_points:
                 return EDITOR_AFTER
-            self.console.print("[dim]This statement has no 'after' point in editor mode; predictions not checked.[/]")
+            self.console.print(Text("This statement has no 'after' point in editor mode; predictions not checked.",
+                                    style="dim"))
             self._predictions.clear()
         return EDITOR
 
@@ -173,14 +233,26 @@ class Session:
         self._check_predictions()
 
     def user_line(self, frame: types.FrameType) -> str:
+        paused = time.monotonic()
+        try:
+            return self._line(frame)
+        finally:
+            self._paused_s += time.monotonic() - paused
+
+    def _line(self, frame: types.FrameType) -> str:
+        if self._predictions and self._predicting is not None:
+            stopped_frame, first, last = self._predicting
+            if frame is stopped_frame and first <= frame.f_lineno <= last:
+                return STEP_OVER           # still inside the statement (a call spread over several lines)
         self._stop_status()
+        self._predicting = None
         if self._predictions:
             self._check_predictions()
             if self.mode != INTERACTIVE:
                 self._start_status()
                 return CONTINUE
         statement = self._statement_at(frame.f_code.co_filename, frame.f_lineno)
-        rows = values.frame_values(frame, names_read(statement)) if statement else []
+        rows = values.frame_values(frame, values.line_expressions(statement)) if statement else []
         self.console.print(show.line_view(Path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name,
                                           self.walkthrough.repo_dir, rows))
         return self._prompt(frame, None)
@@ -204,9 +276,9 @@ class Session:
         if step.path not in self._indexes:
             try:
                 self._indexes[step.path] = questions.SourceIndex.from_file(step.path)
-            except (SyntaxError, OSError):
+            except (SyntaxError, OSError, RecursionError, ValueError):   # a file libcst cannot take: no questions
                 return []
-        shown = [*step.watch, *names_read(step.code)]       # the live values on screen
+        shown = [*step.watch, *values.line_expressions(step.code)]   # the live values on screen
         screen = " ".join([step.title, step.text, step.math, step.how])  # what the step already explains
         generated = questions.for_stop(self._indexes[step.path], step.line, frame, self.seed, step.id,
                                        count=self.generated, authored=step.questions, shown=shown,
@@ -219,15 +291,17 @@ class Session:
             return
         from .quiz import questions   # libcst's matchers take ~0.2 s to import: only when questions are asked
         asked = step.questions + self._generated_for(step, frame)
+        if self.review:
+            asked = review.to_ask(asked, self.tour)
         for n, question in enumerate(asked, start=1):
             self.console.print(show.question_view(n, len(asked), question))
             reply = self._answer_for(question)
             if reply is None:
-                self.console.print("[dim]  skipped[/]")
+                self.console.print(Text("  skipped", style="dim"))
                 continue
             if question.kind == "value" and question.expr and question.after:
                 self._predictions.append((question, reply, frame))
-                self.console.print("[dim]  noted; we'll check it once the line has run[/]")
+                self.console.print(Text("  noted; we'll check it once the line has run", style="dim"))
                 continue
             if question.kind == "value" and question.expr:
                 real = self._evaluate(question.expr, frame)
@@ -246,24 +320,33 @@ class Session:
             if reply is not None:
                 self.console.print(Text.assemble("  answer (from file): ", str(reply)))
             return None if reply is None else str(reply)
+        if not self._told_answer_keys:
+            self._told_answer_keys = True
+            self.console.print(Text("  (type your answer and Enter; Enter alone skips the question; q quits, "
+                                    "progress saved)", style="dim"))
         reply = self.read_line("answer> ").strip()
+        if reply.lower() in QUIT_WORDS and not any(reply.lower() == c.lower() for c in question.choices):
+            raise QuitTour()
         return reply or None
 
     def read_line(self, prompt: str) -> str:
         try:
             return self._read_line(prompt)
-        except EOFError:
+        except (EOFError, ValueError):      # ValueError: input closed (`p exit()` closes sys.stdin)
             raise EndOfInput() from None
 
     def _evaluate(self, expr: str, frame: types.FrameType):
-        return eval(expr, frame.f_globals, frame.f_locals)   # the walkthrough author's expression
+        try:
+            return eval(expr, frame.f_globals, frame.f_locals)   # the walkthrough author's expression
+        except Exception as exc:
+            raise ExpressionFailed(f"{expr!r} raised {exc.__class__.__name__}: {values.cut(str(exc), 200)}") from None
 
     def _check_predictions(self) -> None:
         for question, reply, frame in self._predictions:
             try:
                 real = self._evaluate(question.expr, frame)
             except Exception as exc:
-                self.console.print(f"[red]could not evaluate {question.expr!r}: {exc.__class__.__name__}: {exc}[/]")
+                self.console.print(Text(f"could not check the prediction: {exc}", style="red"))
                 continue
             shown = f"{question.subject or question.expr} = {values.describe(real)}"
             self._record(question, answers.check_value(reply, real, question.tolerance), shown)
@@ -271,12 +354,18 @@ class Session:
 
     def _record(self, question: Question, right: bool, expected: str, misconception: str = "") -> None:
         self.console.print(show.feedback(right, expected, question.explain, misconception))
-        self.tour.answers[question.id] = right
+        if not self.review:        # a review changes what is left to review, not the attempt's score
+            self.tour.answers[question.id] = right
         if right and question.id in self.tour.missed:
             self.tour.missed.remove(question.id)
         elif not right and question.id not in self.tour.missed:
             self.tour.missed.append(question.id)
-        self.store.save()
+        if not right:
+            step = next((s for s in self.walkthrough.steps if s.id == review.step_of(question.id)), None)
+            if step is not None:
+                number = self.walkthrough.steps.index(step) + 1
+                self.tour.question_text[question.id] = review.words(number, step, question)
+        self._save()
 
     # ----- the prompt --------------------------------------------------------------------------
     def _prompt(self, frame: types.FrameType, step: Step | None) -> str:
@@ -300,23 +389,32 @@ class Session:
                 self.console.print(show.stack_view(self._repo_stack(frame)))
             elif word in ("h", "hint"):
                 hint = step.hint if step and step.hint else "No hint here: print a value with `p NAME`."
-                self.console.print(f"[italic]{hint}[/]")
-            elif word in ("q", "quit", "exit"):
+                self.console.print(Text(hint.strip(), style="italic"))
+            elif word in QUIT_WORDS:
                 raise QuitTour()
             elif word in ("?", "help"):
                 self.console.print(show.PROMPT_HELP)
             else:
-                self.console.print(f"[red]unknown command {word!r}[/]; " + show.PROMPT_HELP)
+                self.console.print(Text.assemble((f"unknown command {word[:60]!r}", "red"), "; "),
+                                   show.PROMPT_HELP)
 
     def _print_expression(self, expr: str, frame: types.FrameType) -> None:
         if not expr.strip():
-            self.console.print("[red]usage: p EXPRESSION[/]  e.g. p ratio.shape")
+            self.console.print(Text.assemble(("usage: p EXPRESSION", "red"), "  e.g. p ratio.shape"))
             return
+        import sys
+        stdin, sys.stdin = sys.stdin, _StdinKeptOpen(sys.stdin)
         try:
             value = eval(expr, frame.f_globals, frame.f_locals)   # the learner's own debugger expression
-        except Exception as exc:
-            self.console.print(f"[red]{exc.__class__.__name__}: {exc}[/]")
+        except (KeyboardInterrupt, QuitTour, EndOfInput, SaveFailed, InternalError, WhenError):
+            raise
+        except BaseException as exc:      # SyntaxError, SystemExit from `p exit()`, RecursionError...: all shown
+            advice = " (that would end the program; type q to leave the walkthrough)" \
+                if isinstance(exc, SystemExit) else ""
+            self.console.print(Text(f"{exc.__class__.__name__}: {values.cut(str(exc), 300)}{advice}", style="red"))
             return
+        finally:
+            sys.stdin = stdin
         self.console.print(Text.assemble((expr, "bold green"), " = ", values.describe(value)))
 
     def _repo_stack(self, frame: types.FrameType) -> list[tuple[str, int, str]]:
@@ -327,3 +425,18 @@ class Session:
                 frames.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
             frame = frame.f_back
         return frames[::-1]
+
+
+
+class _StdinKeptOpen:
+    """sys.stdin while a `p` expression runs: `exit()` (site's Quitter) closes sys.stdin before raising
+    SystemExit, which would leave the walkthrough's prompts without input."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def close(self):
+        pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)

@@ -4,7 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console, Group
+from rich.live import Live
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.syntax import Syntax
@@ -18,8 +20,60 @@ def make_console() -> Console:
     return Console(highlight=False, soft_wrap=False)
 
 
+def say(template: str, style: str = "", **values) -> Text:
+    """Our own markup with values filled in as plain text: `say("[bold]{name}[/] saved", name=path)`.
+    A value is never read as markup (a `[/x]` in a path, a title or an answer is shown as typed)."""
+    text = Text.from_markup(template.format(**{k: escape(str(v)) for k, v in values.items()}))
+    if style:
+        text.stylize(style)
+    return text
+
+
+def plain(value, style: str = "") -> Text:
+    """Any string shown exactly as it is (rich would read `[...]` in a str as markup)."""
+    return value if isinstance(value, Text) else Text(str(value), style=style)
+
+
+class Status:
+    """The one-line "running to step k/N" status. A spinner in a terminal, one printed line otherwise;
+    starting it again replaces the old one (never two spinners), and a repeated line is not printed twice."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self._live: Live | None = None
+        self._last_printed: str | None = None
+
+    def start(self, message: str) -> None:
+        self.stop()
+        if self.console.is_terminal and not self.console.is_dumb_terminal:
+            from rich.spinner import Spinner
+
+            # a console of its own that never reads markup: program output passes through it while it spins
+            quiet = Console(file=self.console.file, highlight=False, markup=False, soft_wrap=False,
+                            color_system=self.console.color_system or None, force_terminal=True,
+                            no_color=self.console.no_color, width=self.console.width)
+            self._live = Live(Spinner("dots", Text(message, style="dim")), console=quiet, transient=True,
+                              refresh_per_second=8)
+            self._live.start()
+        elif message != self._last_printed:
+            self.console.print(Text(message, style="dim"))
+            self._last_printed = message
+
+    def stop(self) -> None:
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._live is not None
+
+
 def code_view(path: Path, line: int, end_line: int | None = None, source: str | None = None) -> Syntax:
-    text = source if source is not None else Path(path).read_text(encoding="utf-8")
+    if source is None:
+        from .engine.anchors import read_source
+        source = read_source(path)
+    text = source
     end_line = end_line or line
     return Syntax(text, "python", line_numbers=True, highlight_lines=set(range(line, end_line + 1)),
                   line_range=(max(1, line - CONTEXT_LINES), end_line + CONTEXT_LINES),
@@ -41,7 +95,7 @@ def values_table(rows: list[tuple[str, str]], title: str = "live values") -> Tab
     table.add_column("name", style="bold green", no_wrap=True)
     table.add_column("value", overflow="fold")
     for name, description in rows:
-        table.add_row(name, description)
+        table.add_row(plain(name), plain(description))
     return table
 
 
@@ -110,13 +164,34 @@ def stack_view(frames: list[tuple[str, int, str]]) -> Table:
     table.add_column("file:line", style="cyan")
     table.add_column("function")
     for path, line, function in frames:
-        table.add_row(f"{Path(path).name}:{line}", function)
+        table.add_row(plain(f"{Path(path).name}:{line}"), plain(function))
     return table
 
 
-def summary_view(title: str, seen: int, total: int, score: tuple[int, int], unreached: list[str]) -> Panel:
+def summary_view(title: str, seen: int, total: int, score: tuple[int, int], unreached: list[str], *,
+                 name: str = "", best: tuple[int, int] | None = None, attempts: int = 1, missed: int = 0,
+                 saved: list[tuple[str, str]] = (), paused_s: float = 0.0, skipped: list[str] = ()) -> Panel:
+    """The last panel: what was seen and scored, what to do next, where the results are."""
     right, asked = score
-    lines = [f"steps seen: {seen}/{total}", f"questions: {right}/{asked} right" if asked else "questions: none answered"]
+    lines = [Text(f"steps seen: {seen}/{total}"),
+             Text(f"questions: {right}/{asked} right" if asked else "questions: none answered")]
+    if best is not None and attempts > 1:
+        lines[-1].append(f"  (best of {attempts} attempts: {best[0]}/{best[1]})")
+    if skipped:
+        lines.append(Text("skipped (their code changed: `walkthrough check` names the nearest code): " + ", ".join(skipped)))
     if unreached:
-        lines.append("never reached (their code did not run at the hit asked for): " + ", ".join(unreached))
-    return Panel("\n".join(lines), title=f"{title}: done", title_align="left", border_style="magenta")
+        lines.append(Text("never reached (their code did not run at the hit asked for): " + ", ".join(unreached)))
+    if missed:
+        lines.append(say("{n} question{s} to ask again: [bold]walkthrough progress[/] lists them, "
+                         "[bold]walkthrough start {name} --review[/] asks them again",
+                         n=missed, s="" if missed == 1 else "s", name=name))
+    elif name:
+        lines.append(say("[bold]walkthrough progress[/] shows your score and history"))
+    for what, command in saved:
+        lines.append(say("saved: [bold]{what}[/]", what=what))
+        if command:
+            lines.append(say("  run it again: {command}", style="dim", command=command))
+    if paused_s >= 1:
+        lines.append(Text(f"timings the program printed (steps/s, the seconds in metrics.csv) include the "
+                          f"{paused_s:.0f} s it was paused at steps", style="dim"))
+    return Panel(Text("\n").join(lines), title=Text(f"{title}: done"), title_align="left", border_style="magenta")

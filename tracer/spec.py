@@ -5,10 +5,10 @@ Every error names the file and, where the TOML shows one, the line, and says wha
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import datafile
 from .engine import anchors
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +16,13 @@ WALKTHROUGHS_DIR = PROJECT_ROOT / "walkthroughs"
 IMPLS_DIR = PROJECT_ROOT / "minimal_impls"
 
 QUESTION_KINDS = ("choice", "value", "text")
+MAX_FILE_BYTES = 4 * 1024 * 1024     # walkthrough files are a few tens of kB
+
+
+def shown(value, limit: int = 60) -> str:
+    """repr() of a value from a file, cut to `limit` characters: a 100k-character key is not echoed whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(str(value))} characters)"
 
 
 class SpecError(Exception):
@@ -64,6 +71,8 @@ class Step:
     end_line: int = 0
     code: str = ""
     qualname: str = ""
+    stale: str = ""             # why the step cannot stop (its anchor no longer resolves, ...); "" if it can
+    where: str = ""             # "file.toml:LINE" of its `at`, for messages
 
 
 @dataclass
@@ -82,7 +91,11 @@ class Walkthrough:
     summary: str = ""
     source: Path | None = None
     experiment: dict = field(default_factory=dict)   # the [experiment] table (tracer/lab/experiments.py)
-    skipped: list[str] = field(default_factory=list)   # steps left out: their code is not in this copy
+
+    @property
+    def skipped(self) -> list[str]:
+        """Ids of the steps that cannot stop (stale): their code is not where the walkthrough says."""
+        return [step.id for step in self.steps if step.stale]
 
 
 # ----- schema --------------------------------------------------------------------------------
@@ -143,7 +156,7 @@ def _check_table(table: dict, schema: dict, where) -> None:
         if key not in schema:
             near = [k for k in schema if k.startswith(key[:2])]
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise SpecError(f"{where(key)}: unknown key {key!r}{hint}; allowed: {', '.join(schema)}")
+            raise SpecError(f"{where(key)}: unknown key {shown(key)}{hint}; allowed: {', '.join(schema)}")
         expected = schema[key]
         ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
@@ -151,25 +164,21 @@ def _check_table(table: dict, schema: dict, where) -> None:
         if not ok:
             name = (" or ".join(_TYPE_NAMES.get(t, t.__name__) for t in expected)
                     if isinstance(expected, tuple) else _TYPE_NAMES[expected])
-            raise SpecError(f"{where(key)}: {key!r} must be {name}, not {type(value).__name__} {value!r}")
+            raise SpecError(f"{where(key)}: {key!r} must be {name}, not {type(value).__name__} {shown(value)}")
 
 
 def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache | None = None,
-         repo: Path | None = None) -> Walkthrough:
+         repo: Path | None = None, lenient: bool = False) -> Walkthrough:
     """Read and validate a walkthrough file; with resolve_anchors, find every step's code.
 
-    `repo` replaces the file's own repo directory: the same tour on a learner's working copy."""
+    `repo` replaces the file's own repo directory: the same tour on a learner's working copy.
+    `lenient`: a step whose anchor no longer resolves is marked `stale` instead of failing the file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such walkthrough file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: cannot read it ({exc.__class__.__name__}: {exc})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+        text = datafile.read_text(path, "walkthrough file", MAX_FILE_BYTES)
+        data = datafile.loads(text, path, "TOML", "walkthrough file")
+    except datafile.DataFileError as exc:
+        raise SpecError(str(exc)) from None
     lines = _Lines(text)
 
     def at_line(line):
@@ -180,6 +189,10 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
         if key not in data:
             raise SpecError(f"{path}: missing {key!r} (a walkthrough needs {', '.join(_REQUIRED_TOP)})")
 
+    for key in ("run", "step"):
+        if not data[key]:
+            raise SpecError(f"{at_line(lines.of_key(key))}: {key!r} is empty; a walkthrough needs at least one "
+                            f"[[{key}]] table")
     repo_dir = Path(data["repo"]) if repo is None else Path(repo).resolve()
     if repo is not None and not repo_dir.is_dir():
         raise SpecError(f"--repo {repo}: no such directory")
@@ -200,8 +213,8 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
             raise SpecError(f"{at_line(block[0] + 1)}: [[run]] needs 'script'")
         if not all(isinstance(a, str) for a in run.get("args", [])):
             raise SpecError(f"{at_line(lines.of_key('args', block))}: 'args' must be a list of strings")
-        if not (repo_dir / run["script"]).is_file():
-            raise SpecError(f"{at_line(lines.of_key('script', block))}: no script {run['script']!r} in {repo_dir}")
+        if not (repo_dir / run["script"]).is_file() or not _inside(repo_dir, run["script"]):
+            raise SpecError(f"{at_line(lines.of_key('script', block))}: no script {shown(run['script'])} in {repo_dir}")
         runs.append(RunEntry(run["script"], list(run.get("args", []))))
 
     steps, seen = [], {}
@@ -215,6 +228,9 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
                 raise SpecError(f"{at_line(block[0] + 1)}: step {i + 1} has no {key!r} "
                                 f"(a step needs {', '.join(_REQUIRED_STEP)})")
         step_id = raw["id"]
+        if not re.fullmatch(r"[\w-]{1,60}", step_id):
+            raise SpecError(f"{at_line(lines.of_key('id', block))}: step id {shown(step_id)}: use 1-60 letters, "
+                            "digits, - or _ (it names the step in answers files and progress)")
         if step_id in seen:
             raise SpecError(f"{at_line(block[0] + 1)}: step id {step_id!r} is used twice (also step {seen[step_id]})")
         seen[step_id] = i + 1
@@ -227,14 +243,15 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
             except SyntaxError as exc:
                 raise SpecError(f"{at_line(lines.of_key('when', block))}: 'when' is not a Python expression: "
                                 f"{exc.msg}") from None
-        if not all(isinstance(w, str) for w in raw.get("watch", [])):
-            raise SpecError(f"{at_line(lines.of_key('watch', block))}: 'watch' must be a list of strings")
+        if not all(isinstance(w, str) and _DOTTED.fullmatch(w) for w in raw.get("watch", [])):
+            raise SpecError(f"{at_line(lines.of_key('watch', block))}: 'watch' must be a list of names or "
+                            "attribute chains, e.g. [\"ratio\", \"args.gamma\"]")
         questions = [_question(q, step_id, n, lambda key, n=n, b=block: at_line(lines.of_key(key, b, n)))
                      for n, q in enumerate(raw.get("question", []))]
         fields = {k: v for k, v in raw.items() if k != "question"}
         steps.append(Step(**fields, questions=questions))
-        if "file" in raw and not (repo_dir / raw["file"]).is_file():
-            raise SpecError(f"{at_line(lines.of_key('file', block))}: step {step_id!r}: no file {raw['file']!r} "
+        if "file" in raw and (not (repo_dir / raw["file"]).is_file() or not _inside(repo_dir, raw["file"])):
+            raise SpecError(f"{at_line(lines.of_key('file', block))}: step {step_id!r}: no file {shown(raw['file'])} "
                             f"in {repo_dir}")
 
     experiment = data.get("experiment", {})
@@ -250,11 +267,26 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
                             f"`walkthrough experiment {path.stem} --set NAME=V1,V2 ...`")
     walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path,
                               experiment)
+    for i, step in enumerate(steps):
+        step.where = at_line(lines.of_key("at", lines.step(i)))
     if resolve_anchors:
-        # on a learner's copy (`repo`), a step whose code they rewrote (an exercise) is skipped, not an error
+        if repo is not None:     # a learner's copy (an exercise rewrote a block): skip, never refuse; not theirs to fix
+            lenient = "your copy changed here; the tour goes on without this step"
         resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache,
-                skip_missing=repo is not None)
+                lenient=lenient)
     return walkthrough
+
+
+_DOTTED = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
+
+
+def _inside(repo_dir: Path, relative: str) -> bool:
+    """Is repo_dir/relative inside repo_dir (no `..` or absolute path leading out of it)?"""
+    try:
+        (repo_dir / relative).resolve().relative_to(repo_dir.resolve())
+        return True
+    except ValueError:
+        return False
 
 
 def _check_experiment(table: dict, runs: list[RunEntry], repo_dir: Path, where) -> None:
@@ -288,6 +320,8 @@ def _question(raw, step_id: str, n: int, where) -> Question:
         if question.answer not in question.choices:
             raise SpecError(f"{where('answer')}: the answer {question.answer!r} is not one of the choices")
     elif kind == "value":
+        if not (0 <= question.tolerance < float("inf")):
+            raise SpecError(f"{where('tolerance')}: 'tolerance' must be a number >= 0, not {question.tolerance}")
         if not question.expr and question.answer is None:
             raise SpecError(f"{where('expr')}: a value question needs 'expr' (checked against the run) or 'answer'")
         if question.expr:
@@ -304,20 +338,20 @@ def _question(raw, step_id: str, n: int, where) -> Question:
 
 
 def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.ResolvedCache | None = None,
-            skip_missing: bool = False) -> None:
-    """Find each step's statement; an anchor that does not resolve names the step and the nearest code. With
-    skip_missing, such steps are left out instead (listed in walkthrough.skipped)."""
-    for step in list(walkthrough.steps):
+            lenient: bool | str = False) -> None:
+    """Find each step's statement; an anchor that does not resolve names the step and the nearest code.
+    With `lenient`, such a step is marked `stale` (the message, and `lenient` as advice if it is a string) and
+    the others still resolve."""
+    for step in walkthrough.steps:
         step.path = (walkthrough.repo_dir / step.file).resolve()
         try:
             statement = anchors.resolve(step.path, step.at, step.function, cache)
         except anchors.AnchorError as exc:
-            if skip_missing:
-                walkthrough.steps.remove(step)
-                walkthrough.skipped.append(step.id)
-                continue
-            prefix = where(step) or str(walkthrough.source or walkthrough.name)
-            raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
+            if not lenient:
+                prefix = where(step) or str(walkthrough.source or walkthrough.name)
+                raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
+            step.stale = f"{exc} ({lenient if isinstance(lenient, str) else '`walkthrough check --fix` re-anchors it'})"
+            continue
         step.line, step.end_line, step.code, step.qualname = (statement.line, statement.end_line, statement.code,
                                                               statement.function)
         if step.until:

@@ -13,9 +13,11 @@ How it works on Python 3.11 and on 3.12+ alike:
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -31,12 +33,25 @@ class VSCodeError(Exception):
 
 
 def check_port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+    """Say clearly what is wrong with host:port before debugpy tries: a bad port, a name that does not
+    resolve, an address not on this machine, a port in use."""
+    if not 1 <= port <= 65535:
+        raise VSCodeError(f"{port} is not a port number: choose one from 1 to 65535 with --port N")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
+        raise VSCodeError(f"--host {host[:80]!r}: no such address ({getattr(exc, 'strerror', None) or exc}); use "
+                          "127.0.0.1 (this machine only) or an address of this machine") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         try:
-            probe.bind((host, port))
+            probe.bind(address)
         except OSError as exc:
-            raise VSCodeError(f"port {port} on {host} is in use ({exc.strerror}); choose another with --port N "
-                              f"(and the same port in .vscode/launch.json: walkthrough vscode --port N)") from None
+            if exc.errno == errno.EADDRINUSE:
+                raise VSCodeError(f"port {port} on {host} is in use ({exc.strerror}); choose another with --port N "
+                                  f"(and the same port in .vscode/launch.json: walkthrough vscode --port N)") from None
+            raise VSCodeError(f"cannot listen on {host}:{port} ({exc.strerror}); use --host 127.0.0.1, or a port "
+                              "above 1023 (lower ones need administrator rights)") from None
 
 
 class Editor:
@@ -58,10 +73,12 @@ class Editor:
             debugpy.listen((self.host, self.port))
         except Exception as exc:  # the adapter process could not start or bind
             raise VSCodeError(f"debugpy could not listen on {self.host}:{self.port}: {exc}") from None
-        self.console.print(
-            f"[bold]Waiting for VS Code on {self.host}:{self.port}[/] (up to {wait_seconds:.0f} s).\n"
-            f"In VS Code: Run and Debug → [bold]walkthrough: attach[/] (write it with `walkthrough vscode`), "
-            f"or any Python 'attach' configuration with connect {{host: {self.host}, port: {self.port}}}.")
+        from rich.text import Text
+
+        self.console.print(Text.assemble(
+            (f"Waiting for VS Code on {self.host}:{self.port}", "bold"), f" (up to {wait_seconds:.0f} s).\n",
+            "In VS Code: Run and Debug → ", ("walkthrough: attach", "bold"), " (write it with `walkthrough vscode`), "
+            f"or any Python 'attach' configuration with connect {{host: {self.host}, port: {self.port}}}."))
         deadline = time.monotonic() + wait_seconds
         while not debugpy.is_client_connected():
             if time.monotonic() > deadline:
@@ -71,6 +88,25 @@ class Editor:
         self.console.print("[green]VS Code attached.[/] At each step: read and answer here, then look at the "
                            "Variables pane in VS Code and press Continue (F5) there to move on.")
         _send_without_delay()
+
+    def close(self) -> None:
+        """Stop debugpy's adapter if no editor is attached. The adapter is a separate process that outlives us
+        by design; left alone after something other than an editor connected (a port scanner, a stale client),
+        it would keep listening on the port, and holding our output pipe, after we exit."""
+        if self.debugpy is None:
+            return
+        try:
+            if self.debugpy.is_client_connected():
+                self._end_debug_session()     # the editor's session ends the adapter when we exit
+                return
+        except Exception:
+            pass
+        pid = _listening_pid(self.port)
+        if pid is not None and pid != os.getpid() and _is_debugpy_adapter(pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
 
     def connected(self) -> bool:
         return self.debugpy is not None and self.debugpy.is_client_connected()
@@ -84,7 +120,7 @@ class Editor:
             self.console.print("[yellow]VS Code disconnected: the walkthrough goes on in the terminal.[/]")
         return False
 
-    def close(self) -> None:
+    def _end_debug_session(self) -> None:
         """End the debug session once the program is over: the editor shows it ended, and the process exits at
         once. (Left to itself, pydevd ends it as the process exits and waits about 0.7 s for its own threads,
         two of which wait for each other until a 0.5 s timeout; the call is private, skipped if absent.)"""
@@ -177,6 +213,43 @@ class TracingSwitch:
         self.breakpoints = now
 
 
+def _listening_pid(port: int) -> int | None:
+    """The process listening on TCP `port` (Linux /proc; None elsewhere or if not found)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:   # 0A: LISTEN
+                        inodes.add(fields[9])
+        except (OSError, StopIteration, IndexError, ValueError):
+            continue
+    if not inodes:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in os.scandir(f"/proc/{entry.name}/fd"):
+                if os.readlink(fd.path) in wanted:
+                    return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def _is_debugpy_adapter(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().decode(errors="replace")
+    except OSError:
+        return False
+    return "debugpy" in cmdline and "adapter" in cmdline
+
+
 # ----- .vscode/launch.json --------------------------------------------------------------------------------
 def _strip_jsonc(text: str) -> str:
     """JSON-with-comments as VS Code reads it -> JSON: drop // and /* */ comments and trailing commas."""
@@ -214,29 +287,49 @@ def launch_configurations(name: str, host: str, port: int) -> list[dict]:
 
 def write_launch_json(directory: Path, name: str, host: str, port: int) -> tuple[Path, list[str]]:
     """Merge our configurations into .vscode/launch.json, replacing only ours (matched by name)."""
-    path = Path(directory) / ".vscode" / "launch.json"
+    folder = Path(directory) / ".vscode"
+    path = folder / "launch.json"
     notes = []
     data = {"version": "0.2.0", "configurations": []}
+    if folder.exists() and not folder.is_dir():
+        raise VSCodeError(f"{folder} is a file, not a folder; VS Code keeps its settings in a folder of that name: "
+                          "move the file away, or choose another folder with --dir")
+    if path.exists() and not path.is_file():
+        raise VSCodeError(f"{path} is not a file; move it away and run `walkthrough vscode` again")
     if path.exists():
-        text = path.read_text(encoding="utf-8")
+        from .datafile import DataFileError, read_text
+        try:
+            text = read_text(path, "launch.json", encoding="utf-8-sig")
+        except DataFileError as exc:
+            raise VSCodeError(f"{exc}; fix or move it, then run `walkthrough vscode` again") from None
         try:
             data = json.loads(_strip_jsonc(text)) if text.strip() else data
         except json.JSONDecodeError as exc:
             raise VSCodeError(f"{path}:{exc.lineno}: not valid JSON-with-comments ({exc.msg}); fix or move it, "
                               "then run `walkthrough vscode` again") from None
+        except (RecursionError, ValueError):
+            raise VSCodeError(f"{path}: nested too deeply (or numbers too long) to be a launch.json; fix or move "
+                              "it, then run `walkthrough vscode` again") from None
         if not isinstance(data, dict) or not isinstance(data.get("configurations", []), list):
             raise VSCodeError(f"{path}: expected an object with a 'configurations' list")
         if _strip_jsonc(text) != text:
             backup = path.with_suffix(".json.bak")
-            backup.write_text(text, encoding="utf-8")
+            try:
+                backup.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise VSCodeError(f"cannot keep a copy of your commented {path} as {backup} ({exc.strerror}); "
+                                  "nothing was changed") from None
             notes.append(f"your comments are kept in {backup} (the merged file is plain JSON)")
     ours = launch_configurations(name, host, port)
     names = {c["name"] for c in ours}
     kept = [c for c in data.get("configurations", []) if not (isinstance(c, dict) and c.get("name") in names)]
     data["configurations"] = kept + ours
     data.setdefault("version", "0.2.0")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise VSCodeError(f"cannot write {path} ({exc.strerror}); choose a writable folder with --dir") from None
     return path, notes

@@ -104,7 +104,7 @@ def _summary(result: generate.Generated, script: Path) -> Panel:
     for dropped in result.dropped:
         lines.append(Text.assemble(("left out: ", "yellow"), dropped))
     body = Text("\n").join(lines)
-    return Panel(body, title=f"A generated tour of {script.name}", title_align="left", border_style="magenta")
+    return Panel(body, title=Text(f"A generated tour of {script.name}"), title_align="left", border_style="magenta")
 
 
 def save_tour(walkthrough: spec.Walkthrough, path: Path, console) -> None:

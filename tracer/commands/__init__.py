@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_BROKEN_PIPE = 141      # the reader of our output went away (`walkthrough list | head -1`), as a shell reports it
 
 EPILOG = """\
 exit codes:
@@ -16,8 +17,9 @@ exit codes:
   1    the program being walked through raised an exception or exited non-zero
   2    bad command line, walkthrough file or answers file (the message says which and where);
        with --vscode: port in use, or no editor attached in time
-  3    a bug in walkthrough itself (the message has its traceback; progress is saved)
+  3    a bug in walkthrough itself (progress is saved; the message names a file with the details to report)
   130  interrupted: Ctrl-C or end of input at a prompt (progress is saved)
+  141  the output was closed (e.g. piped into `head`)
 
 progress is kept in $WALKTHROUGH_STATE_DIR (default ~/.local/state/walkthrough).
 """
@@ -43,3 +45,32 @@ def store(console):
     for warning in progress.warnings:
         console.print(Text.assemble(("warning: ", "yellow"), warning))
     return progress
+
+
+def report_crash(console, details: str, what: str = "walkthrough hit a bug of its own") -> int:
+    """A bug of ours: one clear paragraph on screen, the traceback in a file to attach to a report."""
+    import os
+    import tempfile
+    import time
+
+    from rich.text import Text
+
+    from ..progress import state_dir
+
+    last = details.strip().splitlines()[-1] if details.strip() else "unknown error"
+    name = f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    saved = None
+    for folder in (state_dir() / "crashes", tempfile.gettempdir()):
+        try:
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, name)
+            with open(path, "w", encoding="utf-8", errors="backslashreplace") as f:
+                f.write(details)
+            saved = path
+            break
+        except OSError:
+            continue
+    where = f"the details are in {saved}; please attach that file to a bug report" if saved else \
+        "the details could not be written to a file"
+    console.print(Text.assemble((what, "bold red"), f" ({last[:300]}). Your progress is saved; {where}."))
+    return EXIT_INTERNAL

@@ -22,13 +22,18 @@ def run(args, program_args, console) -> int:
         try:
             walkthrough = spec.load(spec.find(name), resolve_anchors=False)
         except spec.SpecError as exc:
-            table.add_row(name, Text(f"invalid: {exc}", style="red"), "", "", "")
+            table.add_row(Text(name), Text(f"invalid: {exc}", style="red"), "", "", "")
             continue
         tour = progress.tours.get(name)
         total = len(walkthrough.steps)
         done = "finished" if tour and tour.finished else f"{len(tour.steps_seen) if tour else 0}/{total} seen"
         right, asked = tour.score if tour else (0, 0)
-        table.add_row(name, Text(walkthrough.title), str(total), done, f"{right}/{asked}" if asked else "-")
+        best = tour.best() if tour else None
+        score = f"{right}/{asked}" if asked else "-"
+        if tour and tour.attempts and best:
+            score += f" (best {best[0]}/{best[1]})"
+        table.add_row(Text(name), Text(walkthrough.title), str(total), done, score)
     console.print(table)
-    console.print("start one with: [bold]walkthrough start NAME[/]")
+    console.print("start one with: [bold]walkthrough start NAME[/] · scores and missed questions: "
+                  "[bold]walkthrough progress[/]")
     return EXIT_OK

@@ -1,15 +1,15 @@
 """`walkthrough start NAME|SCRIPT`: run the program for real and pause at each step."""
 from __future__ import annotations
 
+import argparse
 import hashlib
-import json
+import math
 import shlex
-import tomllib
 from pathlib import Path
 
 from rich.text import Text
 
-from . import (EPILOG, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, UsageError, store,
+from . import (EPILOG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, UsageError, report_crash, store,
                subparser)
 
 TAKES_PROGRAM_ARGS = True
@@ -29,7 +29,11 @@ def add_parser(sub, name: str) -> None:
                     "At a stop: Enter continue · s step into · n next line · p EXPR print · w stack · h hint · q quit",
         epilog=EPILOG)
     start.add_argument("name", help="a walkthrough name (see `walkthrough list`) or a path to a Python script")
-    start.add_argument("--restart", action="store_true", help="begin at step 1 instead of resuming")
+    again = start.add_mutually_exclusive_group()
+    again.add_argument("--restart", action="store_true",
+                       help="begin a new attempt at step 1 (the last one's score stays in `walkthrough progress`)")
+    again.add_argument("--review", action="store_true",
+                       help="stop only at the steps whose questions you missed, and ask those again")
     start.add_argument("--repo", metavar="DIR",
                        help="run the walkthrough on this copy of its repo (e.g. walkthrough-work/ppo, your edited "
                             "copy) instead of minimal_impls/NAME; progress is kept apart from the original's. With a "
@@ -56,10 +60,10 @@ def add_parser(sub, name: str) -> None:
     start.add_argument("--vscode", action="store_true",
                        help="stop in VS Code (attached through debugpy) at every step; explanations and questions "
                             "stay in this terminal; Continue (F5) in the editor moves on")
-    start.add_argument("--port", type=int, default=5678, help="with --vscode: debugpy's port")
+    start.add_argument("--port", type=port_number, default=5678, help="with --vscode: debugpy's port (1-65535)")
     start.add_argument("--host", default=None, help="with --vscode: address to listen on (default 127.0.0.1; "
                                                      "anything else exposes a debugger to the network)")
-    start.add_argument("--wait", type=float, default=120.0, metavar="S",
+    start.add_argument("--wait", type=seconds, default=120.0, metavar="S",
                        help="with --vscode: seconds to wait for the editor to attach")
     start.add_argument("--always-trace", action="store_true",
                        help="with --vscode: keep the debugger tracing the program between steps, as a plain debug "
@@ -67,25 +71,102 @@ def add_parser(sub, name: str) -> None:
                             "By default it runs at full speed between steps and is traced only while you have "
                             "breakpoints set, step or pause; a breakpoint added while it runs then takes effect "
                             "the next time the program passes a step's line")
-    start.add_argument("--generated", type=int, default=2, metavar="N",
+    start.add_argument("--generated", type=bounded_int(0, 10), default=2, metavar="N",
                        help="at most N questions generated from the code at each stop, chosen by teaching value: "
                             "why an ML idiom is there, shape and value predictions, what-if questions answered by "
-                            "running a changed line (0: none)")
+                            "running a changed line (0-10; 0: none)")
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port an editor can connect to."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: choose one from 1 to 65535, e.g. 5678")
+    return port
+
+
+def seconds(text: str) -> float:
+    """argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"{text[:40]} is not a positive, finite number of seconds, e.g. 120")
+    return min(value, 7 * 24 * 3600.0)
+
+
+def bounded_int(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: {low} to {high}")
+        return value
+    return parse
+
+
+MAX_ANSWERS_BYTES = 1024 * 1024
 
 
 def _read_answers(path: str) -> dict:
+    """The answers file as {step id or question id: answer string or list of them}; any problem is a UsageError
+    naming the file and, where there is one, the line or key."""
+    from .. import datafile
+
     file = Path(path)
+    kind = "JSON" if file.suffix == ".json" else "TOML"
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{file}: cannot read the answers file ({exc.__class__.__name__})") from None
-    try:
-        data = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{file}: not valid {'JSON' if file.suffix == '.json' else 'TOML'}: {exc}") from None
+        data = datafile.loads(datafile.read_text(file, "answers file", MAX_ANSWERS_BYTES), file, kind, "answers file")
+    except datafile.DataFileError as exc:
+        raise UsageError(str(exc)) from None
     if not isinstance(data, dict):
-        raise UsageError(f"{file}: expected a table of step ids to answers")
-    return data
+        raise UsageError(f"{file}: expected a table of step ids to answers, e.g. {{\"ratio\": [\"a\", \"(64,)\"]}}")
+    answers = {}
+    for key, value in data.items():
+        where = f"{file}: answer for {key[:60]!r}"
+        _check_text(key, f"{file}: key {key[:60]!r}")
+        items = value if isinstance(value, list) else [value]
+        if isinstance(value, list) and not all(isinstance(v, (str, int, float, bool)) for v in value):
+            raise UsageError(f"{where}: a list holds one answer per question: strings or numbers, not nested "
+                             "lists or tables")
+        if not isinstance(value, (str, int, float, bool, list)):
+            raise UsageError(f"{where}: write the answer as a string, e.g. \"(64,)\"")
+        texts = []
+        for item in items:
+            text = _answer_text(item, where)
+            _check_text(text, where)
+            texts.append(text)
+        answers[key] = texts if isinstance(value, list) else texts[0]
+    return answers
+
+
+def _answer_text(item, where: str) -> str:
+    if isinstance(item, bool):
+        return "True" if item else "False"
+    if isinstance(item, int) and abs(item) >= 10 ** 60:
+        raise UsageError(f"{where}: a {len(str(abs(item)))}-digit number is not an answer")
+    return str(item)
+
+
+def _check_text(text: str, where: str) -> None:
+    if len(text) > 2000:
+        raise UsageError(f"{where}: {len(text)} characters; an answer is at most 2000")
+    bad = next((c for c in text if 0xD800 <= ord(c) <= 0xDFFF), None)
+    if bad is not None:
+        raise UsageError(f"{where}: holds a lone surrogate (U+{ord(bad):04X}), which is not text; "
+                         "save the file as UTF-8 with real characters")
+
+
+def _unknown_answer_keys(answers: dict, walkthrough) -> list[str]:
+    """Keys that are neither a step id nor a question id (`step.N`, `step.gN`) of this walkthrough."""
+    steps = {s.id for s in walkthrough.steps}
+    return [key for key in answers if key not in steps and key.rpartition(".")[0] not in steps]
 
 
 def _adhoc(script: Path, breaks: list[str], program_args: list[str]):
@@ -115,8 +196,19 @@ def run(args, program_args, console) -> int:
     from ..engine.anchors import ResolvedCache
     from ..engine.stops import InternalError, WhenError
     from ..progress import state_dir
-    from ..session import AUTO, INTERACTIVE, SCRIPTED, EndOfInput, ProgramFailed, QuitTour, Session
+    from ..session import AUTO, INTERACTIVE, SCRIPTED, EndOfInput, ProgramFailed, QuitTour, SaveFailed, Session
 
+    if args.review and (args.auto or args.vscode):
+        raise UsageError("--review asks your missed questions again: use it without --auto" +
+                         (" and --vscode" if args.vscode else ""))
+    if not args.vscode and (args.host or args.port != 5678):
+        raise UsageError("--host and --port go with --vscode")
+    if args.always_trace and not args.vscode:
+        raise UsageError("--always-trace goes with --vscode")
+    scripted = _read_answers(args.answers) if args.answers else None     # cheap checks first
+    progress = store(console)
+    progress.check_writable()         # before anything runs: a read-only state folder is said now, not mid-run
+    outputs: list[tuple[Path, str]] = []
     target = Path(args.name)
     if target.suffix == ".py":
         if args.breaks and args.repo:
@@ -140,41 +232,36 @@ def run(args, program_args, console) -> int:
         if args.save_walkthrough:
             raise UsageError("--save-walkthrough goes with a script path: a walkthrough file is already one")
         cache = ResolvedCache(state_dir() / "cache" / "anchors.json")
-        walkthrough = spec.load(spec.find(args.name), cache=cache, repo=args.repo)
+        walkthrough = spec.load(spec.find(args.name), cache=cache, repo=args.repo, lenient=True)
         cache.save()
-        if walkthrough.skipped:
-            console.print(Text.assemble(("note: ", "yellow"), f"{len(walkthrough.skipped)} steps are skipped: your copy "
-                                        f"no longer has their code ({', '.join(walkthrough.skipped)})"))
+        if all(step.stale for step in walkthrough.steps):
+            raise UsageError(f"{walkthrough.source}: no step of {walkthrough.name!r} finds its code any more "
+                             f"(first: {walkthrough.steps[0].stale}); run `walkthrough check {walkthrough.source}`")
+        from ..drift import mark_unrunnable
+        for note in mark_unrunnable(walkthrough):
+            console.print(Text.assemble(("warning: ", "yellow"), note))
         run_name = walkthrough.name
         if args.repo:     # progress on a copy is its own: the copy may differ from the reference
             walkthrough.name = f"{walkthrough.name}@{walkthrough.repo_dir}"
             run_name += "-" + hashlib.sha1(str(walkthrough.repo_dir).encode()).hexdigest()[:10]
-        run_dir = state_dir() / "runs" / run_name
+        run_dir = _claim_run_dir(state_dir() / "runs", run_name)
         for entry in walkthrough.runs:
             entry.args = [a.replace("{run_dir}", str(run_dir)) for a in entry.args]
         walkthrough.runs[0].args += program_args      # `-- ARGS` go to the first script (train.py)
-    progress = store(console)
+        outputs = _outputs(walkthrough, run_dir)
     mode = AUTO if args.auto else SCRIPTED if args.answers else INTERACTIVE
-    scripted = _read_answers(args.answers) if args.answers else None
+    if scripted:
+        unknown = _unknown_answer_keys(scripted, walkthrough)
+        if unknown:
+            shown = ", ".join(repr(k[:40]) for k in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+            console.print(Text.assemble(("warning: ", "yellow"), f"{args.answers}: no step of this walkthrough is "
+                                        f"called {shown}; those answers are not used (step ids: "
+                                        f"{', '.join(s.id for s in walkthrough.steps)[:300]})"))
     editor = None
     if args.vscode:
-        from ..vscode import LOOPBACK, Editor, VSCodeError
-        host = args.host or "127.0.0.1"
-        if args.host and args.host not in LOOPBACK:
-            console.print(Text.assemble(("warning: ", "yellow"), f"listening on {host}: anyone who can reach this "
-                                        "address can run code in this process through the debugger"))
-        editor = Editor(host, args.port, console)
-        editor.always_trace = args.always_trace
-        try:
-            editor.listen(args.wait)
-        except VSCodeError as exc:
-            raise UsageError(str(exc)) from None
-    elif args.host or args.port != 5678:
-        raise UsageError("--host and --port go with --vscode")
-    elif args.always_trace:
-        raise UsageError("--always-trace goes with --vscode")
+        editor = _listen_for_editor(args, console)
     session = Session(walkthrough, progress, console, mode=mode, scripted_answers=scripted, restart=args.restart,
-                      seed=args.seed, generated=args.generated, editor=editor)
+                      seed=args.seed, generated=args.generated, editor=editor, review=args.review, outputs=outputs)
     again = " ".join(["walkthrough start", args.name, *(["--", *map(shlex.quote, program_args)] if program_args else [])])
     resume = Text.assemble("Resume with: ", (again, "bold"))
     try:
@@ -186,12 +273,77 @@ def run(args, program_args, console) -> int:
         console.print(Text.assemble(("error in the walkthrough: ", "bold red"), str(exc)))
         return EXIT_USAGE
     except InternalError as exc:
-        console.print(Text.assemble(("walkthrough hit a bug of its own", "bold red"),
-                                    " (progress is saved; please report it):\n", str(exc)))
-        return EXIT_INTERNAL
+        return report_crash(console, str(exc))
+    except SaveFailed as exc:
+        console.print(Text.assemble(("error: ", "bold red"), f"progress could not be saved: {exc}"))
+        return EXIT_USAGE
     except QuitTour:
         console.print(Text.assemble("\nProgress saved. ", resume))
         return EXIT_OK
     except (KeyboardInterrupt, EndOfInput):
         console.print(Text.assemble("\nInterrupted. Progress saved. ", resume))
         return EXIT_INTERRUPTED
+    finally:
+        if editor is not None:
+            editor.close()
+
+
+def _listen_for_editor(args, console):
+    from ..vscode import LOOPBACK, Editor, VSCodeError, check_port_free
+
+    host = args.host or "127.0.0.1"
+    try:
+        check_port_free(host, args.port)
+    except VSCodeError as exc:
+        raise UsageError(str(exc)) from None
+    if args.host and args.host not in LOOPBACK:
+        console.print(Text.assemble(("warning: ", "yellow"), f"listening on {host}: anyone who can reach this "
+                                    "address can run code in this process through the debugger"))
+    editor = Editor(host, args.port, console)
+    editor.always_trace = args.always_trace
+    try:
+        editor.listen(args.wait)
+    except VSCodeError as exc:
+        editor.close()
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        editor.close()
+        console.print(Text("\nInterrupted while waiting for VS Code; nothing ran and no progress changed."))
+        raise SystemExit(EXIT_INTERRUPTED) from None
+    return editor
+
+
+def _claim_run_dir(runs: Path, run_name: str) -> Path:
+    """runs/<name>, or runs/<name>-2, -3, ... when another walkthrough of the same name is running right now
+    (two terminals must not write the same checkpoint). Held until this process exits."""
+    from filelock import FileLock, Timeout
+
+    for n in range(1, 100):
+        run_dir = runs / (run_name if n == 1 else f"{run_name}-{n}")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(run_dir / ".in-use.lock"), timeout=0)
+            lock.acquire()
+        except Timeout:
+            continue
+        except OSError as exc:
+            raise UsageError(f"cannot use the run folder {run_dir} ({exc.strerror}); set WALKTHROUGH_STATE_DIR to "
+                             "a writable folder") from None
+        _HELD_LOCKS.append(lock)
+        return run_dir
+    raise UsageError(f"99 walkthroughs named {run_name!r} seem to be running at once in {runs}")
+
+
+_HELD_LOCKS: list = []
+
+
+def _outputs(walkthrough, run_dir: Path) -> list[tuple[Path, str]]:
+    """The files one entry point writes into the run folder and a later one reads (agent.pt, model.pt), with the
+    command that reads them: the final panel says where the trained model is and how to run it again."""
+    out = []
+    for entry in walkthrough.runs[1:]:
+        for arg in entry.args:
+            if arg.startswith(str(run_dir) + "/"):
+                command = " ".join(["python", str(walkthrough.repo_dir / entry.script), *entry.args])
+                out.append((Path(arg), command))
+    return out

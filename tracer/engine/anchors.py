@@ -26,6 +26,16 @@ class AnchorError(Exception):
     """An anchor that resolves to no place, or to more than one."""
 
 
+def read_source(path) -> str:
+    """A Python file's text as Python reads it: honouring a `# -*- coding: latin-1 -*-` cookie (PEP 263)."""
+    with tokenize.open(path) as f:
+        return f.read()
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def normalize(code: str) -> str:
     """Tokens of `code` joined by single spaces; raises AnchorError if it does not tokenize."""
     tokens = []
@@ -36,7 +46,7 @@ def normalize(code: str) -> str:
     except tokenize.TokenError:
         pass  # an unclosed bracket: a partial anchor such as `torch.randn(fan_in,` is fine
     except (IndentationError, SyntaxError) as exc:
-        raise AnchorError(f"the anchor {code!r} is not Python code ({exc.args[0]})") from None
+        raise AnchorError(f"the anchor {_cut(code)!r} is not Python code ({exc.args[0]})") from None
     return " ".join(tokens)
 
 
@@ -148,10 +158,10 @@ def _resolve(path: Path, at: str, function: str | None) -> Statement:
         return matches[0]
     if not matches:
         nearest = max(candidates, key=lambda s: difflib.SequenceMatcher(None, wanted, s.tokens).ratio(), default=None)
-        hint = f"; nearest: line {nearest.line}: {nearest.code.splitlines()[0]}" if nearest else ""
-        raise AnchorError(f"no statement in {where} matches {at!r}{hint}")
-    lines = ", ".join(str(s.line) for s in matches)
-    raise AnchorError(f"{at!r} matches {len(matches)} statements in {where} (lines {lines}); "
+        hint = f"; nearest: line {nearest.line}: {_cut(nearest.code.splitlines()[0], 100)}" if nearest else ""
+        raise AnchorError(f"no statement in {where} matches {_cut(at)!r}{hint}")
+    lines = ", ".join(str(s.line) for s in matches[:20]) + (", …" if len(matches) > 20 else "")
+    raise AnchorError(f"{_cut(at)!r} matches {len(matches)} statements in {where} (lines {lines}); "
                       "make `at` longer or name the `function`")
 
 

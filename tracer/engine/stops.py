@@ -104,7 +104,8 @@ class Engine:
     # ----- compiling stop points in ------------------------------------------------------
     def compile_file(self, path: str) -> types.CodeType:
         """Compile `path` with a gate call before each anchored statement, on the statement's line."""
-        source = Path(path).read_text(encoding="utf-8")
+        from .anchors import read_source
+        source = read_source(path)     # honours a coding cookie, as `python path` does
         tree = ast.parse(source, filename=path)
         wanted: dict[int, list[int]] = {}
         for k in self._by_file.get(path, ()):

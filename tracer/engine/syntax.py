@@ -1,6 +1,11 @@
-"""Parse a Python file with libcst into its statements (imported only when a file must be parsed)."""
+"""Parse a Python file with libcst into its statements (imported only when a file must be parsed).
+
+Where libcst cannot parse a file Python runs (a 500-term expression exhausts its recursion; newer
+syntax than its grammar), the standard library's `ast` gives the same statements.
+"""
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 from functools import lru_cache
@@ -9,7 +14,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .anchors import _SKIPPED_TOKENS, AnchorError, SourceFile, Statement, normalize
+from .anchors import _SKIPPED_TOKENS, AnchorError, SourceFile, Statement, normalize, read_source
 
 
 class ScopedVisitor(cst.CSTVisitor):
@@ -83,13 +88,87 @@ def _first_logical_line(code: str) -> str:
 
 @lru_cache(maxsize=64)
 def parse(path: Path, mtime_ns: int, size: int) -> SourceFile:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_source(path)
+    except (SyntaxError, UnicodeDecodeError) as exc:     # a bad coding cookie, bytes that are not the encoding
+        raise AnchorError(f"{path}: cannot read it as Python source ({exc.__class__.__name__}: {exc})") from None
+    except OSError as exc:
+        raise AnchorError(f"{path}: cannot read it ({exc.strerror})") from None
     try:
         module = cst.parse_module(text)
+        collector = _Collector(module, text)
+        MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
+        return SourceFile(path, text, tuple(collector.statements), tuple(collector.functions))
     except cst.ParserSyntaxError as exc:
-        raise AnchorError(f"{path}:{exc.raw_line}: cannot parse the file: {exc.message}") from None
-    collector = _Collector(module, text)
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
-    return SourceFile(path, text, tuple(collector.statements), tuple(collector.functions))
+        libcst_error = f"{path}:{exc.raw_line}: cannot parse the file: {exc.message}"
+    except (RecursionError, MemoryError, Exception):    # libcst's limits, not the file's
+        libcst_error = None
+    return _parse_with_ast(path, text, libcst_error)
 
 
+def _dedent_continuation(code: str, indent: int) -> str:
+    """Continuation lines without the block's indentation, as libcst's code_for_node gives them (the lines
+    inside a multi-line string are text, and keep theirs)."""
+    first, *rest = code.split("\n")
+    if not rest:
+        return code
+    inside = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.start[0] < tok.end[0] and tok.type not in (tokenize.NL, tokenize.NEWLINE):
+                inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    out = [first]
+    for row, line in enumerate(rest, start=2):
+        cut = 0 if row in inside else min(indent, len(line) - len(line.lstrip(" \t")))
+        out.append(line[cut:])
+    return "\n".join(out)
+
+
+def _parse_with_ast(path: Path, text: str, libcst_error: str | None) -> SourceFile:
+    """The same statements as _Collector, from the standard library's parser."""
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as exc:
+        raise AnchorError(libcst_error or f"{path}:{exc.lineno}: cannot parse the file: {exc.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise AnchorError(f"{path}: cannot parse the file: it is nested too deeply") from None
+    lines = text.splitlines(keepends=True)
+    statements: list[Statement] = []
+    functions: list[str] = []
+    compound = (ast.For, ast.AsyncFor, ast.While, ast.If, ast.With, ast.AsyncWith, ast.Try,
+                getattr(ast, "TryStar", ast.Try))
+
+    def visit(body: list, scope: list[str]) -> None:
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                inner = [*scope, node.name]
+                if not isinstance(node, ast.ClassDef):
+                    functions.append(".".join(inner))
+                visit(node.body, inner)
+                continue
+            function = ".".join(scope) or "<module>"
+            segment = "".join(lines[node.lineno - 1:node.end_lineno])
+            segment = segment[node.col_offset:]
+            if isinstance(node, compound):
+                is_elif = isinstance(node, ast.If) and lines[node.lineno - 1][node.col_offset:].startswith("elif")
+                if not is_elif:
+                    header = _first_logical_line(_dedent_continuation(segment, node.col_offset))
+                    statements.append(Statement(node.lineno, node.lineno + header.count("\n"), function,
+                                                header.strip(), normalize(header)))
+            elif not isinstance(node, getattr(ast, "Match", ())):
+                code = _dedent_continuation(ast.get_source_segment(text, node) or segment, node.col_offset)
+                statements.append(Statement(node.lineno, node.end_lineno, function, code.strip(), normalize(code)))
+            for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+                children = getattr(node, field, None)
+                if isinstance(children, list):
+                    for child in children:
+                        if isinstance(child, (ast.ExceptHandler, getattr(ast, "match_case", ()))):
+                            visit(child.body, scope)
+                        elif isinstance(child, ast.stmt):
+                            visit([child], scope)
+
+    visit(tree.body, [])
+    statements.sort(key=lambda s: s.line)
+    return SourceFile(path, text, tuple(statements), tuple(functions))

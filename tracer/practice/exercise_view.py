@@ -54,7 +54,7 @@ def instructions(exercise, path: Path, lines: tuple[int, int], inputs, outputs, 
     parts.append(_rows(outputs, "it must produce" + (" (returned in this order)" if exercise.is_function else "")))
     for step in steps:
         if step.text.strip():
-            parts.append(Panel(Markdown(step.text.strip()), title=f"idea: {step.title}", title_align="left",
+            parts.append(Panel(Markdown(step.text.strip()), title=Text(f"idea: {step.title}"), title_align="left",
                                border_style="blue"))
         if step.math.strip():
             parts.append(Panel(Text(step.math.strip()), title="math", title_align="left", border_style="yellow"))
@@ -194,7 +194,7 @@ def hint_view(exercise, number: int, total: int, stage: str, body) -> Panel:
     titles = {"idea": "the idea", "where": "where your code differs", "term": "which term",
               "faded": "the code, faded"}
     more = " · --hint again for the next" if number < total else " · the last hint; --solution shows the reference"
-    return Panel(body, title=f"hint {number}/{total}: {titles[stage]}", subtitle=more.strip(" ·"),
+    return Panel(body, title=Text(f"hint {number}/{total}: {titles[stage]}"), subtitle=more.strip(" ·"),
                  title_align="left", subtitle_align="left", border_style="cyan")
 
 

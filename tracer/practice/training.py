@@ -85,5 +85,6 @@ def _summary(groups: dict, y: str, goal: str) -> Table:
     for label, results in groups.items():
         finals = ", ".join(f"{_final(r, y):.3g}" for r in results)
         seconds = sum(r.seconds for r in results) / len(results)
-        table.add_row(label, finals, f"{seconds:.0f}" + (" (cached)" if all(r.cached for r in results) else ""))
+        table.add_row(Text(label), Text(finals), Text(f"{seconds:.0f}" + (" (cached)" if all(r.cached for r in results)
+                                                                          else "")))
     return table

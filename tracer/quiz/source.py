@@ -133,14 +133,16 @@ class SourceIndex:
         self.lines = text.splitlines()
         try:
             self.module = cst.parse_module(text)
+            self.aliases = idioms.imports_of(self.module)
+            self.imported = _imported_names(self.module)
+            self.defined, self.assigned = _definitions(self.module)
+            self.wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+            collector = _Collector(self)
+            self.wrapper.visit(collector)
         except cst.ParserSyntaxError as exc:
             raise SyntaxError(f"{path}:{exc.raw_line}: cannot parse: {exc.message}") from None
-        self.aliases = idioms.imports_of(self.module)
-        self.imported = _imported_names(self.module)
-        self.defined, self.assigned = _definitions(self.module)
-        self.wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
-        collector = _Collector(self)
-        self.wrapper.visit(collector)
+        except RecursionError:       # a 500-term expression is beyond libcst's recursion
+            raise SyntaxError(f"{path}: nested too deeply for libcst to generate questions from") from None
         self.statements = collector.statements
         self._hits: list | None = None
         self.probe_cache: dict[str, object] = {}
@@ -148,7 +150,12 @@ class SourceIndex:
 
     @classmethod
     def from_file(cls, path: Path) -> "SourceIndex":
-        return cls(Path(path).read_text(encoding="utf-8"), str(path))
+        from ..engine.anchors import read_source
+        try:
+            text = read_source(path)                   # honours a coding cookie, as Python does
+        except (SyntaxError, UnicodeDecodeError) as exc:
+            raise SyntaxError(f"{path}: not a readable Python source file ({exc})") from None
+        return cls(text, str(path))
 
     @property
     def hits(self) -> list:
