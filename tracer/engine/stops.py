@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 GATE = "__walkthrough_stop__"
 AFTER_GATE = "__walkthrough_after__"
+RETURN_GATE = "__walkthrough_return__"   # `return __walkthrough_return__(k, value)`: a region ending in `return`
 BREAK = "__walkthrough_break__"
 
 CONTINUE, STEP_INTO, STEP_OVER = "continue", "step_into", "step_over"
@@ -217,13 +218,16 @@ class Engine:
             f = f.f_back
         return False
 
+    def gates(self) -> dict:
+        """The names compiled code calls, as globals of its module."""
+        return {GATE: self.gate, AFTER_GATE: self.after_gate, BREAK: self.debugger_break}
+
     # ----- running a script as `python script.py args` would ---------------------------------
     def run_script(self, script: Path, argv: list[str]) -> None:
         """Run `script` as __main__ with gates compiled into it and into the repo modules it imports."""
         script = str(Path(script).resolve())
         main = types.ModuleType("__main__")
-        main.__dict__.update({"__file__": script, "__builtins__": __builtins__, GATE: self.gate,
-                              AFTER_GATE: self.after_gate, BREAK: self.debugger_break, "__cached__": None})
+        main.__dict__.update({"__file__": script, "__builtins__": __builtins__, "__cached__": None, **self.gates()})
         code = self.compile_file(script)
         finder = _GateFinder(self)
         saved = sys.argv, list(sys.path), sys.modules.get("__main__")
@@ -258,11 +262,14 @@ def _call(name: str, k: int, line: int, col: int, with_break: bool = False) -> a
 
 
 def _insert_gates(tree: ast.Module, wanted: dict[int, list[int]], line_offset: int = 0,
-                  with_break: bool = False) -> set[int]:
+                  with_break: bool = False, after: dict[int, list[int]] | None = None) -> set[int]:
     """Put `__walkthrough_stop__(k)` before each statement that starts on a wanted line. With a debugger
     (`with_break`), also `__walkthrough_after__(k)` after it when it is a simple statement: predictions are
-    then checked without a tracer. Returns the k that got an after-gate."""
-    placed, with_after = set(), set()
+    then checked without a tracer. `after` (start line -> k) puts `__walkthrough_after__(k)` after those
+    statements whatever their kind (the last statement of a region), or wraps the value of a `return` as
+    `return __walkthrough_return__(k, value)`. Returns the k that got an after-gate."""
+    after = after or {}
+    placed, with_after, placed_after = set(), set(), set()
     for node in ast.walk(tree):
         for field_name in ("body", "orelse", "finalbody"):
             block = getattr(node, field_name, None)
@@ -280,11 +287,28 @@ def _insert_gates(tree: ast.Module, wanted: dict[int, list[int]], line_offset: i
                     # on the statement's last line, so it adds no line event of its own
                     new_block.extend(_call(AFTER_GATE, k, stmt.end_lineno, stmt.col_offset) for k in ks)
                     with_after.update(ks)
+                if stmt.lineno in after and stmt.lineno not in placed_after:
+                    placed_after.add(stmt.lineno)
+                    for k in after[stmt.lineno]:
+                        if isinstance(stmt, ast.Return):
+                            stmt.value = _wrap_return(k, stmt.value, stmt)
+                        else:
+                            new_block.append(_call(AFTER_GATE, k, stmt.end_lineno, stmt.col_offset))
             setattr(node, field_name, new_block)
-    missing = set(wanted) - placed
+    missing = (set(wanted) - placed) | (set(after) - placed_after)
     if missing:
         raise ValueError(f"no statement starts on line(s) {sorted(missing)}")
     return with_after
+
+
+def _wrap_return(k: int, value: ast.expr | None, stmt: ast.Return) -> ast.expr:
+    """`__walkthrough_return__(k, value)`: the gate sees the value and returns it."""
+    new = [] if value is not None else [value := ast.Constant(None)]
+    call = ast.Call(ast.Name(RETURN_GATE, ast.Load()), [ast.Constant(k), value], [])
+    for sub in (call, call.func, call.args[0], *new):
+        sub.lineno, sub.end_lineno = stmt.lineno, stmt.end_lineno
+        sub.col_offset, sub.end_col_offset = stmt.col_offset, stmt.end_col_offset
+    return call
 
 
 class _GateFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -306,9 +330,7 @@ class _GateFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def exec_module(self, module):
-        module.__dict__[GATE] = self.engine.gate
-        module.__dict__[AFTER_GATE] = self.engine.after_gate
-        module.__dict__[BREAK] = self.engine.debugger_break
+        module.__dict__.update(self.engine.gates())
         exec(self.engine.compile_file(module.__spec__.origin), module.__dict__)
 
 
