@@ -19,6 +19,7 @@ COMMANDS = {
     "check": "check",
     "quiz": "quiz",
     "vscode": "vscode",
+    "bughunt": "bughunt",
 }
 
 

@@ -298,12 +298,19 @@ class Session:
             elif word in ("h", "hint"):
                 hint = step.hint if step and step.hint else "No hint here: print a value with `p NAME`."
                 self.console.print(f"[italic]{hint}[/]")
+            elif word == "check":
+                self._check(frame, step)
             elif word in ("q", "quit", "exit"):
                 raise QuitTour()
             elif word in ("?", "help"):
                 self.console.print(show.PROMPT_HELP)
             else:
                 self.console.print(f"[red]unknown command {word!r}[/]; " + show.PROMPT_HELP)
+
+    def _check(self, frame: types.FrameType, step: Step | None) -> None:
+        from .practice import checks
+        statement = step.code if step is not None else self._statement_at(frame.f_code.co_filename, frame.f_lineno)
+        self.console.print(show.check_view(checks.check_frame(frame, statement)))
 
     def _print_expression(self, expr: str, frame: types.FrameType) -> None:
         if not expr.strip():

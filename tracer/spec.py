@@ -78,6 +78,7 @@ class Walkthrough:
     steps: list[Step]
     summary: str = ""
     source: Path | None = None
+    origin_dir: Path | None = None     # with --repo: the reference repo the copy was made from
 
 
 # ----- schema --------------------------------------------------------------------------------
@@ -225,6 +226,8 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
                             f"in {repo_dir}")
 
     walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path)
+    if repo is not None and (IMPLS_DIR / data["repo"]).is_dir():
+        walkthrough.origin_dir = IMPLS_DIR / data["repo"]
     if resolve_anchors:
         resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache)
     return walkthrough
@@ -269,10 +272,23 @@ def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.Reso
         try:
             statement = anchors.resolve(step.path, step.at, step.function, cache)
         except anchors.AnchorError as exc:
-            prefix = where(step) or str(walkthrough.source or walkthrough.name)
-            raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
+            statement = _moved(walkthrough, step, cache)
+            if statement is None:
+                prefix = where(step) or str(walkthrough.source or walkthrough.name)
+                raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
         step.line, step.end_line, step.code, step.qualname = (statement.line, statement.end_line, statement.code,
                                                               statement.function)
+
+
+def _moved(walkthrough: Walkthrough, step: Step, cache) -> anchors.Statement | None:
+    """On a copy whose anchored statement was edited: the statement standing in its place, or None."""
+    origin = walkthrough.origin_dir
+    if origin is None or origin.resolve() == walkthrough.repo_dir.resolve() or not (origin / step.file).is_file():
+        return None
+    try:
+        return anchors.resolve_moved(origin / step.file, step.path, step.at, step.function, cache)
+    except anchors.AnchorError:
+        return None
 
 
 def find(name: str) -> Path:

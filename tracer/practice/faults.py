@@ -693,8 +693,8 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
         for n, params in enumerate(raw["rule"]):
             rules.append(_rule(params, lambda key=None, n=n: where(f"rule.{n}.{key}" if key else f"rule.{n}"),
                                fault_id))
-        fault = Fault(fault_id, raw["title"].strip(), raw["category"], raw["misconception"].strip(),
-                      textwrap.dedent(raw["explanation"]).strip(), tuple(rules), raw.get("example", ""))
+        fault = Fault(fault_id, raw["title"].strip(), raw["category"], _reflow(raw["misconception"]),
+                      _reflow(raw["explanation"]), tuple(rules), raw.get("example", ""))
         if fault.example:
             try:
                 planted = mutations(fault.example + "\n", "<example>", faults=[fault])
@@ -705,6 +705,12 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
                                  "fix the rule's pattern or the example")
         faults.append(fault)
     return faults
+
+
+def _reflow(text: str) -> str:
+    """TOML text as paragraphs: lines of one paragraph joined, paragraphs kept apart by a blank line."""
+    paragraphs = re.split(r"\n\s*\n", textwrap.dedent(text).strip())
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
 
 
 def _rule(params, where, fault_id: str) -> Rule:

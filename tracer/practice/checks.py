@@ -1,0 +1,318 @@
+"""Value checks at a stop, in the style of UMLAUT and AutoTrainer: is something numerically wrong here?
+
+`check_frame(frame, statement)` looks at the paused frame's tensors (and the operands of the
+statement about to run) and returns Flags:
+
+    nan-inf              a tensor holds NaN or inf
+    huge-values          a tensor's values reach 1e6: on the way to overflow
+    loss-without-grad    a loss with no gradient while autograd is in use: backward() fails or trains nothing
+    unexpected-grad      a target or stored rollout tensor requires grad: gradient flows into data
+    broadcast-n1-n       an [N, 1] and an [N] tensor combined in the statement: broadcasts to [N, N]
+    probs-not-normalised probabilities whose last dimension does not sum to 1
+    logits-as-probs      "probabilities" outside [0, 1] (or log-probabilities above 0)
+    exploding-grad       gradient norm above 1e3
+    vanishing-grad       every gradient exactly or nearly zero although gradients were computed
+    dead-relu            most units of a ReLU activation are 0 for every example of the batch
+
+Checks only read values: no call of the learner's code, so checking never changes the run. The
+thresholds are set so that the healthy reference runs raise no flag (tests/test_checks.py).
+"""
+from __future__ import annotations
+
+import ast
+import math
+import re
+import sys
+import types
+from dataclasses import dataclass
+
+HUGE = 1e6
+EXPLODING_GRAD = 1e3
+VANISHING_GRAD = 1e-7
+DEAD_FRACTION = 0.5
+
+_LOSS = re.compile(r"(?i)(\w+_)?loss(es)?")
+_DATA = re.compile(r"(?i)(b_|mb_)?(obs|observations?|actions?|logprobs?|log_probs?|rewards?|dones?|values|returns?|"
+                   r"advantages?|targets?|labels?)")
+_PROBS = re.compile(r"(?i)(\w+_)?(probs|probabilities|probas?|softmax)")
+_LOG_PROBS = re.compile(r"(?i)(\w+_)?(log_?probs?|logp|log_?softmax)(_\w+)?")
+# hand-written backprop: dW, db, dx, dz, da, dlogits, dWs, ... and grad(s)
+_HAND_GRAD = re.compile(r"d(W|w|b|x|z|a|h|y|logits|outputs?|probs|scores|inputs?|hidden)s?\d*|grads?|\w+_grads?|gradients?")
+
+
+@dataclass(frozen=True)
+class Flag:
+    check: str        # which check ("nan-inf", ...)
+    name: str         # the variable or expression it is about
+    message: str      # what is wrong and what it usually means
+
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+def _tensors(name: str, value, torch, depth: int = 0):
+    """(name, tensor) pairs in a value: the tensor itself, or the tensors in a list/tuple/dict (two levels)."""
+    if isinstance(value, torch.Tensor):
+        yield name, value
+    elif depth < 2 and isinstance(value, (list, tuple)) and len(value) <= 64:
+        for i, item in enumerate(value):
+            yield from _tensors(f"{name}[{i}]", item, torch, depth + 1)
+    elif depth < 2 and isinstance(value, dict) and len(value) <= 64:
+        for key, item in value.items():
+            yield from _tensors(f"{name}[{key!r}]", item, torch, depth + 1)
+
+
+def _floating(t) -> bool:
+    return t.is_floating_point() and t.numel() > 0
+
+
+def check_values(values: dict[str, object], statement: str = "", frame=None) -> list[Flag]:
+    """Flags for a dict of named values (a frame's locals, or recorded values)."""
+    torch = _torch()
+    if torch is None:
+        return []
+    flags: list[Flag] = []
+    autograd = any(isinstance(v, (torch.nn.Module, torch.optim.Optimizer)) for v in values.values())
+    modules = [(n, v) for n, v in values.items() if isinstance(v, torch.nn.Module)]
+    with torch.no_grad():
+        for name, value in values.items():
+            if name.startswith("__"):
+                continue
+            for label, t in _tensors(name, value, torch):
+                flags += _tensor_flags(label, t, torch, autograd)
+        flags += _grad_flags(values, modules, torch)
+        if statement:
+            flags += _broadcast_flags(statement, values, frame, torch)
+    seen, unique = set(), []
+    for flag in flags:
+        if (flag.check, flag.name) not in seen:
+            seen.add((flag.check, flag.name))
+            unique.append(flag)
+    return unique
+
+
+def check_frame(frame: types.FrameType, statement: str = "") -> list[Flag]:
+    """Flags for the paused frame's local variables and the operands of `statement` (the line about to run)."""
+    values = dict(frame.f_locals)
+    torch = _torch()
+    if torch is not None and not any(isinstance(v, (torch.nn.Module, torch.optim.Optimizer)) for v in values.values()):
+        # a training loop at module level keeps its model in globals
+        for name, value in frame.f_globals.items():
+            if isinstance(value, (torch.nn.Module, torch.optim.Optimizer)) and name not in values:
+                values[name] = value
+    return check_values(values, statement, frame)
+
+
+def _tensor_flags(name: str, t, torch, autograd: bool) -> list[Flag]:
+    flags = []
+    short = name.rsplit(".", 1)[-1].split("[", 1)[0]
+    if _floating(t):
+        finite = torch.isfinite(t)
+        if not bool(finite.all()):
+            bad = int((~finite).sum())
+            kind = "NaN" if bool(torch.isnan(t).any()) else "inf"
+            flags.append(Flag("nan-inf", name, f"{bad} of {t.numel()} values are NaN or inf (first kind seen: {kind}); "
+                                                "every result computed from it will be too"))
+        elif float(t.abs().max()) >= HUGE:
+            flags.append(Flag("huge-values", name, f"values reach {float(t.abs().max()):.3g}: a step size or "
+                                                    "gradient this large is on its way to overflow (inf, then NaN)"))
+    if autograd and _LOSS.fullmatch(short) and _floating(t) and t.numel() == 1 and not t.requires_grad:
+        flags.append(Flag("loss-without-grad", name, "this loss has no gradient (requires_grad=False): backward() "
+                                                     "will fail or train nothing. Was it computed under torch.no_grad(), "
+                                                     "from detached tensors, or from .item() values?"))
+    if _DATA.fullmatch(short) and t.requires_grad:
+        flags.append(Flag("unexpected-grad", name, "data or a learning target requires grad: gradient will flow "
+                                                   "into it (a missing torch.no_grad() or .detach()), and a second "
+                                                   "backward through its graph fails"))
+    if _floating(t) and t.dim() >= 1 and not _LOG_PROBS.fullmatch(short) and _PROBS.fullmatch(short):
+        low, high = float(t.min()), float(t.max())
+        if low < -1e-6 or high > 1 + 1e-6:
+            flags.append(Flag("logits-as-probs", name, f"'probabilities' range over [{low:.3g}, {high:.3g}], outside "
+                                                       "[0, 1]: these look like logits or log-probabilities"))
+        elif t.shape[-1] > 1:
+            sums = t.sum(dim=-1)
+            worst = float((sums - 1).abs().max())
+            if worst > 1e-3:
+                flags.append(Flag("probs-not-normalised", name, f"rows along the last dimension sum to "
+                                                                f"{float(sums.min()):.4g}..{float(sums.max()):.4g}, not 1: "
+                                                                "a softmax over the wrong dimension?"))
+    if _floating(t) and _LOG_PROBS.fullmatch(short) and float(t.max()) > 1e-5:
+        flags.append(Flag("logits-as-probs", name, f"log-probabilities must be <= 0, these reach {float(t.max()):.3g}: "
+                                                   "logits (or probabilities) where log-probabilities are expected?"))
+    if _floating(t) and t.dim() == 2 and t.shape[0] >= 8 and t.shape[1] >= 4 and not t.requires_grad:
+        flags += _dead_relu(name, t, torch)
+    return flags
+
+
+def _dead_relu(name: str, t, torch) -> list[Flag]:
+    """A ReLU activation: non-negative, continuous (not a 0/1 mask), some positive; most columns all zero."""
+    if float(t.min()) != 0.0 or float(t.max()) <= 0.0:
+        return []
+    if bool(((t == 0) | (t == 1)).all()):
+        return []
+    dead = int((t == 0).all(dim=0).sum())
+    if dead / t.shape[1] < DEAD_FRACTION:
+        return []
+    return [Flag("dead-relu", name, f"{dead} of {t.shape[1]} units are 0 for every one of the {t.shape[0]} examples: "
+                                    "a dead ReLU layer passes no gradient to them (too large a step, bad init or bias?)")]
+
+
+def _grad_flags(values: dict, modules, torch) -> list[Flag]:
+    flags = []
+    for name, module in modules:
+        grads = [p.grad for p in module.parameters() if p.requires_grad and p.grad is not None]
+        if not grads:
+            continue
+        norm = math.sqrt(sum(float(g.double().pow(2).sum()) for g in grads))
+        flags += _norm_flag(f"{name} (parameters' .grad)", norm)
+    for name, value in values.items():
+        if not _HAND_GRAD.fullmatch(name.lstrip("_")):
+            continue
+        tensors = [t for _, t in _tensors(name, value, torch) if _floating(t)]
+        if not tensors or any(not bool(torch.isfinite(t).all()) for t in tensors):
+            continue                       # NaN/inf is flagged already
+        norm = math.sqrt(sum(float(t.double().pow(2).sum()) for t in tensors))
+        flags += _norm_flag(name, norm)
+    return flags
+
+
+def _norm_flag(name: str, norm: float) -> list[Flag]:
+    if not math.isfinite(norm):
+        return []
+    if norm > EXPLODING_GRAD:
+        return [Flag("exploding-grad", name, f"gradient norm {norm:.3g}: exploding gradients make huge, erratic "
+                                             "steps (learning rate too high, a missing 1/N, no gradient clipping?)")]
+    if norm < VANISHING_GRAD:
+        return [Flag("vanishing-grad", name, f"gradient norm {norm:.3g}: (almost) nothing flows back, the "
+                                             "parameters cannot learn (detached loss, dead units, tiny init?)")]
+    return []
+
+
+# ----- operands of the statement about to run ---------------------------------------------------------
+def _safe(node: ast.AST) -> bool:
+    """An expression that reading cannot change: names, attributes, subscripts, constants, slices."""
+    if isinstance(node, (ast.Name, ast.Constant)):
+        return True
+    if isinstance(node, ast.Attribute):
+        return _safe(node.value)
+    if isinstance(node, ast.Subscript):
+        return _safe(node.value) and _safe(node.slice)
+    if isinstance(node, ast.Slice):
+        return all(part is None or _safe(part) for part in (node.lower, node.upper, node.step))
+    if isinstance(node, ast.Tuple):
+        return all(_safe(e) for e in node.elts)
+    if isinstance(node, ast.UnaryOp):
+        return _safe(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _safe(node.left) and _safe(node.right)
+    return False
+
+
+def _operand_pairs(statement: str):
+    for candidate in (statement, statement.rstrip().rstrip(":") + ":\n    pass"):
+        try:
+            tree = ast.parse(candidate)
+            break
+        except SyntaxError:
+            continue
+    else:
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)):
+            yield node.left, node.right
+        elif isinstance(node, ast.Compare) and len(node.comparators) == 1:
+            yield node.left, node.comparators[0]
+
+
+def _broadcast_flags(statement: str, values: dict, frame, torch) -> list[Flag]:
+    flags = []
+    namespace = dict(frame.f_globals) if frame is not None else {}
+    namespace.update(values)
+    for left, right in _operand_pairs(statement):
+        if not (_safe(left) and _safe(right)):
+            continue
+        operands = []
+        for node in (left, right):
+            try:
+                operands.append(eval(compile(ast.Expression(node), "<check>", "eval"), {"__builtins__": {}}, namespace))
+            except Exception:
+                break
+        if len(operands) != 2 or not all(isinstance(o, torch.Tensor) for o in operands):
+            continue
+        a, b = operands
+        shapes = sorted([tuple(a.shape), tuple(b.shape)], key=len)
+        if len(shapes[0]) == 1 and len(shapes[1]) == 2 and shapes[1][1] == 1 and shapes[0][0] == shapes[1][0] > 1:
+            n = shapes[0][0]
+            flags.append(Flag("broadcast-n1-n", f"{ast.unparse(left)} and {ast.unparse(right)}",
+                              f"shapes {tuple(a.shape)} and {tuple(b.shape)} broadcast to ({n}, {n}): every row is "
+                              "combined with every other row. Flatten the column (reshape(-1)) or add the missing dim"))
+    return flags
+
+
+# ----- a whole run with checks at every stop of a tour --------------------------------------------------
+def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script: str | None = None) -> dict:
+    """Run a walkthrough's first script with `argv`, stopping at each step as a tour does (at its hit), and
+    check every stop. Returns {step id: [flag dicts]} for the stops reached (run in a subprocess: see main)."""
+    from pathlib import Path
+
+    from .. import spec
+    from ..engine.stops import CONTINUE, Engine, StopPoint
+
+    walkthrough = spec.load(spec.find(walkthrough_name), repo=repo)
+    script = script or walkthrough.runs[0].script
+    results: dict[str, list[dict]] = {}
+
+    class Client:
+        def user_stop(self, frame, point):
+            step = point.key
+            results[step.id] = [flag.__dict__ for flag in check_frame(frame, step.code)]
+            return CONTINUE
+
+        def user_line(self, frame):
+            return CONTINUE
+
+        def user_after(self, frame, point):
+            pass
+
+    points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when)
+              for step in walkthrough.steps]
+    engine = Engine(points, walkthrough.repo_dir, Client())
+    error = None
+    try:
+        engine.run_script(Path(walkthrough.repo_dir) / script, argv)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            error = f"exit {exc.code}"
+    except Exception as exc:
+        error = f"{exc.__class__.__name__}: {exc}"
+    return {"stops": results, "error": error}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m tracer.practice.checks WALKTHROUGH [--repo DIR] -- ARGS: print the flags of every stop as JSON."""
+    import argparse
+    import json
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    program: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, program = argv[:cut], argv[cut + 1:]
+    parser = argparse.ArgumentParser(prog="python -m tracer.practice.checks", description=main.__doc__)
+    parser.add_argument("walkthrough")
+    parser.add_argument("--repo")
+    parser.add_argument("--out", help="write the JSON here instead of stdout")
+    args = parser.parse_args(argv)
+    result = run_checked(args.walkthrough, args.repo, program)
+    text = json.dumps(result)
+    if args.out:
+        from pathlib import Path
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
