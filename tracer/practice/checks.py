@@ -11,7 +11,10 @@ statement about to run) and returns Flags:
     probs-not-normalised probabilities whose last dimension does not sum to 1
     logits-as-probs      "probabilities" outside [0, 1] (or log-probabilities above 0)
     exploding-grad       gradient norm above 1e3
-    vanishing-grad       every gradient exactly or nearly zero although gradients were computed
+    vanishing-grad       every gradient nearly zero, or one layer's gradient 1000 times smaller than another's
+    params-without-grad  after backward(), some of a model's parameters got a gradient and others none
+    ratio-not-positive   a probability ratio with values <= 0: a log-ratio used as the ratio?
+    flat-output          a network's outputs (logits) hardly vary across the batch: it ignores its input
     dead-relu            most units of a ReLU activation are 0 for every example of the batch
 
 Checks only read values: no call of the learner's code, so checking never changes the run. The
@@ -29,6 +32,8 @@ from dataclasses import dataclass
 HUGE = 1e6
 EXPLODING_GRAD = 1e3
 VANISHING_GRAD = 1e-7
+LAYER_RATIO = 1e-3
+FLAT_OUTPUT = 1e-4
 DEAD_FRACTION = 0.5
 
 _LOSS = re.compile(r"(?i)(\w+_)?loss(es)?")
@@ -37,6 +42,8 @@ _DATA = re.compile(r"(?i)(b_|mb_)?(obs|observations?|actions?|logprobs?|log_prob
 _PROBS = re.compile(r"(?i)(\w+_)?(probs|probabilities|probas?|softmax)")
 _LOG_PROBS = re.compile(r"(?i)(\w+_)?(log_?probs?|logp|log_?softmax)(_\w+)?")
 # hand-written backprop: dW, db, dx, dz, da, dlogits, dWs, ... and grad(s)
+_OUTPUT = re.compile(r"(?i)(\w+_)?(logits|outputs?|scores|preds?|predictions)")
+_RATIO = re.compile(r"(?i)(\w+_)?ratios?")
 _HAND_GRAD = re.compile(r"d(W|w|b|x|z|a|h|y|logits|outputs?|probs|scores|inputs?|hidden)s?\d*|grads?|\w+_grads?|gradients?")
 
 
@@ -81,6 +88,8 @@ def check_values(values: dict[str, object], statement: str = "", frame=None) -> 
                 continue
             for label, t in _tensors(name, value, torch):
                 flags += _tensor_flags(label, t, torch, autograd)
+            for label, t in _held_tensors(name, value, torch):      # a model's weights, an optimiser's state
+                flags += [f for f in _tensor_flags(label, t, torch, False) if f.check in ("nan-inf", "huge-values")]
         flags += _grad_flags(values, modules, torch)
         if statement:
             flags += _broadcast_flags(statement, values, frame, torch)
@@ -102,6 +111,19 @@ def check_frame(frame: types.FrameType, statement: str = "") -> list[Flag]:
             if isinstance(value, (torch.nn.Module, torch.optim.Optimizer)) and name not in values:
                 values[name] = value
     return check_values(values, statement, frame)
+
+
+def _held_tensors(name: str, value, torch):
+    """Tensors an object holds: an nn.Module's parameters, a plain object's tensor attributes (one level)."""
+    if isinstance(value, torch.nn.Module):
+        for pname, param in value.named_parameters():
+            yield f"{name}.{pname}", param
+    elif (hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType, types.FunctionType,
+                                                                  types.MethodType))
+          and not isinstance(value, torch.Tensor) and type(value).__module__.split(".")[0] not in
+          ("torch", "numpy", "gymnasium", "builtins", "argparse", "collections", "csv", "pathlib", "io", "_io")):
+        for attr, item in list(vars(value).items())[:32]:
+            yield from _tensors(f"{name}.{attr}", item, torch)
 
 
 def _tensor_flags(name: str, t, torch, autograd: bool) -> list[Flag]:
@@ -137,6 +159,15 @@ def _tensor_flags(name: str, t, torch, autograd: bool) -> list[Flag]:
                 flags.append(Flag("probs-not-normalised", name, f"rows along the last dimension sum to "
                                                                 f"{float(sums.min()):.4g}..{float(sums.max()):.4g}, not 1: "
                                                                 "a softmax over the wrong dimension?"))
+    if _floating(t) and _OUTPUT.fullmatch(short) and t.dim() == 2 and t.shape[0] >= 4 and bool(torch.isfinite(t).all()):
+        spread = float(t.std(dim=0).max())
+        if spread < FLAT_OUTPUT:
+            flags.append(Flag("flat-output", name, f"the outputs hardly vary across the {t.shape[0]} examples (largest "
+                                                   f"std {spread:.2g}): the network's answer ignores its input. "
+                                                   "Vanishing activations (too small an init, dead units)?"))
+    if _floating(t) and _RATIO.fullmatch(short) and float(t.min()) <= 0:
+        flags.append(Flag("ratio-not-positive", name, f"a probability ratio is always > 0, this one reaches "
+                                                      f"{float(t.min()):.3g}: a log-ratio used as the ratio (exp missing)?"))
     if _floating(t) and _LOG_PROBS.fullmatch(short) and float(t.max()) > 1e-5:
         flags.append(Flag("logits-as-probs", name, f"log-probabilities must be <= 0, these reach {float(t.max()):.3g}: "
                                                    "logits (or probabilities) where log-probabilities are expected?"))
@@ -161,11 +192,18 @@ def _dead_relu(name: str, t, torch) -> list[Flag]:
 def _grad_flags(values: dict, modules, torch) -> list[Flag]:
     flags = []
     for name, module in modules:
-        grads = [p.grad for p in module.parameters() if p.requires_grad and p.grad is not None]
+        params = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        grads = [(n, p.grad) for n, p in params if p.grad is not None]
         if not grads:
             continue
-        norm = math.sqrt(sum(float(g.double().pow(2).sum()) for g in grads))
+        norm = math.sqrt(sum(float(g.double().pow(2).sum()) for _, g in grads))
         flags += _norm_flag(f"{name} (parameters' .grad)", norm)
+        without = [n for n, p in params if p.grad is None or not bool(p.grad.any())]
+        if without and len(without) < len(params) and norm > 0:
+            shown = ", ".join(without[:4]) + (f" and {len(without) - 4} more" if len(without) > 4 else "")
+            flags.append(Flag("params-without-grad", name, f"{len(without)} of {len(params)} parameters got no "
+                                                           f"gradient while the others did: {shown}. Is a loss term "
+                                                           "detached, computed under no_grad, or left out of the loss?"))
     for name, value in values.items():
         if not _HAND_GRAD.fullmatch(name.lstrip("_")):
             continue
@@ -174,7 +212,24 @@ def _grad_flags(values: dict, modules, torch) -> list[Flag]:
             continue                       # NaN/inf is flagged already
         norm = math.sqrt(sum(float(t.double().pow(2).sum()) for t in tensors))
         flags += _norm_flag(name, norm)
+        if isinstance(value, (list, tuple)):
+            flags += _layer_ratio_flag(name, [(f"{name}[{i}]", t) for i, t in enumerate(value)
+                                              if isinstance(t, torch.Tensor) and _floating(t) and t.dim() >= 2])
     return flags
+
+
+def _layer_ratio_flag(name: str, grads) -> list[Flag]:
+    """One layer's weight gradient 1000 times smaller than another's: the signal vanishes on its way back."""
+    norms = [(n, math.sqrt(float(g.double().pow(2).sum()))) for n, g in grads]
+    if len(norms) < 2:
+        return []
+    low, high = min(norms, key=lambda x: x[1]), max(norms, key=lambda x: x[1])
+    if high[1] > 0 and low[1] / high[1] < LAYER_RATIO:
+        return [Flag("vanishing-grad", name, f"the gradient of {low[0]} (norm {low[1]:.3g}) is "
+                                             f"{high[1] / max(low[1], 1e-300):.3g} times smaller than that of {high[0]} "
+                                             f"({high[1]:.3g}): the signal vanishes on its way back (tiny init, "
+                                             "dead units, a missing gradient path?)")]
+    return []
 
 
 def _norm_flag(name: str, norm: float) -> list[Flag]:
@@ -251,16 +306,17 @@ def _broadcast_flags(statement: str, values: dict, frame, torch) -> list[Flag]:
 
 
 # ----- a whole run with checks at every stop of a tour --------------------------------------------------
-def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script: str | None = None) -> dict:
-    """Run a walkthrough's first script with `argv`, stopping at each step as a tour does (at its hit), and
-    check every stop. Returns {step id: [flag dicts]} for the stops reached (run in a subprocess: see main)."""
+def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script: str | None = None,
+                run_dir: str | None = None) -> dict:
+    """Run a walkthrough's first script with `argv` (then, given the run_dir its --out-dir names, the tour's
+    other scripts), stopping at each step as a tour does (at its hit), and check every stop.
+    Returns {"stops": {step id: [flag dicts]}, "error": ...} (run in a subprocess: see main)."""
     from pathlib import Path
 
     from .. import spec
     from ..engine.stops import CONTINUE, Engine, StopPoint
 
     walkthrough = spec.load(spec.find(walkthrough_name), repo=repo)
-    script = script or walkthrough.runs[0].script
     results: dict[str, list[dict]] = {}
 
     class Client:
@@ -279,14 +335,48 @@ def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script
               for step in walkthrough.steps]
     engine = Engine(points, walkthrough.repo_dir, Client())
     error = None
-    try:
-        engine.run_script(Path(walkthrough.repo_dir) / script, argv)
-    except SystemExit as exc:
-        if exc.code not in (None, 0):
-            error = f"exit {exc.code}"
-    except Exception as exc:
-        error = f"{exc.__class__.__name__}: {exc}"
+    runs = [(script or walkthrough.runs[0].script, list(argv))]
+    if script is None and run_dir is not None:      # the tour's later scripts (eval.py) on the checkpoint
+        runs += [(e.script, [a.replace("{run_dir}", str(run_dir)) for a in e.args]) for e in walkthrough.runs[1:]]
+    for name, args in runs:
+        try:
+            engine.run_script(Path(walkthrough.repo_dir) / name, args)
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                error = f"{name}: exit {exc.code}"
+        except Exception as exc:
+            error = f"{name}: {exc.__class__.__name__}: {exc}"
+        if error:
+            break
     return {"stops": results, "error": error}
+
+
+def run_checked_subprocess(walkthrough_name: str, repo: Path | str | None, argv: list[str], *,
+                           timeout: float = 600) -> dict:
+    """run_checked in a fresh Python process (the program's imports, threads and globals stay there).
+    The script's outputs go to a temporary folder (`--out-dir`)."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    project = str(Path(__file__).resolve().parents[2])
+    with tempfile.TemporaryDirectory(prefix="walkthrough-checks-") as tmp:
+        out = Path(tmp) / "flags.json"
+        command = [sys.executable, "-m", "tracer.practice.checks", walkthrough_name, "--out", str(out)]
+        if repo is not None:
+            command += ["--repo", str(repo)]
+        command += ["--run-dir", str(Path(tmp) / "run"), "--", *argv, "--out-dir", str(Path(tmp) / "run")]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+               "PYTHONPATH": os.pathsep.join(p for p in (project, os.environ.get("PYTHONPATH")) if p)}
+        try:
+            proc = subprocess.run(command, cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"stops": {}, "error": f"timed out after {timeout:.0f} s"}
+        if not out.is_file():
+            return {"stops": {}, "error": (proc.stderr or proc.stdout).strip()[-500:] or f"exit {proc.returncode}"}
+        return json.loads(out.read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -303,8 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("walkthrough")
     parser.add_argument("--repo")
     parser.add_argument("--out", help="write the JSON here instead of stdout")
+    parser.add_argument("--run-dir", help="the --out-dir given in ARGS: then the tour's other scripts run too")
     args = parser.parse_args(argv)
-    result = run_checked(args.walkthrough, args.repo, program)
+    result = run_checked(args.walkthrough, args.repo, program, run_dir=args.run_dir)
     text = json.dumps(result)
     if args.out:
         from pathlib import Path
