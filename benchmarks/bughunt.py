@@ -2,19 +2,22 @@
 
 For each repo of walkthroughs/catalogue/bughunts.toml, every place a fault applies is planted and
 verified exactly as `walkthrough bughunt` does (short runs on the hunt's seeds beside the healthy
-runs, through the run cache); every live one is then run through its tour with the value checks at
-each stop (`check`), and so are the healthy references (a flag there is a false flag). Finally a hunt
-is planted end to end with `walkthrough bughunt ppo`, timed cold (empty caches) and warm.
+runs, through the run cache); every live one is then run with the value checks watching every tour
+step at its executions 1, 2, 4, 8, ... (`walkthrough bughunt --watch`; the same checks as `check` at
+a stop), and so are the healthy references on both seeds (a flag there is a false flag). Finally a
+hunt is planted end to end with `walkthrough bughunt ppo`, timed cold (empty caches) and warm.
 
 Counts are per kind of fault (a fault may apply at several places):
   kinds       faults that apply to the repo       categories  their categories
   live        kinds with at least one place whose short runs differ (crash, NaN or a logged value)
   nocrash     kinds with a live place whose runs go to the end
-  flagged     kinds with a live place where `check` raises a flag at some stop of the tour
-  false_flags flags raised at the stops of the healthy reference tours
+  flagged     kinds with a live place where the checks raise a flag (crashing places count only if a
+              flag comes before the crash)
+  false_flags flags raised on the healthy reference runs
 Last line: kinds=K categories=C live=L/K nocrash=N/K flagged=F/K false_flags=X (summed over the repos)
 
-Usage: python benchmarks/bughunt.py [--repo ppo] [--no-plant] [--jobs N]
+Usage: python benchmarks/bughunt.py [--repo ppo] [--no-plant | --plant-only] [--jobs N]
+Time the planting on a quiet machine: flock /work/coord/bench.lock python benchmarks/bughunt.py --plant-only
 Caches live in $WALKTHROUGH_STATE_DIR (default: a folder under /tmp kept between runs).
 """
 import argparse
@@ -48,7 +51,7 @@ def check_runs(cfg, planted, argv, jobs):
         if mutation is not None:
             repo = bughunt.stage_copy(cfg, {mutation.path: mutation.source}, parent)
         try:
-            return index, checks.run_checked_subprocess(cfg.walkthrough, repo, argv)
+            return index, checks.run_checked_subprocess(cfg.walkthrough, repo, argv, watch=True)
         finally:
             if repo is not None:
                 shutil.rmtree(repo, ignore_errors=True)
@@ -69,12 +72,12 @@ def bench_repo(cfg, jobs, console):
     flagged_runs = check_runs(cfg, live, argv, jobs)
     healthy_runs = {}
     for seed in cfg.seeds:
-        healthy_runs.update(check_runs(cfg, [(f"healthy-{seed}", None)], [*cfg.args, "--seed", str(seed)], 1))
+        healthy_runs.update(check_runs(cfg, [(f"healthy, seed {seed}", None)], [*cfg.args, "--seed", str(seed)], 1))
     checks_s = time.monotonic() - started
 
     kinds: dict[str, dict] = {}
     print(f"\n{cfg.repo}: {len(found)} places, {len(live)} live; verification {verify_s:.0f} s, checks {checks_s:.0f} s")
-    print(f"{'fault':34} {'file:line':14} {'verdict':10} {'flags at tour stops'}")
+    print(f"{'fault':34} {'file:line':14} {'verdict':10} {'flags (first step#execution)'}")
     for i, (m, v) in enumerate(zip(found, verdicts)):
         k = kinds.setdefault(m.fault.id, {"category": m.fault.category, "live": False, "nocrash": False,
                                           "flagged": False})
@@ -85,7 +88,8 @@ def bench_repo(cfg, jobs, console):
             result = flagged_runs[i]
             names = sorted({f["check"] for stop in result["stops"].values() for f in stop})
             k["flagged"] |= bool(names)
-            flags = ", ".join(names) or "-"
+            first = next(iter(result["stops"]), "")
+            flags = (", ".join(names) + f"  (first at {first})") if names else "-"
         print(f"{m.fault.id:34} {m.path + ':' + str(m.line):14} {v.kind:10} {flags}")
     false_flags = 0
     for name, result in healthy_runs.items():
@@ -126,6 +130,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repo", action="append", help="only this repo (repeatable)")
     p.add_argument("--no-plant", action="store_true", help="skip timing `walkthrough bughunt ppo`")
+    p.add_argument("--plant-only", action="store_true", help="only time `walkthrough bughunt ppo` (cold and warm)")
     p.add_argument("--jobs", type=int, default=available_cores())
     args = p.parse_args()
     console = Console(stderr=True)
@@ -140,6 +145,8 @@ def main():
         finally:
             shutil.rmtree(cold, ignore_errors=True)
         print(f"plant ppo: cold {cold_s:.1f} s (empty caches), warm {warm_s:.1f} s (healthy runs cached)")
+    if args.plant_only:
+        return
     results = {repo: bench_repo(hunts[repo], args.jobs, console) for repo in repos}
     print()
     for repo, c in results.items():

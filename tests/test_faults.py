@@ -134,42 +134,33 @@ def test_statement_mutations_give_what_if_variants():
     assert statement_mutations("x = 1") == []
 
 
-def test_a_rewrite_keeps_the_meaning_of_its_surroundings(tmp_path):
+def one_rule(tmp_path, find, replace):
+    """A catalogue with one rewrite fault, loaded."""
     cat = tmp_path / "faults.toml"
-    cat.write_text('''
-[[fault]]
-id = "drop-exp"
+    cat.write_text(f'''[[fault]]
+id = "one"
 title = "t"
 category = "loss/maths"
 misconception = "m"
 explanation = "e"
 [[fault.rule]]
 transform = "rewrite"
-find = "$A.exp()"
-replace = "$A"
+find = "{find}"
+replace = "{replace}"
 ''')
-    (fault,) = catalogue(cat)
-    (m,) = mutations("y = c * (a + b).exp()\n", faults=[fault])
+    return catalogue(cat)
+
+
+def test_a_rewrite_keeps_the_meaning_of_its_surroundings(tmp_path):
+    drop_exp = one_rule(tmp_path, "$A.exp()", "$A")
+    (m,) = mutations("y = c * (a + b).exp()\n", faults=drop_exp)
     assert m.mutated == "y = c * (a + b)"
-    (m,) = mutations("y = (a + b).exp()\n", faults=[fault])
+    (m,) = mutations("y = (a + b).exp()\n", faults=drop_exp)
     assert m.mutated == "y = a + b"
 
 
 def test_a_spelling_only_change_is_never_a_mutation(tmp_path):
-    cat = tmp_path / "faults.toml"
-    cat.write_text('''
-[[fault]]
-id = "respell"
-title = "t"
-category = "loss/maths"
-misconception = "m"
-explanation = "e"
-[[fault.rule]]
-transform = "rewrite"
-find = "$A+$B"
-replace = "$A + $B"
-''')
-    assert mutations("y = a+b\n", faults=catalogue(cat)) == []
+    assert mutations("y = a+b\n", faults=one_rule(tmp_path, "$A+$B", "$A + $B")) == []
 
 
 @pytest.mark.parametrize("body, message", [

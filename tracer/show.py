@@ -162,6 +162,10 @@ def hunt_view(cfg, entry, verdict, plot: str, png, healthy, buggy, copy_dir, com
     for line in verdict.evidence:
         if "final" not in line:
             parts.append(Text("  " + line, style="dim"))
+    if verdict.kind != "crash":
+        parts.append(Text(f"Short runs on {len(entry['seeds'])} seeds show that the bug changes what the program "
+                          "computes, not how much it hurts learning in the long run: curves vary from seed to seed, "
+                          "and a buggy run can even end higher.", style="italic dim"))
     if png is not None:
         parts.append(Text.assemble(("the same curves as a picture: ", "dim"), str(png)))
     tools = [(f"walkthrough start {cfg.walkthrough} --repo {copy_dir}",
@@ -246,3 +250,36 @@ def check_view(flags) -> Table | Text:
     if len(flags) > len(shown):
         table.add_row("…", f"{len(flags) - len(shown)} more", "")
     return table
+
+
+def watch_view(result: dict, steps: dict) -> Group:
+    """The flags of a watched run ({"stops": {"step#hit": [flag dicts]}, "error": ...}), each distinct flag once,
+    where it was first raised and how often; steps: id -> (number, title)."""
+    parts = []
+    first: dict[tuple[str, str], tuple[str, dict]] = {}
+    count: dict[tuple[str, str], int] = {}
+    for key, flags in result.get("stops", {}).items():
+        for flag in flags:
+            ident = (flag["check"], flag["name"])
+            first.setdefault(ident, (key, flag))
+            count[ident] = count.get(ident, 0) + 1
+    if not first:
+        parts.append(Text.assemble(("✓ no flags", "bold green"), " at any watched execution: nothing numerically "
+                                   "wrong (no NaN, no missing gradient, no [N,1]+[N] broadcast, ...). The bug changes "
+                                   "values without breaking them: compare them with the healthy run's."))
+    else:
+        table = Table(title=f"{len(first)} distinct flag(s), in the order they were first raised", title_justify="left",
+                      title_style="bold red", box=None, padding=(0, 1), show_header=False)
+        table.add_column(style="bold red", no_wrap=True)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for ident, (key, flag) in list(first.items())[:10]:
+            step_id, _, hit = key.partition("#")
+            number, title = steps.get(step_id, (0, step_id))
+            table.add_row(flag["check"], flag["name"], Text.assemble(
+                (f"first at step {number} ({title}), execution {hit or 1}; raised at {count[ident]} watched "
+                 "execution(s)\n", "cyan"), flag["message"]))
+        parts.append(table)
+    if result.get("error"):
+        parts.append(Text.assemble(("the run stopped: ", "bold red"), str(result["error"])))
+    return Group(*parts)

@@ -19,6 +19,7 @@ def add_parser(sub, name: str) -> None:
                     "  walkthrough start ppo --repo walkthrough-work/bughunt-ppo   hunt with the tour: p EXPR, check\n"
                     "  walkthrough bughunt ppo --guess train.py:140  is the bug on that line's statement? (exit 0/1)\n"
                     "  walkthrough bughunt ppo --hint                symptom, then stage, then tour step, then lines\n"
+                    "  walkthrough bughunt ppo --watch               the value checks watching the whole run\n"
                     "  walkthrough bughunt ppo --reveal              the diff, what the bug does, why it hurts\n"
                     "  walkthrough bughunt ppo -- --total-timesteps 4096   other flags for the short runs",
         epilog=EPILOG)
@@ -27,6 +28,9 @@ def add_parser(sub, name: str) -> None:
     action.add_argument("--guess", metavar="FILE:LINE", help="say where the bug is (any line of its statement)")
     action.add_argument("--hint", action="store_true", help="the next hint (counted in your score)")
     action.add_argument("--reveal", action="store_true", help="show the bug, what it does and why it hurts")
+    action.add_argument("--watch", action="store_true",
+                        help="run the copy with the value checks watching every tour step (its executions 1, 2, 4, "
+                             "8, ...) and list the flags they raise")
     action.add_argument("--kinds", action="store_true",
                         help="list the faults that apply to this repo (not which one is planted)")
     hunt.add_argument("--seed", type=int, default=None, help="choose the bug with this seed (default: a random one)")
@@ -76,7 +80,7 @@ def run(args, program_args, console) -> int:
     try:
         if args.kinds:
             return _kinds(cfg, console)
-        if args.guess or args.hint or args.reveal:
+        if args.guess or args.hint or args.reveal or args.watch:
             if entry is None:
                 raise UsageError(f"no bug hunt under way in {dest}; start one with: {_command(cfg, dest)}")
             entry = progress.entry(bughunt.SECTION, name)
@@ -84,6 +88,8 @@ def run(args, program_args, console) -> int:
                 return _guess(cfg, entry, args.guess, dest, progress, console)
             if args.hint:
                 return _hint(cfg, entry, dest, progress, console)
+            if args.watch:
+                return _watch(cfg, entry, console)
             return _reveal(cfg, entry, dest, progress, console)
         over = entry is not None and (entry.get("found") or entry.get("revealed"))
         if program_args and entry is not None and not args.force and not over:
@@ -182,6 +188,9 @@ def _guess(cfg, entry, text: str, dest: Path, progress, console) -> int:
     from ..practice import bughunt
 
     was_over = entry["found"] or entry["revealed"]
+    if bughunt.copy_state(entry) in ("edited", "fixed"):
+        console.print(Text(f"(you have edited {entry['file']}: a guess uses the line numbers of the copy as it was "
+                           "planted)", style="dim"))
     right = bughunt.guess(entry, text)
     hint = None
     if not right and not was_over:
@@ -219,4 +228,23 @@ def _reveal(cfg, entry, dest: Path, progress, console) -> int:
         fault = None
     console.print(show.reveal_view(entry, fault, bughunt.diff_text(entry), bughunt.Verdict.from_json(entry["verdict"]),
                                    bughunt.score(entry), _command(cfg, dest, " --force")))
+    if bughunt.copy_state(entry) == "fixed":
+        console.print(Text.assemble(("✓ ", "bold green"), f"and your copy's {entry['file']} has the statement as the "
+                                    "reference has it: fixed. Run it to see the healthy curve again."))
+    return EXIT_OK
+
+
+def _watch(cfg, entry, console) -> int:
+    from .. import show, spec
+    from ..practice import checks
+
+    argv = [*entry["args"], "--seed", str(entry["seeds"][0])]
+    console.print(Text.assemble("Running ", (f"{_shown(Path(entry['dir']) / cfg.script)} {' '.join(argv)}", "bold"),
+                                " with the value checks at every tour step, at its executions 1, 2, 4, 8, ... "
+                                "(the same checks as `check` at a stop)."))
+    with console.status("running with the checks watching …"):
+        result = checks.run_checked_subprocess(cfg.walkthrough, entry["dir"], argv, watch=True)
+    walkthrough = spec.load(spec.find(cfg.walkthrough), resolve_anchors=False)
+    steps = {s.id: (n, s.title) for n, s in enumerate(walkthrough.steps, start=1)}
+    console.print(show.watch_view(result, steps))
     return EXIT_OK

@@ -18,6 +18,13 @@ def run(args, program_args, console) -> int:
 
     paths = [Path(f) for f in args.files] or [spec.find(name) for name in spec.available()]
     failures = 0
+    catalogues = [p for p in paths if p.name in ("faults.toml", "bughunts.toml")]
+    paths = [p for p in paths if p not in catalogues]
+    if not args.files:
+        from ..practice import bughunt, faults
+        catalogues = [faults.CATALOGUE, bughunt.CONFIG]
+    for path in catalogues:
+        failures += _check_practice_catalogue(path, console)
     for path in paths:
         try:
             walkthrough = spec.load(path)
@@ -29,3 +36,16 @@ def run(args, program_args, console) -> int:
         console.print(Text.assemble(("✓ ", "green"), f"{path}: {len(walkthrough.steps)} steps, {questions} questions, "
                                     "every anchor resolves to one statement"))
     return EXIT_USAGE if failures else EXIT_OK
+
+
+def _check_practice_catalogue(path: Path, console) -> int:
+    """The fault catalogue or the bug-hunt configuration; returns 1 if it has a problem."""
+    from ..practice import bughunt, faults
+
+    try:
+        summary = faults.summary(path) if path.name == "faults.toml" else bughunt.summary(path)
+    except (faults.FaultError, bughunt.HuntError, SyntaxError) as exc:
+        console.print(Text.assemble(("✗ ", "bold red"), str(exc)))
+        return 1
+    console.print(Text.assemble(("✓ ", "green"), f"{path}: {summary}"))
+    return 0

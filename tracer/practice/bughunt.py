@@ -16,7 +16,6 @@ import difflib
 import hashlib
 import json
 import math
-import os
 import random
 import re
 import shutil
@@ -44,6 +43,7 @@ class Stage:
     name: str
     about: str
     steps: list[str]
+    files: list[str] = field(default_factory=list)   # files without tour steps whose code belongs here
 
 
 @dataclass
@@ -67,7 +67,7 @@ class HuntConfig:
 
 _HUNT_KEYS = {"repo": str, "walkthrough": str, "script": str, "files": list, "args": list, "record_args": list,
               "seeds": list, "x": str, "y": str, "ignore": list, "stage": list}
-_STAGE_KEYS = {"name": str, "about": str, "steps": list}
+_STAGE_KEYS = {"name": str, "about": str, "steps": list, "files": list}
 
 
 def load_config(path: Path | None = None) -> dict[str, HuntConfig]:
@@ -107,9 +107,10 @@ def load_config(path: Path | None = None) -> dict[str, HuntConfig]:
         stages = []
         for raw_stage in raw.get("stage", []):
             bad = set(raw_stage) - set(_STAGE_KEYS)
-            if bad or set(_STAGE_KEYS) - set(raw_stage):
-                raise HuntError(f"{where(n)}: each [[hunt.stage]] needs exactly {', '.join(_STAGE_KEYS)}")
-            stages.append(Stage(raw_stage["name"], raw_stage["about"], list(raw_stage["steps"])))
+            if bad or {"name", "about", "steps"} - set(raw_stage):
+                raise HuntError(f"{where(n)}: each [[hunt.stage]] has name, about, steps and optionally files")
+            stages.append(Stage(raw_stage["name"], raw_stage["about"], list(raw_stage["steps"]),
+                                list(raw_stage.get("files", []))))
         cfg = HuntConfig(**{k: v for k, v in raw.items() if k != "stage"}, stages=stages)
         if not cfg.origin.is_dir():
             raise HuntError(f"{where(n, 'repo')}: no repo {cfg.repo!r} in {IMPLS_DIR}")
@@ -136,6 +137,15 @@ def check_config(path: Path | None = None) -> list[str]:
                     problems.append(f"{path or CONFIG}: hunt {cfg.repo!r}, stage {stage.name!r}: the walkthrough "
                                     f"{cfg.walkthrough!r} has no step {step!r}")
     return problems
+
+
+def summary(path: Path | None = None) -> str:
+    """A line for `walkthrough check`: the hunts load and their stages name real tour steps."""
+    problems = check_config(path)
+    if problems:
+        raise HuntError("; ".join(problems))
+    hunts = load_config(path)
+    return f"{len(hunts)} bug hunts ({', '.join(hunts)}), every stage names steps of its walkthrough"
 
 
 # ----- candidates -------------------------------------------------------------------------------
@@ -323,12 +333,10 @@ class VerdictCache:
         self.data[key] = verdict.to_json()
 
     def save(self) -> None:
+        from .workcopy import _write_atomic
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.data, f)
-            os.replace(tmp, self.path)
+            _write_atomic(self.path, json.dumps(self.data))
         except OSError:
             pass      # a cache: losing it costs only time
 
@@ -555,15 +563,24 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
                                 tuple(map(_plain, writes)), RECORD_HITS))
             shown.update({_plain(n): n for n in [*reads, *writes]})
         tours[label] = (walkthrough, steps, probes, repo)
-    recordings = {}
-    for label, (walkthrough, steps, probes, repo) in tours.items():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(label):
+        walkthrough, steps, probes, repo = tours[label]
         try:
-            recordings[label] = record(repo / cfg.script, argv, repo, probes, timeout=timeout)
+            return record(repo / cfg.script, argv, repo, probes, timeout=timeout)
         except RecorderError as exc:
-            if label == "healthy":
-                raise HuntError(f"recording the healthy reference failed: {exc}") from None
-            recordings[label] = None
-            crash = str(exc).strip().splitlines()[-1] if str(exc).strip() else "it failed"
+            return exc
+
+    with ThreadPoolExecutor(2) as pool:           # two subprocesses: one per program
+        recordings = dict(zip(tours, pool.map(run, tours)))
+    if isinstance(recordings["healthy"], RecorderError):
+        raise HuntError(f"recording the healthy reference failed: {recordings['healthy']}")
+    crash = ""
+    if isinstance(recordings["buggy"], RecorderError):
+        message = str(recordings["buggy"]).strip()
+        crash = message.splitlines()[-1] if message else "it failed"
+        recordings["buggy"] = None
     walkthrough, steps, _, _ = tours["buggy"]
     numbers = {s.id: n for n, s in enumerate(walkthrough.steps, start=1)}
     healthy, buggy = recordings["healthy"], recordings["buggy"]
@@ -597,14 +614,19 @@ def stage_of(cfg: HuntConfig, step_id: str) -> Stage | None:
 
 
 def stage_near(cfg: HuntConfig, mutation_file: str, line: int) -> Stage | None:
-    """The stage of the tour step nearest before the bug in its file (the stage it belongs to in reading order)."""
+    """The stage of the tour step nearest to the bug in its file (in the same function if one is there)."""
     from .. import spec
+    from ..engine.anchors import parse_file
 
     walkthrough = spec.load(spec.find(cfg.walkthrough), repo=cfg.origin.resolve())
-    before = [s for s in walkthrough.steps if s.file == mutation_file and s.line <= line]
-    after = [s for s in walkthrough.steps if s.file == mutation_file and s.line > line]
-    step = max(before, key=lambda s: s.line) if before else (min(after, key=lambda s: s.line) if after else None)
-    return stage_of(cfg, step.id) if step else None
+    steps = [s for s in walkthrough.steps if s.file == mutation_file]
+    if not steps:
+        return next((stage for stage in cfg.stages if mutation_file in stage.files), None)
+    function = next((st.function for st in parse_file(cfg.origin / mutation_file).statements
+                     if st.line <= line <= st.end_line), None)
+    same = [s for s in steps if s.qualname == function] or steps
+    step = min(same, key=lambda s: (abs(s.line - line), s.line > line))
+    return stage_of(cfg, step.id)
 
 
 # ----- a learner's hunt ----------------------------------------------------------------------------
@@ -845,6 +867,25 @@ def diff_text(entry: dict) -> str:
     return "".join(difflib.unified_diff(original_text(entry).splitlines(keepends=True), planted.splitlines(keepends=True),
                                         f"minimal_impls/{entry['repo']}/{entry['file']}",
                                         f"{Path(entry['dir']).name}/{entry['file']}"))
+
+
+def copy_state(entry: dict) -> str:
+    """The planted file in the learner's copy now: "planted" (as it was), "fixed" (the bug's statement is back
+    as in the reference), "edited" (changed otherwise) or "missing"."""
+    path = Path(entry["dir"]) / entry["file"]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return "missing"
+    if text == planted_files(entry)[entry["file"]]:
+        return "planted"
+    original = original_text(entry).splitlines()
+    now = text.splitlines()
+    low, high = entry["line"], entry["end_line"]
+    region = [line.strip() for line in original[low - 1:high]]
+    if any([line.strip() for line in now[i:i + len(region)]] == region for i in range(len(now))):
+        return "fixed"
+    return "edited"
 
 
 def score(entry: dict) -> dict:

@@ -307,10 +307,11 @@ def _broadcast_flags(statement: str, values: dict, frame, torch) -> list[Flag]:
 
 # ----- a whole run with checks at every stop of a tour --------------------------------------------------
 def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script: str | None = None,
-                run_dir: str | None = None) -> dict:
+                run_dir: str | None = None, watch: bool = False) -> dict:
     """Run a walkthrough's first script with `argv` (then, given the run_dir its --out-dir names, the tour's
-    other scripts), stopping at each step as a tour does (at its hit), and check every stop.
-    Returns {"stops": {step id: [flag dicts]}, "error": ...} (run in a subprocess: see main)."""
+    other scripts) and check the frame at each step: where a tour stops (each step once, at its hit), or with
+    `watch` at every step's executions 1, 2, 4, 8, ... (a watchdog over the whole run, as AutoTrainer does).
+    Returns {"stops": {"step id" or "step id#hit": [flag dicts]}, "error": ...} (in a subprocess: see main)."""
     from pathlib import Path
 
     from .. import spec
@@ -331,9 +332,23 @@ def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script
         def user_after(self, frame, point):
             pass
 
+    class Watchdog(Engine):
+        """Checks at every step's executions 1, 2, 4, 8, ...: cheap (log-many checks), never stops."""
+
+        def gate(self, k: int):
+            self.hits[k] += 1
+            hit = self.hits[k]
+            if hit & (hit - 1):
+                return None
+            step = self.points[k].key
+            flags = check_frame(sys._getframe(1), step.code)
+            if flags:
+                results[f"{step.id}#{hit}"] = [flag.__dict__ for flag in flags]
+            return None
+
     points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when)
               for step in walkthrough.steps]
-    engine = Engine(points, walkthrough.repo_dir, Client())
+    engine = (Watchdog if watch else Engine)(points, walkthrough.repo_dir, Client())
     error = None
     runs = [(script or walkthrough.runs[0].script, list(argv))]
     if script is None and run_dir is not None:      # the tour's later scripts (eval.py) on the checkpoint
@@ -352,7 +367,7 @@ def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script
 
 
 def run_checked_subprocess(walkthrough_name: str, repo: Path | str | None, argv: list[str], *,
-                           timeout: float = 600) -> dict:
+                           timeout: float = 600, watch: bool = False) -> dict:
     """run_checked in a fresh Python process (the program's imports, threads and globals stay there).
     The script's outputs go to a temporary folder (`--out-dir`)."""
     import json
@@ -365,6 +380,8 @@ def run_checked_subprocess(walkthrough_name: str, repo: Path | str | None, argv:
     with tempfile.TemporaryDirectory(prefix="walkthrough-checks-") as tmp:
         out = Path(tmp) / "flags.json"
         command = [sys.executable, "-m", "tracer.practice.checks", walkthrough_name, "--out", str(out)]
+        if watch:
+            command.append("--watch")
         if repo is not None:
             command += ["--repo", str(repo)]
         command += ["--run-dir", str(Path(tmp) / "run"), "--", *argv, "--out-dir", str(Path(tmp) / "run")]
@@ -394,8 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo")
     parser.add_argument("--out", help="write the JSON here instead of stdout")
     parser.add_argument("--run-dir", help="the --out-dir given in ARGS: then the tour's other scripts run too")
+    parser.add_argument("--watch", action="store_true", help="check every step at its executions 1, 2, 4, 8, ...")
     args = parser.parse_args(argv)
-    result = run_checked(args.walkthrough, args.repo, program, run_dir=args.run_dir)
+    result = run_checked(args.walkthrough, args.repo, program, run_dir=args.run_dir, watch=args.watch)
     text = json.dumps(result)
     if args.out:
         from pathlib import Path

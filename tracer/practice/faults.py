@@ -619,7 +619,7 @@ _REQUIRED = ("id", "title", "category", "misconception", "explanation", "rule")
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
-def _key_lines(text: str) -> list[tuple[int, int, dict[str, int]]]:
+def _key_lines(text: str) -> list[tuple[int, dict[str, int]]]:
     """For each [[fault]] block: its first line, and the line of each key (`rule.N.key` inside rules)."""
     blocks = []
     rule = -1
@@ -636,7 +636,7 @@ def _key_lines(text: str) -> list[tuple[int, int, dict[str, int]]]:
             if m:
                 key = m.group(1) if rule < 0 else f"rule.{rule}.{m.group(1)}"
                 blocks[-1][1].setdefault(key, number)
-    return [(start, 0, keys) for start, keys in blocks]
+    return blocks
 
 
 def _type_ok(value, expected) -> bool:
@@ -665,7 +665,7 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
     positions = _key_lines(text)
     faults, seen = [], {}
     for i, raw in enumerate(raw_faults):
-        start, _, keys = positions[i] if i < len(positions) else (0, 0, {})
+        start, keys = positions[i] if i < len(positions) else (0, {})
 
         def where(key=None, start=start, keys=keys):
             return f"{path}:{keys.get(key, start) if key else start}"
@@ -749,6 +749,22 @@ def catalogue(path: Path | str | None = None) -> list[Fault]:
     except OSError:
         return load_catalogue(path)       # raises the error that names the file
     return list(_cached_catalogue(str(path), mtime))
+
+
+def summary(path: Path | str | None = None) -> str:
+    """A line for `walkthrough check`: the catalogue loads, every example is planted, and how many faults
+    apply to each reference repo (raises FaultError naming the file and line otherwise)."""
+    faults = load_catalogue(path)
+    impls = CATALOGUE.parent.parent.parent / "minimal_impls"
+    applied = {}
+    for repo in sorted(p for p in impls.iterdir() if p.is_dir()):
+        kinds = set()
+        for file in sorted(repo.glob("*.py")):
+            kinds |= {m.fault.id for m in mutations(file.read_text(encoding="utf-8"), str(file), faults=faults)}
+        applied[repo.name] = len(kinds)
+    where = ", ".join(f"{n} to {repo}" for repo, n in applied.items())
+    return (f"{len(faults)} faults in {len({f.category for f in faults})} categories, every rule valid and every "
+            f"example planted; {where}")
 
 
 def by_id(fault_id: str, faults=None) -> Fault:
