@@ -132,7 +132,8 @@ def run(args, program_args, console) -> int:
         raise UsageError("--host and --port go with --vscode")
     session = Session(walkthrough, progress, console, mode=mode, scripted_answers=scripted, restart=args.restart,
                       seed=args.seed, generated=args.generated, editor=editor)
-    resume = Text.assemble("Resume with: ", (f"walkthrough start {args.name}", "bold"))
+    resume = Text.assemble("Resume with: ", (f"walkthrough start {args.name}" + (f" --repo {args.repo}" if args.repo
+                                                                                 else ""), "bold"))
     try:
         return session.run()
     except ProgramFailed as exc:
