@@ -15,6 +15,11 @@ statement about to run) and returns Flags:
     params-without-grad  after backward(), some of a model's parameters got a gradient and others none
     ratio-not-positive   a probability ratio with values <= 0: a log-ratio used as the ratio?
     flat-output          a network's outputs (logits) hardly vary across the batch: it ignores its input
+    entropy-collapse     a policy's mean entropy near 0: it became deterministic
+    kl-too-large         an update moved the policy by more than 0.5 nats of KL (PPO aims at ~0.01)
+    negative-mse         a squared-error loss below 0
+    frozen-params        (watching a whole run) parameters that get gradients but do not change for
+                         64 executions of a step: the update never reaches them
     dead-relu            most units of a ReLU activation are 0 for every example of the batch
 
 Checks only read values: no call of the learner's code, so checking never changes the run. The
@@ -34,6 +39,9 @@ EXPLODING_GRAD = 1e3
 VANISHING_GRAD = 1e-7
 LAYER_RATIO = 1e-3
 FLAT_OUTPUT = 1e-4
+ENTROPY_COLLAPSE = 0.05
+KL_TOO_LARGE = 0.5
+FROZEN_AFTER = 64
 DEAD_FRACTION = 0.5
 
 _LOSS = re.compile(r"(?i)(\w+_)?loss(es)?")
@@ -42,6 +50,9 @@ _DATA = re.compile(r"(?i)(b_|mb_)?(obs|observations?|actions?|logprobs?|log_prob
 _PROBS = re.compile(r"(?i)(\w+_)?(probs|probabilities|probas?|softmax)")
 _LOG_PROBS = re.compile(r"(?i)(\w+_)?(log_?probs?|logp|log_?softmax)(_\w+)?")
 # hand-written backprop: dW, db, dx, dz, da, dlogits, dWs, ... and grad(s)
+_ENTROPY = re.compile(r"(?i)(\w+_)?entrop(y|ies)(_loss)?")
+_KL = re.compile(r"(?i)(approx_|old_approx_)?kl(_div\w*)?")
+_MSE = re.compile(r"(?i)(v|value|vf|critic)_loss|mse(_loss)?|\w*squared_error")
 _OUTPUT = re.compile(r"(?i)(\w+_)?(logits|outputs?|scores|preds?|predictions)")
 _RATIO = re.compile(r"(?i)(\w+_)?ratios?")
 _HAND_GRAD = re.compile(r"d(W|w|b|x|z|a|h|y|logits|outputs?|probs|scores|inputs?|hidden)s?\d*|grads?|\w+_grads?|gradients?")
@@ -165,6 +176,17 @@ def _tensor_flags(name: str, t, torch, autograd: bool) -> list[Flag]:
             flags.append(Flag("flat-output", name, f"the outputs hardly vary across the {t.shape[0]} examples (largest "
                                                    f"std {spread:.2g}): the network's answer ignores its input. "
                                                    "Vanishing activations (too small an init, dead units)?"))
+    if _floating(t) and _ENTROPY.fullmatch(short) and bool(torch.isfinite(t).all()) and float(t.mean()) < ENTROPY_COLLAPSE:
+        flags.append(Flag("entropy-collapse", name, f"the policy's mean entropy is {float(t.mean()):.3g} nats: it has "
+                                                    "become (almost) deterministic and stopped exploring. A sign "
+                                                    "error that pushes the policy the wrong way, or too large a step?"))
+    if _floating(t) and _KL.fullmatch(short) and t.numel() == 1 and float(t) > KL_TOO_LARGE:
+        flags.append(Flag("kl-too-large", name, f"KL {float(t):.3g} nats between the old and the new policy in one "
+                                                "update (PPO keeps it near 0.01): the update moves the policy far from "
+                                                "the data it learns from. Clip, ratio or sign wrong, or the step too large?"))
+    if _floating(t) and _MSE.fullmatch(short) and t.numel() == 1 and float(t) < 0:
+        flags.append(Flag("negative-mse", name, f"a squared-error loss of {float(t):.3g}: squares cannot sum to less "
+                                                "than 0. Is the loss negated?"))
     if _floating(t) and _RATIO.fullmatch(short) and float(t.min()) <= 0:
         flags.append(Flag("ratio-not-positive", name, f"a probability ratio is always > 0, this one reaches "
                                                       f"{float(t.min()):.3g}: a log-ratio used as the ratio (exp missing)?"))
@@ -305,6 +327,49 @@ def _broadcast_flags(statement: str, values: dict, frame, torch) -> list[Flag]:
     return flags
 
 
+# ----- watching a whole run: parameters that never change ------------------------------------------------
+class ParameterMemory:
+    """Remembers trainable parameters at a step's first check; at its executions from FROZEN_AFTER on, flags those
+    that are still equal although they get gradients: the update never reaches them (AutoTrainer's 'weights not
+    updated'). Trainable means: an nn.Module parameter with a .grad, or a tensor in a hand-written optimiser's
+    `params` list (an object with `params` and a `step` method); only where gradients are on (torch's grad mode),
+    so an evaluation under no_grad, where weights rightly stay put, is never flagged."""
+
+    def __init__(self):
+        self.first: dict[tuple[str, str], object] = {}
+
+    def _trainable(self, values: dict, torch):
+        for name, value in values.items():
+            if isinstance(value, torch.nn.Module):
+                for pname, param in value.named_parameters():
+                    if param.requires_grad and param.grad is not None:
+                        yield f"{name}.{pname}", param
+            elif callable(getattr(value, "step", None)) and isinstance(getattr(value, "params", None), list):
+                for i, param in enumerate(value.params):
+                    if isinstance(param, torch.Tensor):
+                        yield f"{name}.params[{i}]", param
+
+    def frozen(self, frame, step_id: str, hit: int) -> list[Flag]:
+        torch = _torch()
+        if torch is None or not torch.is_grad_enabled():    # under no_grad (a rollout, an evaluation) nothing trains
+            return []
+        flags = []
+        with torch.no_grad():
+            for name, param in self._trainable(dict(frame.f_locals), torch):
+                key = (step_id, name)
+                if key not in self.first:
+                    self.first[key] = param.detach().clone()
+                elif hit >= FROZEN_AFTER and torch.equal(self.first[key], param.detach()):
+                    flags.append(name)
+        if not flags:
+            return []
+        shown = ", ".join(flags[:4]) + (f" and {len(flags) - 4} more" if len(flags) > 4 else "")
+        return [Flag("frozen-params", shown, f"{len(flags)} trainable parameter tensor(s) are exactly as they were "
+                                             f"{hit - 1} executions of this step ago: the optimiser step never "
+                                             "changes them (no step() call, a learning rate of 0, not in the "
+                                             "optimiser's list?)")]
+
+
 # ----- a whole run with checks at every stop of a tour --------------------------------------------------
 def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script: str | None = None,
                 run_dir: str | None = None, watch: bool = False) -> dict:
@@ -335,13 +400,18 @@ def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script
     class Watchdog(Engine):
         """Checks at every step's executions 1, 2, 4, 8, ...: cheap (log-many checks), never stops."""
 
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.memory = ParameterMemory()
+
         def gate(self, k: int):
             self.hits[k] += 1
             hit = self.hits[k]
             if hit & (hit - 1):
                 return None
             step = self.points[k].key
-            flags = check_frame(sys._getframe(1), step.code)
+            frame = sys._getframe(1)
+            flags = check_frame(frame, step.code) + self.memory.frozen(frame, step.id, hit)
             if flags:
                 results[f"{step.id}#{hit}"] = [flag.__dict__ for flag in flags]
             return None
