@@ -56,8 +56,7 @@ def test_running_it_again_resumes_the_hunt(planted, hunt_state):
     assert entry_of(hunt_state)["fault"] == "onehot-sign"
 
 
-@pytest.mark.parametrize("guess, message", [("model.py", "write FILE:LINE"), ("nosuch.py:3", "no file 'nosuch.py'"),
-                                            ("model.py:x", "write FILE:LINE")])
+@pytest.mark.parametrize("guess, message", [("model.py:x", "write FILE:LINE"), ("nosuch.py:3", "no file 'nosuch.py'")])
 def test_a_malformed_guess_is_a_usage_error(planted, hunt_state, guess, message):
     proc = walkthrough("bughunt", "mlp", "--guess", guess, state_dir=hunt_state, cwd=planted[0])
     assert proc.returncode == 2 and message in proc.stdout

@@ -58,7 +58,7 @@ def test_checks_never_run_the_learners_code():
     assert calls == []
 
 
-@pytest.mark.parametrize("walkthrough, argv, stops", [("ppo", ["--total-timesteps", "2560", "--num-steps", "16"], 28),
+@pytest.mark.parametrize("walkthrough, argv, stops", [("ppo", ["--total-timesteps", "1280", "--num-steps", "8"], 28),
                                                       ("mlp", ["--epochs", "1"], 13)])
 def test_the_healthy_references_raise_no_flag_at_any_tour_stop(walkthrough, argv, stops):
     result = run_checked_subprocess(walkthrough, None, argv)

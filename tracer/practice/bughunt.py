@@ -25,7 +25,10 @@ import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import faults as faultlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:           # the fault library imports libcst (~1 s): only where bugs are chosen
+    from . import faults as faultlib
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 CONFIG = PROJECT_ROOT / "walkthroughs" / "catalogue" / "bughunts.toml"
@@ -151,6 +154,8 @@ def summary(path: Path | None = None) -> str:
 # ----- candidates -------------------------------------------------------------------------------
 def candidates(cfg: HuntConfig, faults=None) -> list[faultlib.Mutation]:
     """Every place a fault applies in the hunt's files of the reference repo, in file order."""
+    from . import faults as faultlib
+
     found = []
     for name in cfg.files:
         found += faultlib.mutations((cfg.origin / name).read_text(encoding="utf-8"), name, faults=faults)
@@ -710,10 +715,12 @@ def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kin
                         meta={"repo": cfg.repo, "seed": seed}, force=True)
     except workcopy.WorkCopyError as exc:
         raise HuntError(str(exc)) from None
-    if console is not None:
-        console.print("[dim]Recording both programs at every tour step, to know where the values first differ …[/]")
+    from contextlib import nullcontext
+    status = (console.status("recording both programs at every tour step, to know where their values first differ …")
+              if console is not None else nullcontext())
     try:
-        divergence = first_divergence(cfg, dest)
+        with status:
+            divergence = first_divergence(cfg, dest)
     except HuntError:
         raise
     except Exception as exc:       # the hunt works without it; the hint says so

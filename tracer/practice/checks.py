@@ -18,8 +18,9 @@ statement about to run) and returns Flags:
     entropy-collapse     a policy's mean entropy near 0: it became deterministic
     kl-too-large         an update moved the policy by more than 0.5 nats of KL (PPO aims at ~0.01)
     negative-mse         a squared-error loss below 0
-    frozen-params        (watching a whole run) parameters that get gradients but do not change for
-                         64 executions of a step: the update never reaches them
+    not-optimised        a model's parameters that no optimiser in the frame updates
+    frozen-params        (watching a whole run) trainable parameters that do not change for 64
+                         executions of a step: the update never reaches them
     dead-relu            most units of a ReLU activation are 0 for every example of the batch
 
 Checks only read values: no call of the learner's code, so checking never changes the run. The
@@ -102,6 +103,7 @@ def check_values(values: dict[str, object], statement: str = "", frame=None) -> 
             for label, t in _held_tensors(name, value, torch):      # a model's weights, an optimiser's state
                 flags += [f for f in _tensor_flags(label, t, torch, False) if f.check in ("nan-inf", "huge-values")]
         flags += _grad_flags(values, modules, torch)
+        flags += _not_optimised_flags(values, torch)
         if statement:
             flags += _broadcast_flags(statement, values, frame, torch)
     seen, unique = set(), []
@@ -328,26 +330,77 @@ def _broadcast_flags(statement: str, values: dict, frame, torch) -> list[Flag]:
 
 
 # ----- watching a whole run: parameters that never change ------------------------------------------------
+def _optimisers(values: dict, torch) -> list:
+    """torch optimisers and hand-written ones (an object with a `params` list and a `step` method)."""
+    return [v for v in values.values() if isinstance(v, torch.optim.Optimizer)
+            or (callable(getattr(v, "step", None)) and isinstance(getattr(v, "params", None), list))]
+
+
+def _optimised(optimiser, torch) -> list:
+    if isinstance(optimiser, torch.optim.Optimizer):
+        return [p for group in optimiser.param_groups for p in group["params"]]
+    return [p for p in optimiser.params if isinstance(p, torch.Tensor)]
+
+
+def _model_tensors(name: str, value, torch):
+    """A model's trainable tensors: an nn.Module's parameters, or a hand-written model's (an object with a
+    `forward` method) tensors held in its attributes."""
+    if isinstance(value, torch.nn.Module):
+        for pname, param in value.named_parameters():
+            if param.requires_grad:
+                yield f"{name}.{pname}", param
+    elif callable(getattr(value, "forward", None)) and hasattr(value, "__dict__") and not isinstance(value, type):
+        for attr, item in vars(value).items():
+            yield from _tensors(f"{name}.{attr}", item, torch)
+
+
+def _not_optimised_flags(values: dict, torch) -> list[Flag]:
+    """Parameters of a model that no optimiser in sight updates (an optimiser built from part of the model)."""
+    optimisers = _optimisers(values, torch)
+    if not optimisers:
+        return []
+    updated = {id(p) for o in optimisers for p in _optimised(o, torch)}
+    for name, value in values.items():
+        missing = [label for label, t in _model_tensors(name, value, torch) if id(t) not in updated]
+        if missing and len(missing) < sum(1 for _ in _model_tensors(name, value, torch)):
+            shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+            return [Flag("not-optimised", name, f"{len(missing)} of the model's parameter tensors are in no "
+                                                f"optimiser's list, so they are never updated: {shown}")]
+    return []
+
+
+def _caller_values(frame, depth: int = 6) -> dict:
+    """The frame's locals, then those of its callers (the training loop that holds the model and optimiser)."""
+    values: dict = {}
+    f = frame
+    for _ in range(depth):
+        if f is None:
+            break
+        for name, value in f.f_locals.items():
+            values.setdefault(name, value)
+        f = f.f_back
+    return values
+
+
 class ParameterMemory:
     """Remembers trainable parameters at a step's first check; at its executions from FROZEN_AFTER on, flags those
-    that are still equal although they get gradients: the update never reaches them (AutoTrainer's 'weights not
-    updated'). Trainable means: an nn.Module parameter with a .grad, or a tensor in a hand-written optimiser's
-    `params` list (an object with `params` and a `step` method); only where gradients are on (torch's grad mode),
-    so an evaluation under no_grad, where weights rightly stay put, is never flagged."""
+    that are still equal: the update never reaches them (AutoTrainer's 'weights not updated'). Trainable means
+    an nn.Module parameter that gets a .grad, or a hand-written model's tensor while a hand-written optimiser is
+    in the frame or its callers; only where gradients are on (torch's grad mode), so an evaluation under no_grad,
+    where weights rightly stay put, is never flagged."""
 
     def __init__(self):
         self.first: dict[tuple[str, str], object] = {}
 
     def _trainable(self, values: dict, torch):
+        hand_written = any(not isinstance(o, torch.optim.Optimizer) for o in _optimisers(values, torch))
         for name, value in values.items():
             if isinstance(value, torch.nn.Module):
-                for pname, param in value.named_parameters():
-                    if param.requires_grad and param.grad is not None:
-                        yield f"{name}.{pname}", param
-            elif callable(getattr(value, "step", None)) and isinstance(getattr(value, "params", None), list):
-                for i, param in enumerate(value.params):
-                    if isinstance(param, torch.Tensor):
-                        yield f"{name}.params[{i}]", param
+                for label, param in _model_tensors(name, value, torch):
+                    if param.grad is not None:
+                        yield label, param
+            elif hand_written:
+                yield from _model_tensors(name, value, torch)
 
     def frozen(self, frame, step_id: str, hit: int) -> list[Flag]:
         torch = _torch()
@@ -355,7 +408,7 @@ class ParameterMemory:
             return []
         flags = []
         with torch.no_grad():
-            for name, param in self._trainable(dict(frame.f_locals), torch):
+            for name, param in self._trainable(_caller_values(frame), torch):
                 key = (step_id, name)
                 if key not in self.first:
                     self.first[key] = param.detach().clone()
