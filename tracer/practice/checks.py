@@ -18,6 +18,7 @@ statement about to run) and returns Flags:
     entropy-collapse     a policy's mean entropy near 0: it became deterministic
     kl-too-large         an update moved the policy by more than 0.5 nats of KL (PPO aims at ~0.01)
     negative-mse         a squared-error loss below 0
+    inverted-mask        a "not done" mask that is 0 for most transitions: done used where 1 - done belongs?
     not-optimised        a model's parameters that no optimiser in the frame updates
     frozen-params        (watching a whole run) trainable parameters that do not change for 64
                          executions of a step: the update never reaches them
@@ -54,6 +55,7 @@ _LOG_PROBS = re.compile(r"(?i)(\w+_)?(log_?probs?|logp|log_?softmax)(_\w+)?")
 _ENTROPY = re.compile(r"(?i)(\w+_)?entrop(y|ies)(_loss)?")
 _KL = re.compile(r"(?i)(approx_|old_approx_)?kl(_div\w*)?")
 _MSE = re.compile(r"(?i)(v|value|vf|critic)_loss|mse(_loss)?|\w*squared_error")
+_NOT_DONE = re.compile(r"(?i)(next_?)?non_?terminals?|(next_?)?not_?dones?")
 _OUTPUT = re.compile(r"(?i)(\w+_)?(logits|outputs?|scores|preds?|predictions)")
 _RATIO = re.compile(r"(?i)(\w+_)?ratios?")
 _HAND_GRAD = re.compile(r"d(W|w|b|x|z|a|h|y|logits|outputs?|probs|scores|inputs?|hidden)s?\d*|grads?|\w+_grads?|gradients?")
@@ -189,6 +191,10 @@ def _tensor_flags(name: str, t, torch, autograd: bool) -> list[Flag]:
     if _floating(t) and _MSE.fullmatch(short) and t.numel() == 1 and float(t) < 0:
         flags.append(Flag("negative-mse", name, f"a squared-error loss of {float(t):.3g}: squares cannot sum to less "
                                                 "than 0. Is the loss negated?"))
+    if _floating(t) and _NOT_DONE.fullmatch(short) and t.numel() >= 4 and float(t.mean()) < 0.5:
+        flags.append(Flag("inverted-mask", name, f"this 'not done' mask is 1 for only {float(t.mean()):.0%} of the "
+                                                 "transitions: more than half of them would end an episode. Is it the "
+                                                 "done flag itself (done where 1 - done belongs)?"))
     if _floating(t) and _RATIO.fullmatch(short) and float(t.min()) <= 0:
         flags.append(Flag("ratio-not-positive", name, f"a probability ratio is always > 0, this one reaches "
                                                       f"{float(t.min()):.3g}: a log-ratio used as the ratio (exp missing)?"))
