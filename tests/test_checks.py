@@ -1,4 +1,6 @@
 """Value checks (`check` at a stop): they flag what is numerically wrong, and nothing on the healthy references."""
+import sys
+
 import pexpect
 import pytest
 import torch
@@ -35,9 +37,42 @@ def test_healthy_looking_values_raise_no_flag():
     ({"log_probs": torch.rand(8, 3)}, "", ("logits-as-probs", "log_probs")),
     ({"dz": torch.full((8, 4), 1e3)}, "", ("exploding-grad", "dz")),
     ({"a_in": torch.cat([torch.rand(16, 2), torch.zeros(16, 6)], dim=1)}, "", ("dead-relu", "a_in")),
+    ({"ratio": torch.tensor([0.5, -0.1, 0.0])}, "", ("ratio-not-positive", "ratio")),
+    ({"logits": torch.full((8, 3), 0.2) + 1e-6 * torch.randn(8, 3)}, "", ("flat-output", "logits")),
+    ({"entropy": torch.full((64,), 0.01)}, "", ("entropy-collapse", "entropy")),
+    ({"approx_kl": torch.tensor(2.5)}, "", ("kl-too-large", "approx_kl")),
+    ({"v_loss": torch.tensor(-3.0)}, "", ("negative-mse", "v_loss")),
+    ({"nextnonterminal": torch.tensor([0.0, 0.0, 1.0, 0.0])}, "", ("inverted-mask", "nextnonterminal")),
 ])
 def test_each_check_flags_its_problem(values, statement, expected):
     assert expected in checks_of(values, statement)
+
+
+def test_parameters_without_gradient_and_outside_the_optimiser_are_flagged():
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 1))
+    (net[1](torch.randn(8, 4)) ** 2).mean().backward()         # the first layer is left out of the graph
+    optimizer = torch.optim.SGD(net[1].parameters(), lr=0.1)  # and out of the optimiser
+    found = checks_of({"net": net, "optimizer": optimizer})
+    assert {("params-without-grad", "net"), ("not-optimised", "net")} <= found
+
+
+def test_the_watchdog_flags_parameters_that_training_never_changes():
+    from tracer.practice.checks import FROZEN_AFTER, ParameterMemory
+
+    net = torch.nn.Linear(2, 1)
+    net(torch.randn(4, 2)).sum().backward()
+    memory = ParameterMemory()
+
+    def step(hit, update):
+        if update:
+            with torch.no_grad():
+                net.weight -= 0.1 * net.weight.grad
+        return memory.frozen(sys._getframe(), "update", hit)
+
+    assert step(1, update=True) == []
+    assert step(FROZEN_AFTER // 2, update=True) == []          # too soon to tell
+    (flag,) = step(FROZEN_AFTER, update=True)                   # the bias is never updated, the weight is
+    assert flag.check == "frozen-params" and flag.name == "net.bias"
 
 
 def test_a_loss_without_grad_is_fine_without_autograd():

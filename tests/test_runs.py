@@ -11,7 +11,7 @@ from rich.console import Console
 from conftest import ROOT
 from tracer.lab import runs
 from tracer.lab.plots import curves_png, curves_terminal
-from tracer.lab.runs import RunSpec, RunsInterrupted, run_all
+from tracer.lab.runs import RunSpec, run_all
 from tracer.lab.stats import bootstrap_ci, iqm
 
 # A stand-in for train.py: logs every start to --counter, writes metrics.csv, can sleep or fail.

@@ -19,6 +19,7 @@ COMMANDS = {
     "check": "check",
     "quiz": "quiz",
     "vscode": "vscode",
+    "experiment": "experiment",
     "bughunt": "bughunt",
 }
 

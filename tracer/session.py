@@ -37,7 +37,7 @@ class ProgramFailed(Exception):
 class Session:
     def __init__(self, walkthrough: Walkthrough, store: ProgressStore, console: Console | None = None, *,
                  mode: str = INTERACTIVE, scripted_answers: dict | None = None, restart: bool = False,
-                 read_line=input, seed: int = 0, generated: int = 1, editor=None):
+                 read_line=input, seed: int = 0, generated: int = 2, editor=None):
         self.walkthrough = walkthrough
         self.store = store
         self.console = console or show.make_console()
@@ -46,8 +46,9 @@ class Session:
         self._read_line = read_line
         self.editor = editor                       # a vscode.Editor: VS Code stops at each step
         self.seed = seed
-        self.generated = generated                 # static generated questions per stop (0: none)
+        self.generated = generated                 # generated questions per stop, at most (0: none)
         self._indexes: dict = {}                   # path -> questions.SourceIndex
+        self._asked_idioms: set[str] = set()       # why-questions already asked in this run
         self.tour = store.tour(walkthrough.name)
         if restart or self.tour.finished:
             if self.tour.finished and not restart:
@@ -198,8 +199,13 @@ class Session:
                 self._indexes[step.path] = questions.SourceIndex.from_file(step.path)
             except (SyntaxError, OSError):
                 return []
-        return questions.for_stop(self._indexes[step.path], step.line, frame, self.seed, step.id,
-                                  count=self.generated)
+        shown = [*step.watch, *names_read(step.code)]       # the live values on screen
+        screen = " ".join([step.title, step.text, step.math, step.how])  # what the step already explains
+        generated = questions.for_stop(self._indexes[step.path], step.line, frame, self.seed, step.id,
+                                       count=self.generated, authored=step.questions, shown=shown,
+                                       asked_idioms=self._asked_idioms, screen=screen)
+        self._asked_idioms.update(q.idiom for q in generated if q.idiom)
+        return generated
 
     def _ask(self, step: Step, frame: types.FrameType) -> None:
         if self.mode == AUTO:
@@ -216,22 +222,12 @@ class Session:
                 self._predictions.append((question, reply, frame))
                 self.console.print("[dim]  noted; we'll check it once the line has run[/]")
                 continue
-            if question.kind == "value":
-                real = answers.parse(question.answer) if not question.expr else self._evaluate(question.expr, frame)
+            if question.kind == "value" and question.expr:
+                real = self._evaluate(question.expr, frame)
                 self._record(question, answers.check_value(reply, real, question.tolerance), repr(real))
-            elif question.kind == "blank":
-                self._record(question, questions.check_blank(reply, question, step.code), question.answer)
-            elif question.kind == "names":
-                self._record(question, questions.check_names(reply, question.answer), ", ".join(question.answer))
-            elif question.kind == "parsons":
-                self._record(question, questions.check_parsons(reply, question), "\n" + "\n".join(question.answer))
-            elif question.kind == "choice":
-                right, chosen = answers.check_choice(reply, question.choices, question.answer)
-                self._record(question, right, question.answer, question.misconceptions.get(chosen or "", ""))
             else:
-                accepted = question.answer
-                shown = accepted if isinstance(accepted, str) else accepted[0]
-                self._record(question, answers.check_text(reply, accepted), shown)
+                verdict = questions.check_reply(question, reply)
+                self._record(question, verdict.right, verdict.expected, verdict.misconception)
 
     def _answer_for(self, question: Question) -> str | None:
         if self.mode == SCRIPTED:
@@ -241,7 +237,7 @@ class Session:
                 listed = self.scripted[step_id]       # a list answers the authored questions, in order
                 reply = listed[int(n) - 1] if int(n) <= len(listed) else None
             if reply is not None:
-                self.console.print(f"  answer (from file): {reply}")
+                self.console.print(Text.assemble("  answer (from file): ", str(reply)))
             return None if reply is None else str(reply)
         reply = self.read_line("answer> ").strip()
         return reply or None

@@ -55,6 +55,9 @@ def step_view(number: int, total: int, step, repo_dir: Path, rows: list[tuple[st
         parts.append(Panel(Text(step.math.strip()), title="math", title_align="left", border_style="yellow"))
     if step.how:
         parts.append(Panel(Markdown(step.how.strip()), title="in the code", title_align="left", border_style="green"))
+    if getattr(step, "experiment", ""):
+        parts.append(Text.assemble(("try it: ", "bold cyan"), step.experiment.strip(),
+                                   ("   (change the idea, run the variants over seeds, compare the curves)", "dim")))
     parts.append(values_table(rows))
     return Group(*parts)
 
@@ -64,15 +67,23 @@ def line_view(path: Path, line: int, function: str, repo_dir: Path, rows: list[t
                  location(path, line, function, repo_dir), code_view(path, line), values_table(rows))
 
 
+_KINDS = {"choice": "choose one", "value": "predict the value", "text": "short answer", "blank": "fill the blank",
+          "names": "reads and changes", "parsons": "order the lines"}
+_SOURCES = {"idiom": "why is it there", "mutant": "which is the real line", "whatif": "what if",
+            "shape": "predict the shape", "value": "predict the value", "loop_count": "count", "blank": "fill the blank",
+            "parsons": "order the lines", "names": "reads and changes"}
+
+
 def question_view(number: int, count: int, question) -> Group:
-    kind = {"choice": "choose one", "value": "predict the value", "text": "short answer", "blank": "fill the blank",
-            "names": "reads and writes", "parsons": "order the lines"}.get(question.kind, question.kind)
     if question.source != "authored":
-        kind += f", generated: {question.source}"
+        kind = f"generated: {_SOURCES.get(question.source, question.source)}"
+    else:
+        kind = _KINDS.get(question.kind, question.kind)
     parts = [Text.assemble((f"Question {number}/{count}", "bold yellow"), f"  ({kind})")]
     if question.line:
         parts.append(Text(f"about line {question.line}", style="dim"))
-    parts.append(Markdown(question.prompt.strip()))
+    # generated prompts hold code, printed exactly as it is (Markdown would join lines); authored ones are Markdown
+    parts.append(Text(question.prompt.strip()) if question.source != "authored" else Markdown(question.prompt.strip()))
     for i, choice in enumerate(question.choices if question.kind == "choice" else []):
         parts.append(Text(f"  {chr(ord('a') + i)}) {choice}"))
     return Group(*parts)

@@ -54,6 +54,7 @@ class Step:
     hit: int | None = None
     every: int | None = None
     when: str | None = None
+    experiment: str = ""        # a `walkthrough experiment ...` command the step's idea invites
     questions: list[Question] = field(default_factory=list)
     # filled by resolve():
     path: Path | None = None
@@ -78,14 +79,19 @@ class Walkthrough:
     steps: list[Step]
     summary: str = ""
     source: Path | None = None
+    experiment: dict = field(default_factory=dict)   # the [experiment] table (tracer/lab/experiments.py)
     origin_dir: Path | None = None     # with --repo: the reference repo the copy was made from
 
 
 # ----- schema --------------------------------------------------------------------------------
-_TOP = {"title": str, "repo": str, "summary": str, "run": list, "step": list}
+_TOP = {"title": str, "repo": str, "summary": str, "run": list, "step": list, "experiment": dict}
 _RUN = {"script": str, "args": list}
 _STEP = {"id": str, "title": str, "file": str, "at": str, "function": str, "text": str, "math": str,
-         "how": str, "watch": list, "hint": str, "hit": int, "every": int, "when": str, "question": list}
+         "how": str, "watch": list, "hint": str, "hit": int, "every": int, "when": str, "question": list,
+         "experiment": str}
+_EXPERIMENT = {"script": str, "budget": str, "steps": int, "x": str, "y": str, "x_label": str, "y_label": str,
+               "target": float, "target_label": str, "args": list, "seconds": float}
+_REQUIRED_EXPERIMENT = ("budget", "x", "y")
 _QUESTION = {"kind": str, "prompt": str, "answer": (str, list, int, float), "choices": list, "expr": str,
              "after": bool, "tolerance": float, "explain": str, "misconceptions": dict}
 _REQUIRED_TOP = ("title", "repo", "run", "step")
@@ -101,6 +107,9 @@ class _Lines:
         self.lines = text.splitlines()
         self.step_starts = [i for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*step\s*\]\]", line)]
         self.run_starts = [i for i, line in enumerate(self.lines) if re.match(r"\s*\[\[\s*run\s*\]\]", line)]
+        heads = [i for i, line in enumerate(self.lines) if re.match(r"\s*\[", line)]
+        self.experiment = next(((i, min([h for h in heads if h > i], default=len(self.lines))) for i in heads
+                                if re.match(r"\s*\[\s*experiment\s*\]", self.lines[i])), None)
 
     def _block(self, starts: list[int], index: int) -> tuple[int, int]:
         if index >= len(starts):
@@ -225,12 +234,38 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
             raise SpecError(f"{at_line(lines.of_key('file', block))}: step {step_id!r}: no file {raw['file']!r} "
                             f"in {repo_dir}")
 
-    walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path)
+    experiment = data.get("experiment", {})
+    if experiment:
+        _check_experiment(experiment, runs, repo_dir, lambda key: at_line(lines.of_key(key, lines.experiment)))
+    for step in (s for s in steps if s.experiment):
+        where = at_line(lines.of_key("experiment", lines.step(steps.index(step))))
+        if not experiment:
+            raise SpecError(f"{where}: step {step.id!r} suggests an experiment but the file has no [experiment] "
+                            "table (budget, x, y)")
+        if not step.experiment.startswith(f"walkthrough experiment {path.stem} "):
+            raise SpecError(f"{where}: step {step.id!r}: 'experiment' must be a command "
+                            f"`walkthrough experiment {path.stem} --set NAME=V1,V2 ...`")
+    walkthrough = Walkthrough(path.stem, data["title"], repo_dir, runs, steps, data.get("summary", ""), path,
+                              experiment)
     if repo is not None and (IMPLS_DIR / data["repo"]).is_dir():
         walkthrough.origin_dir = IMPLS_DIR / data["repo"]
     if resolve_anchors:
         resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache)
     return walkthrough
+
+
+def _check_experiment(table: dict, runs: list[RunEntry], repo_dir: Path, where) -> None:
+    """The [experiment] table: what `walkthrough experiment` runs and plots (see tracer/lab/experiments.py)."""
+    _check_table(table, _EXPERIMENT, where)
+    for key in _REQUIRED_EXPERIMENT:
+        if key not in table:
+            raise SpecError(f"{where('experiment')}: [experiment] has no {key!r} "
+                            f"(it needs {', '.join(_REQUIRED_EXPERIMENT)})")
+    script = table.get("script", runs[0].script if runs else "")
+    if not (repo_dir / script).is_file():
+        raise SpecError(f"{where('script')}: [experiment]: no script {script!r} in {repo_dir}")
+    if not all(isinstance(a, str) for a in table.get("args", [])):
+        raise SpecError(f"{where('args')}: [experiment]: 'args' must be a list of strings")
 
 
 def _question(raw, step_id: str, n: int, where) -> Question:

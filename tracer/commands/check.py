@@ -10,13 +10,16 @@ from . import EXIT_OK, EXIT_USAGE, subparser
 
 def add_parser(sub, name: str) -> None:
     check = subparser(sub, name, help="validate walkthrough files: schema, anchors, questions")
-    check.add_argument("files", nargs="*", help="walkthrough .toml files (default: every shipped walkthrough)")
+    check.add_argument("files", nargs="*", help="walkthrough .toml files, or an idiom catalogue (idioms.toml) "
+                                               "(default: every shipped walkthrough and the idiom catalogue)")
 
 
 def run(args, program_args, console) -> int:
     from .. import spec
 
-    paths = [Path(f) for f in args.files] or [spec.find(name) for name in spec.available()]
+    from ..quiz import idioms
+
+    paths = [Path(f) for f in args.files] or [*(spec.find(name) for name in spec.available()), idioms.CATALOGUE]
     failures = 0
     catalogues = [p for p in paths if p.name in ("faults.toml", "bughunts.toml")]
     paths = [p for p in paths if p not in catalogues]
@@ -26,6 +29,9 @@ def run(args, program_args, console) -> int:
     for path in catalogues:
         failures += _check_practice_catalogue(path, console)
     for path in paths:
+        if path.name == "idioms.toml":
+            failures += not _check_idioms(path, console)
+            continue
         try:
             walkthrough = spec.load(path)
         except spec.SpecError as exc:
@@ -49,3 +55,19 @@ def _check_practice_catalogue(path: Path, console) -> int:
         return 1
     console.print(Text.assemble(("✓ ", "green"), f"{path}: {summary}"))
     return 0
+
+
+def _check_idioms(path: Path, console) -> bool:
+    """The idiom catalogue: schema, patterns, and every example matched by its own idiom."""
+    from ..quiz import idioms
+
+    try:
+        count = len(idioms.load(path))
+        problems = idioms.check_examples(path)
+    except idioms.CatalogueError as exc:
+        problems, count = [str(exc)], 0
+    for problem in problems:
+        console.print(Text.assemble(("✗ ", "bold red"), problem))
+    if not problems:
+        console.print(Text.assemble(("✓ ", "green"), f"{path}: {count} idioms, every example matched by its patterns"))
+    return not problems

@@ -46,8 +46,10 @@ def add_parser(sub, name: str) -> None:
                                                      "anything else exposes a debugger to the network)")
     start.add_argument("--wait", type=float, default=120.0, metavar="S",
                        help="with --vscode: seconds to wait for the editor to attach")
-    start.add_argument("--generated", type=int, default=1, metavar="N",
-                       help="questions generated from the code at each stop, besides a prediction (0: none)")
+    start.add_argument("--generated", type=int, default=2, metavar="N",
+                       help="at most N questions generated from the code at each stop, chosen by teaching value: "
+                            "why an ML idiom is there, shape and value predictions, what-if questions answered by "
+                            "running a changed line (0: none)")
 
 
 def _read_answers(path: str) -> dict:

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -180,18 +181,30 @@ def finished(spec: RunSpec, root: Path) -> RunResult | None:
     return _result(spec, out_dir, 0, float(marker.get("seconds", 0.0)), cached=True)
 
 
+def write_atomic(path: Path, text: str, durable: bool = False) -> None:
+    """Write text to path through a temporary file and a rename: readers see the old file or the new, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _write_marker(out_dir: Path, spec: RunSpec, seconds: float) -> None:
     data = {"returncode": 0, "seconds": round(seconds, 3), "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "command": spec.command(out_dir), "code_dir": str(Path(spec.code_dir).resolve()),
             "code_hash": code_hash(spec.code_dir), "seed": spec.seed, "args": list(spec.args),
             "environment": _environment()}
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".run-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, out_dir / MARKER)
+    write_atomic(out_dir / MARKER, json.dumps(data, indent=1), durable=True)
 
 
 # ----- running -------------------------------------------------------------------------------
@@ -244,10 +257,13 @@ def _stop(proc: subprocess.Popen) -> None:
 def _make_progress(console, description: str, total: int):
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                                TimeElapsedColumn)
+    from rich.table import Column
+
     # markup=False: descriptions hold flags and statuses hold the program's own output
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(bar_width=24),
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(bar_width=20),
                         MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.fields[status]}", markup=False, style="dim"),
+                        TextColumn("{task.fields[status]}", markup=False, style="dim",
+                                   table_column=Column(max_width=40, no_wrap=True, overflow="ellipsis")),
                         console=console, transient=False)
     overall = progress.add_task(description or "runs", total=total, status="")
     return progress, overall
@@ -311,7 +327,7 @@ def run_all(specs: list[RunSpec], root: Path, *, jobs: int | None = None, timeou
             shutil.rmtree(out_dir)         # half-finished: start again from nothing
         out_dir.mkdir(parents=True)
         log = open(out_dir / LOG, "wb")
-        log.write(("$ " + " ".join(spec.command(out_dir)) + "\n").encode())
+        log.write(("$ " + shlex.join(spec.command(out_dir)) + "\n").encode())
         log.flush()
         proc = subprocess.Popen(spec.command(out_dir), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env={**os.environ, **_CHILD_ENV}, start_new_session=True)
@@ -357,6 +373,8 @@ def run_all(specs: list[RunSpec], root: Path, *, jobs: int | None = None, timeou
                     elif now - run.checked > 0.5:
                         run.checked = now
                         last = _tail(run.out_dir / LOG, 1)
+                        if last.startswith("$ "):           # only the command line we wrote: no output yet
+                            continue
                         match = _PROGRESS_RE.search(last)
                         if match and 0 < int(match[2]):
                             progress.update(run.task, completed=int(match[1]), total=int(match[2]))

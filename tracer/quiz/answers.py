@@ -12,6 +12,7 @@ import re
 import sys
 
 _SIZE = re.compile(r"^\s*(?:torch\.)?Size\s*\(\s*(.*)\s*\)\s*$", re.S)
+_SIZES = re.compile(r"^\s*\d+(?:\s*(?:x|×|\*|by|\s)\s*\d+)+\s*$", re.I)      # 256 x 4, 256×4, 256 by 4, 256 4
 _DTYPE = re.compile(r"^\s*(?:torch\.|np\.|numpy\.)?(u?int\d+|float\d+|bfloat16|bool|complex\d+|long|double|half)\s*$")
 _DTYPE_ALIASES = {"long": "int64", "double": "float64", "half": "float16"}
 _MAX_ANSWER = 2000
@@ -48,6 +49,8 @@ def parse(text: str):
     size = _SIZE.match(text)
     if size:
         text = size.group(1) or "()"
+    if _SIZES.match(text):
+        return tuple(int(n) for n in re.findall(r"\d+", text))
     dtype = _DTYPE.match(text)
     if dtype:
         name = dtype.group(1)
@@ -100,12 +103,22 @@ def check_choice(text: str, choices: list[str], answer: str) -> tuple[bool, str 
 
 
 def pick(text: str, choices: list[str]) -> str | None:
+    """The choice a reply names: its letter (`a`, `a)`, `(a)`, `a.`), its number (`1`, `1)`), its text, or
+    the start of exactly one choice's text (at least 12 characters of it)."""
     text = text.strip()
-    if len(text) == 1 and text.isalpha() and ord(text.lower()) - ord("a") < len(choices):
-        return choices[ord(text.lower()) - ord("a")]
-    if text.isdecimal() and text.isascii() and 1 <= int(text) <= len(choices):
-        return choices[int(text) - 1]
+    marker = re.fullmatch(r"\(?\s*([A-Za-z]|\d+)\s*[).:]?", text)
+    if marker:
+        key = marker.group(1)
+        if key.isalpha() and key.isascii() and ord(key.lower()) - ord("a") < len(choices):
+            return choices[ord(key.lower()) - ord("a")]
+        if key.isdecimal() and key.isascii() and 1 <= int(key) <= len(choices):
+            return choices[int(key) - 1]
     for choice in choices:
         if _words(choice) == _words(text):
             return choice
+    words = _words(text)
+    if len(words) >= 12:
+        starting = [c for c in choices if _words(c).startswith(words)]
+        if len(starting) == 1:
+            return starting[0]
     return None

@@ -102,8 +102,10 @@ Matcher = Callable[[object, Captures, "_Context"], "Captures | None"]
 class _Context:
     """What a match needs of the file: how its imported names resolve, and node code (cached)."""
 
-    def __init__(self, aliases: dict[str, str]):
+    def __init__(self, aliases: dict[str, str], lines: list[str], imported: set[str] = frozenset()):
         self.aliases = aliases
+        self.imported = set(imported) | {"torch", "np", "numpy", "F", "nn", "math", "random", "optim"}
+        self.lines = lines
         self._code: dict[int, str] = {}
 
     def code(self, node: cst.CSTNode) -> str:
@@ -174,6 +176,8 @@ class _Compiler:
             def match_meta(n, caps, ctx):
                 if not isinstance(n, cst.BaseExpression) or (check is not None and not check(n, ctx)):
                     return None
+                if isinstance(n, cst.Name) and n.value in ctx.imported:
+                    return None             # `$X.argmax()` is about a tensor, never the module `torch`
                 return _bind(meta, n, caps, ctx)
             return match_meta
         if _is_ellipsis(p):
@@ -422,6 +426,9 @@ def _idiom(entry: dict, where: str, line: int) -> Idiom:
     texts = [entry["answer"], *(w.option for w in wrong)]
     if len(set(texts)) != len(texts):
         raise CatalogueError(f"{where}: the answer and the wrong options must all differ")
+    if len(texts[0].strip()) > max(len(t.strip()) for t in texts[1:]):
+        raise CatalogueError(f"{where}: the answer is longer than every wrong option, so a learner could pick it "
+                             "for its length alone; shorten it, or give a wrong option as much detail")
     if not entry["patterns"] or not all(isinstance(p, str) for p in entry["patterns"]):
         raise CatalogueError(f"{where}: 'patterns' must be a non-empty list of Python code strings")
     constraints = {}
@@ -569,11 +576,11 @@ class _Finder(cst.CSTVisitor):
         start = self.get_metadata(PositionProvider, node).start.line
         end = self.get_metadata(PositionProvider, last).end.line
         if isinstance(last, (cst.With, cst.For, cst.While, cst.If, cst.FunctionDef)):
-            code = _header(node)
+            code = header_line(self.ctx.lines, start)
         elif node is last:
             code = _one_line(self.ctx.code(node))
         else:
-            code = _one_line(_header(node)) + " … " + _one_line(self.ctx.code(last))
+            code = _one_line(self.ctx.code(node)) + " … " + _one_line(self.ctx.code(last))
         self.hits.append(IdiomHit(pattern.idiom, start, end, {k: self.ctx.code(v) for k, v in caps.items()},
                                   code))
 
@@ -588,12 +595,14 @@ def _flatten(body) -> list:
     return out
 
 
-def _header(node) -> str:
-    """The first line of a statement's code, without the comments above it."""
-    if getattr(node, "leading_lines", None):
-        node = node.with_changes(leading_lines=())
-    code = _EMPTY.code_for_node(node).strip()
-    return code.splitlines()[0] if code else ""
+def header_line(lines: list[str], line: int) -> str:
+    """The header of the compound statement starting at `line` (`with torch.no_grad():`), from the source."""
+    parts = []
+    for text in lines[line - 1:line + 9]:
+        parts.append(text.strip())
+        if text.split("#")[0].rstrip().endswith(":"):
+            break
+    return " ".join(parts)
 
 
 def _one_line(code: str, limit: int = 100) -> str:
@@ -602,11 +611,13 @@ def _one_line(code: str, limit: int = 100) -> str:
 
 
 def find_in_module(module: cst.Module, wrapper: MetadataWrapper | None = None,
-                   catalogue_path: Path | None = None) -> list[IdiomHit]:
-    """Idiom hits of a parsed module (pass its MetadataWrapper to reuse computed positions)."""
+                   catalogue_path: Path | None = None, text: str | None = None) -> list[IdiomHit]:
+    """Idiom hits of a parsed module (pass its MetadataWrapper and text to reuse them)."""
     catalogue_path = Path(catalogue_path or CATALOGUE)
     _, by_type = _compiled(str(catalogue_path), catalogue_path.stat().st_mtime_ns)
-    finder = _Finder(by_type, _Context(imports_of(module)))
+    lines = (text if text is not None else module.code).splitlines()
+    aliases = imports_of(module)
+    finder = _Finder(by_type, _Context(aliases, lines, {k for k in aliases if k not in DEFAULT_ALIASES}))
     (wrapper or MetadataWrapper(module, unsafe_skip_copy=True)).visit(finder)
     unique: dict[tuple, IdiomHit] = {}
     for hit in finder.hits:               # one hit per idiom and place (several patterns may match the same code)
@@ -622,4 +633,4 @@ def find_idioms(source: str, path: str = "<source>", catalogue_path: Path | None
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         raise SyntaxError(f"{path}:{exc.raw_line}: cannot parse: {exc.message}") from None
-    return find_in_module(module, catalogue_path=catalogue_path)
+    return find_in_module(module, catalogue_path=catalogue_path, text=source)

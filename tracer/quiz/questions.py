@@ -1,624 +1,1021 @@
-"""Questions generated from the code with libcst, each with one machine-checkable right answer.
+"""Questions generated from code, each with one machine-checkable right answer.
 
-Static kinds (need only the source):   mutant, blank, names, purpose, parsons
-Dynamic kinds (need the paused frame): predict, loop_count
+Static kinds (need only the source), asked by `walkthrough quiz`:
+    idiom    why an ML idiom of the catalogue is there (choice; wrong options labelled with misconceptions)
+    mutant   which is the real line, among versions with one planted mistake (choice)
+    blank    fill the blank (an ML function's name, a dim, an operator), rendered from the tree
+    parsons  put lines in an order that computes the same thing (any order the data flow allows)
+    names    which variables a line reads or changes (a stated convention; asked only on request)
+Kinds that need the paused program (tracer/quiz/live.py), asked at a walkthrough's stops:
+    shape, value (predict, checked after the statement ran), whatif (a changed line, run on copies
+    of the frame's values), loop_count.
 
-Every question carries its kind, the line it is about, the right answer and, for choices, the
-misconception each wrong option stands for. Generation is deterministic for a given seed.
-Answers are never evaluated: they are parsed (ast / ast.literal_eval) and compared.
+Every question has a teaching score (idiom and shape questions before syntax); `choose` picks the
+best few. Right answers are verified by machine where they can be, and the question says how
+(`verified`): wrong options must differ from the answer on random inputs (tracer/quiz/probe.py), a
+filled blank must parse to the real statement, a Parsons key must accept exactly the orders that
+compute the same values. Answers are parsed, never evaluated.
 """
 from __future__ import annotations
 
 import ast
-import builtins
+import itertools
 import random
-import sys
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import libcst as cst
-import libcst.matchers as m
-from libcst.metadata import (ComprehensionScope, ExpressionContext, ExpressionContextProvider, MetadataWrapper,
-                             PositionProvider, ScopeProvider)
+from libcst.metadata import PositionProvider
 
-from ..engine.anchors import normalize
-from ..engine.syntax import ScopedVisitor
 from ..spec import Question
+from . import calls, idioms, probe
+from .source import IO, SourceIndex, Statement
 
-STATIC_KINDS = ("mutant", "blank", "names", "purpose", "parsons")
-DYNAMIC_KINDS = ("predict", "loop_count")
-ALL_KINDS = STATIC_KINDS + DYNAMIC_KINDS
-_BUILTINS = set(dir(builtins))
+STATIC_KINDS = ("idiom", "mutant", "blank", "parsons", "names")
+DEFAULT_KINDS = ("idiom", "mutant", "blank", "parsons")     # names: only when asked for (`--kinds names`)
+LIVE_KINDS = ("shape", "value", "whatif", "loop_count")
+ALL_KINDS = STATIC_KINDS + LIVE_KINDS
+MIN_SCORE = 2.5            # `walkthrough quiz` asks questions scoring at least this unless --all
+BLANK = "____"
+_EMPTY = cst.Module([])
+
+__all__ = ["GeneratedQuestion", "SourceIndex", "Stats", "Verdict", "generate_static", "choose", "for_file",
+           "for_stop", "check_reply", "check_blank", "check_names", "check_parsons", "to_json"]
+
+
+@dataclass
+class GeneratedQuestion(Question):
+    code: str = ""                  # the statement the question is about (blank: the real line)
+    score: float = 0.0              # teaching score, 0-5: idiom and shape questions before syntax
+    verified: str = ""              # how the right answer was checked by machine
+    idiom: str = ""                 # idiom kind: the catalogue id
+    accepted: list[str] = field(default_factory=list)          # blank: other fills computing the same thing
+    dependencies: list[tuple[int, int]] = field(default_factory=list)   # parsons: (i, j) i before j
+    end_line: int = 0
+    function: str = ""
+    shown_lines: set = field(default_factory=set)      # code lines the prompt shows as they are
+    asked_lines: set = field(default_factory=set)      # lines whose code (or order) is the answer
 
 
 @dataclass
 class Stats:
-    """What the generators produced and dropped, for the benchmark."""
+    """What the generators made and dropped (and why), for the benchmark."""
     made: dict[str, int] = field(default_factory=dict)
-    dropped_equivalent: int = 0
-    dropped_ambiguous: int = 0
-    dropped_duplicate: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def count(self, kind: str) -> None:
         self.made[kind] = self.made.get(kind, 0) + 1
 
+    def drop(self, reason: str) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
 
-# ----- the parsed file ---------------------------------------------------------------------------
+
+# ----- what makes a line about ML ------------------------------------------------------------------------
+_ML_WORDS = re.compile(r"(?i)loss|grad|logit|prob|reward|return|value|adv|ratio|gamma|lambda|lam\b|entropy|"
+                       r"weight|bias|mean|std|var|norm|softmax|dim\b|q_|target|action|obs|policy|actor|critic|"
+                       r"attn|att\b|emb|lr\b|learning_rate|eps|clip|kl|delta|done|mask|layer|hidden|batch")
+
+
+def _ml_line(stmt: Statement, index: SourceIndex) -> bool:
+    """Does the line compute something an ML learner cares about (a tensor library call, ML names, an idiom)?"""
+    if any(h.line <= stmt.line <= h.end_line and h.idiom.value >= 3 for h in index.hits):
+        return True
+    return bool(_ML_WORDS.search(stmt.code)) or bool(re.search(r"\b(torch|np|numpy|F|nn)\.", stmt.code))
+
+
+def _tensor_math(stmt: Statement) -> bool:
+    """Arithmetic on tensors (an operator next to a torch/F call or a math method), not bookkeeping."""
+    value = getattr(stmt.node, "value", None)
+    if value is None:
+        return False
+    math_call = re.search(r"\b(torch|F)\.\w+\(|\.(exp|log|sum|mean|std|pow|clamp|softmax|tanh)\(", stmt.code)
+    return bool(math_call) and any(isinstance(n, cst.BinaryOperation) for n in _walk(value))
+
+
+def _walk(node):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(_children(current))
+
+
+# ----- idiom: why is this here ----------------------------------------------------------------------------
+def idiom_question(hit: idioms.IdiomHit, index: SourceIndex, rng: random.Random) -> GeneratedQuestion:
+    idiom = hit.idiom
+    right = hit.text(idiom.answer)
+    wrong = {hit.text(w.option): hit.text(w.misconception) for w in idiom.wrong}
+    choices = [right, *wrong]
+    rng.shuffle(choices)
+    shown = _shown_code(index, hit.line, hit.end_line)
+    prompt = f"{hit.text(idiom.question)}\n\n{_indent(shown)}"
+    long = hit.end_line - hit.line + 1 > 6
+    shown_lines = {hit.line, hit.line + 1, hit.line + 2, hit.end_line} if long else set(range(hit.line, hit.end_line + 1))
+    return GeneratedQuestion(
+        id="", kind="choice", prompt=prompt, answer=right, choices=choices, misconceptions=wrong,
+        line=hit.line, end_line=hit.end_line, source="idiom", explain=f"{idiom.title}: {hit.text(idiom.explanation)}",
+        code=hit.code, score=idiom.value + 0.3, idiom=idiom.id, shown_lines=shown_lines,
+        verified="teacher-written answer from the idiom catalogue; the pattern matched this code")
+
+
+def _shown_code(index: SourceIndex, start: int, end: int, limit: int = 6) -> str:
+    """The lines of a hit (or its first and last lines around an ellipsis when it is long), without their
+    comments: a comment such as `# da/dz = 1 where z > 0` would answer the question."""
+    if end - start + 1 <= limit:
+        return _without_comments(index.source_lines(start, end))
+    head = "\n".join(line for line in _without_comments(index.source_lines(start, start + 2)).splitlines()
+                     if line.strip())
+    tail = _without_comments(index.lines[end - 1].strip())
+    return f"{head}\n    …\n{tail}"
+
+
+def _without_comments(code: str) -> str:
+    import io
+    import tokenize
+    cut: dict[int, int] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.COMMENT:
+                cut[token.start[0]] = token.start[1]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass                              # an unfinished statement (the head of a long hit): comments found so far
+    lines = code.splitlines()
+    kept = [line[:cut[n]].rstrip() if n in cut else line for n, line in enumerate(lines, start=1)]
+    return "\n".join(line for n, line in enumerate(kept, start=1) if line.strip() or n not in cut)
+
+
+def _indent(code: str) -> str:
+    return "\n".join("    " + line for line in code.splitlines())
+
+
+# ----- mutations of one statement (for mutant options and blanks) -------------------------------------------
 @dataclass
-class _Stmt:
-    node: cst.CSTNode            # a small statement (Assign, AugAssign, Expr, Return, ...) or a compound header
-    line: int
-    function: str
-    code: str                    # the statement's code (the header for compound statements)
-    block: int                   # id of the statement list it belongs to (for Parsons problems)
-    reads: list[str]
-    writes: list[str]
+class _Edit:
+    target: cst.CSTNode            # the node replaced
+    replacement: cst.CSTNode
+    label: str                     # the misconception the change stands for
+    ml: bool = False               # an ML mistake (the wrong dim, a dropped detach) rather than generic syntax
+    site: tuple = ()               # (start, end) positions: edits at disjoint sites combine
 
 
-class _Indexer(ScopedVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider, ExpressionContextProvider, ScopeProvider)
-
-    def __init__(self, module: cst.Module):
-        super().__init__()
-        self.module = module
-        self.blocks: list[int] = [0]
-        self.statements: list[_Stmt] = []
-
-    def visit_IndentedBlock(self, node):
-        self.blocks.append(id(node))
-
-    def leave_IndentedBlock(self, node):
-        self.blocks.pop()
-
-    _SKIP = (cst.Import, cst.ImportFrom, cst.Pass, cst.Global, cst.Nonlocal, cst.Break, cst.Continue)
-
-    def visit_SimpleStatementLine(self, node):
-        for small in node.body:
-            if isinstance(small, self._SKIP) or m.matches(small, m.Expr(m.SimpleString() | m.ConcatenatedString())):
-                continue          # nothing to ask about imports, pass or docstrings
-            reads, writes = self._names(small)
-            self.statements.append(_Stmt(small, self.get_metadata(PositionProvider, small).start.line,
-                                         ".".join(self.scope) or "<module>", self.module.code_for_node(small).strip(),
-                                         self.blocks[-1], reads, writes))
-        return False
-
-    def visit_For(self, node):
-        reads, writes = self._names(node.iter)[0], self._names(node.target)[1]
-        code = f"for {self.module.code_for_node(node.target)} in {self.module.code_for_node(node.iter)}:"
-        self.statements.append(_Stmt(node, self.get_metadata(PositionProvider, node).start.line,
-                                     ".".join(self.scope) or "<module>", code, self.blocks[-1], reads, writes))
-
-    def _names(self, node) -> tuple[list[str], list[str]]:
-        """Names a node reads and writes, from libcst's expression-context metadata."""
-        reads, writes = [], []
-        keywords = {id(arg.keyword) for arg in m.findall(node, m.Arg(keyword=m.Name()))}
-        for name in m.findall(node, m.Name(), metadata_resolver=self):
-            if id(name) in keywords:
-                continue                                   # `dim` in f(x, dim=1) names a parameter
-            scope = self.get_metadata(ScopeProvider, name, None)
-            if isinstance(scope, ComprehensionScope) and name.value in scope.assignments:
-                continue                                   # the comprehension's own loop variable
-            context = self.get_metadata(ExpressionContextProvider, name, None)
-            target = writes if context == ExpressionContext.STORE else reads if context == ExpressionContext.LOAD else None
-            if target is not None and name.value not in target and name.value not in _BUILTINS:
-                target.append(name.value)
-        if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name):   # x += 1 reads x too
-            reads.insert(0, node.target.value)
-        return reads, writes
+_OPERATOR_FLIPS = {cst.Subtract: (cst.Add, "sign flipped: + instead of −"), cst.Add: (cst.Subtract, "sign flipped: − instead of +"),
+                   cst.Multiply: (cst.Divide, "÷ instead of ×"), cst.Divide: (cst.Multiply, "× instead of ÷"),
+                   cst.LessThan: (cst.GreaterThan, "comparison reversed"),
+                   cst.GreaterThan: (cst.LessThan, "comparison reversed"),
+                   cst.LessThanEqual: (cst.GreaterThanEqual, "comparison reversed"),
+                   cst.GreaterThanEqual: (cst.LessThanEqual, "comparison reversed")}
+_SWAP = {cst.Subtract: "operands swapped", cst.Divide: "operands swapped",
+         cst.MatrixMultiply: "matrix product in the wrong order"}
+_MINMAX = {"min": "max", "max": "min", "argmax": "argmin", "argmin": "argmax", "amax": "amin", "amin": "amax",
+           "maximum": "minimum", "minimum": "maximum"}
+_ATOMS = (cst.Name, cst.Attribute, cst.Subscript, cst.Call, cst.Integer, cst.Float)
 
 
-class SourceIndex:
-    """A parsed Python file and its statements, ready for question generation."""
+def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
+    """Single plausible mistakes in a statement, each at one site, labelled with what it stands for."""
+    positions = index.wrapper.resolve(PositionProvider)
+    out: list[_Edit] = []
 
-    def __init__(self, text: str, path: str = "<source>"):
+    def site(node):
+        p = positions.get(node)
+        return (p.start.line, p.start.column, p.end.line, p.end.column) if p else None
+
+    def walk(node):
+        if isinstance(node, cst.BinaryOperation) and not _textual(node):
+            flip = _OPERATOR_FLIPS.get(type(node.operator))
+            if flip:
+                new = flip[0](whitespace_before=node.operator.whitespace_before,
+                              whitespace_after=node.operator.whitespace_after)
+                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator)))
+            label = _SWAP.get(type(node.operator))
+            if label and isinstance(node.left, _ATOMS) and isinstance(node.right, _ATOMS) \
+                    and not (node.left.lpar or node.right.lpar):
+                out.append(_Edit(node, node.with_changes(left=node.right, right=node.left), label, site=site(node)))
+        elif isinstance(node, cst.ComparisonTarget):
+            flip = _OPERATOR_FLIPS.get(type(node.operator))
+            if flip:
+                new = flip[0](whitespace_before=node.operator.whitespace_before,
+                              whitespace_after=node.operator.whitespace_after)
+                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator)))
+        elif isinstance(node, cst.Call):
+            func = node.func
+            name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
+            if name is not None and name.value in _MINMAX:
+                out.append(_Edit(name, name.with_changes(value=_MINMAX[name.value]),
+                                 f"{name.value} and {_MINMAX[name.value]} confused", ml=True, site=site(name)))
+            if isinstance(func, cst.Attribute) and func.attr.value == "detach" and not node.args:
+                out.append(_Edit(node, func.value, "detach forgotten: gradients flow back through this value",
+                                 ml=True, site=site(node)))
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value in ("dim", "axis"):
+                    value = idioms._number(arg.value)
+                    if value is not None and value.is_integer():
+                        for other in (-1, 0, 1, 2):
+                            if other != value:
+                                out.append(_Edit(arg.value, cst.parse_expression(str(other)),
+                                                 "the wrong dimension", ml=True, site=site(arg.value)))
+                # never keepdim: whether the kept dimension matters depends on lines the option does not show
+        elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
+                and idioms._number(node) is None:
+            out.append(_Edit(node, node.expression, "sign dropped", site=site(node)))
+        for child in _children(node):
+            walk(child)
+
+    root = stmt.node
+    if isinstance(root, (cst.For, cst.While, cst.If, cst.With)) or _too_big(stmt):
+        return []
+    walk(root)
+    return [e for e in out if e.site is not None]
+
+
+_MAX_STATEMENT = 600        # characters: a longer statement is a table or generated code, not a line to quiz
+
+
+def _too_big(stmt: Statement) -> bool:
+    """Each candidate re-renders the statement: cap the work on huge statements (a 300-term sum)."""
+    return len(stmt.code) > _MAX_STATEMENT
+
+
+def _textual(node: cst.BinaryOperation) -> bool:
+    """`"a" + b`, `path / "name"`: string or path arithmetic, where a flipped operator only breaks the line."""
+    return any(isinstance(side, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString))
+               for side in (node.left, node.right))
+
+
+def _children(node) -> list:
+    """Direct child nodes without libcst's (costly) generic children property for common nodes."""
+    if isinstance(node, cst.BinaryOperation):
+        return [node.left, node.right]
+    if isinstance(node, cst.Call):
+        return [node.func, *(a.value for a in node.args)]
+    if isinstance(node, cst.Attribute):
+        return [node.value]
+    if isinstance(node, cst.UnaryOperation):
+        return [node.expression]
+    if isinstance(node, cst.Comparison):
+        return [node.left, *node.comparisons]
+    if isinstance(node, cst.ComparisonTarget):
+        return [node.comparator]
+    if isinstance(node, (cst.Assign,)):
+        return [node.value]
+    if isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+        return [node.value] if node.value is not None else []
+    if isinstance(node, (cst.Return, cst.Expr)):
+        return [node.value] if node.value is not None else []
+    if isinstance(node, cst.Subscript):
+        return [node.value, *(e.slice.value for e in node.slice if isinstance(e.slice, cst.Index))]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [e.value for e in node.elements]
+    return []
+
+
+class _Replace(cst.CSTTransformer):
+    """Replaces several nodes (by identity) in one pass: libcst rebuilds parents, so replacing one node at a
+    time would lose the identity of the next target."""
+
+    def __init__(self, replacements: dict[int, cst.CSTNode]):
+        self.replacements = replacements
+
+    def on_leave(self, original, updated):
+        return self.replacements.get(id(original), updated)
+
+
+def _render(stmt_node: cst.CSTNode, edits: list[_Edit]) -> str:
+    node = stmt_node.visit(_Replace({id(e.target): e.replacement for e in edits}))
+    return _EMPTY.code_for_node(node).strip()
+
+
+def _fault_mutations(stmt: Statement, index: SourceIndex) -> list[tuple[str, str]]:
+    """(mutated code, misconception) from the shared fault library (tracer/practice/faults.py). A changed
+    hyperparameter is a different experiment, not a wrong line: those are left out."""
+    return [(mutated, fault.misconception) for fault, mutated in index.faults.get(stmt.line, [])
+            if mutated and fault.category != "hyperparameters"]
+
+
+@dataclass
+class _Candidate:
+    """A wrong version of a statement: its code, what it stands for, and where it differs (character span)."""
+    code: str
+    label: str
+    ml: bool
+    start: int = 0
+    end: int = 0                 # original[start:end] was replaced by `replacement`
+    replacement: str = ""
+    state: object = None
+
+    def overlaps(self, other: "_Candidate", margin: int = 3) -> bool:
+        """Changes this close could merge into one (`a * b * c` with both operators changed reads as one change)."""
+        return not (self.end + margin <= other.start or other.end + margin <= self.start)
+
+
+def _common_ends(a: str, b: str) -> tuple[int, int]:
+    """Lengths of the longest common prefix and, after it, the longest common suffix of a and b."""
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    return start, end
+
+
+def _diff_span(original: str, changed: str) -> tuple[int, int, str]:
+    start, end = _common_ends(original, changed)
+    return start, len(original) - end, changed[start:len(changed) - end]
+
+
+def _combine(original: str, a: _Candidate, b: _Candidate) -> str:
+    first, second = (a, b) if a.start <= b.start else (b, a)
+    return (original[:first.start] + first.replacement + original[first.end:second.start] + second.replacement
+            + original[second.end:])
+
+
+# ----- mutant: which is the real line ----------------------------------------------------------------------
+def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, stats: Stats,
+                    minimum: float = 0.0) -> GeneratedQuestion | None:
+    """Options built so that no surface feature singles out the answer: the real line and three versions
+    with a mistake at one or both of two places (2 × 2: every option differs from two others by one
+    change), or the real line and alternatives at one place. Mistakes come from the fault library
+    (labelled with the misconception each stands for) and from generic slips (a flipped sign). Every
+    option computes something different from every other on random inputs."""
+    if stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)):
+        return None
+    original = stmt.code
+    candidates = [_Candidate(code, label, True) for code, label in _fault_mutations(stmt, index)]
+    edits = _edits(stmt, index)
+    if minimum > 2.0 and not candidates and not any(e.ml for e in edits):
+        return None                                  # generic slips only: it would score below `minimum`
+    candidates += [_Candidate(_render(stmt.node, [e]), e.label, e.ml) for e in edits]
+    candidates = _distinct_candidates(original, candidates, index, stats)
+    if not candidates:
+        return None
+    design = _two_by_two(original, candidates, index, rng, stats) or _one_site(original, candidates, rng)
+    if design is None:
+        stats.drop("mutant: no fair set of options")
+        return None
+    options, labels = design
+    rng.shuffle(options)
+    ml = any(c.ml for c in candidates if c.code in labels)
+    stats.count("mutant")
+    return GeneratedQuestion(
+        id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}{_where(stmt)}?{_context(index, stmt)}",
+        answer=original, choices=options, misconceptions=labels, line=stmt.line, end_line=stmt.end_line,
+        source="mutant", explain="The others each hide a mistake: " + "; ".join(dict.fromkeys(labels.values())),
+        code=original, score=(3.0 if ml else 1.5) + (0.5 if _ml_line(stmt, index) else 0.0), function=stmt.function,
+        shown_lines=set(_context_lines(index, stmt)), asked_lines=set(range(stmt.line, stmt.end_line + 1)),
+        verified="every option computes something different from every other on 4 sets of random inputs")
+
+
+def _where(stmt: Statement) -> str:
+    return f" (in {stmt.function})" if stmt.function != "<module>" else ""
+
+
+def _context_lines(index: SourceIndex, stmt: Statement, before: int = 2) -> list[int]:
+    """Numbers of the code lines just above the statement (comments left out: they can give the answer away)."""
+    numbers = [n for n in range(max(1, stmt.line - before - 2), stmt.line)
+               if index.lines[n - 1].strip() and not index.lines[n - 1].strip().startswith("#")]
+    return numbers[-before:]
+
+
+def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
+    """The lines just above the statement, for a learner who does not have the file open."""
+    numbers = _context_lines(index, stmt, before)
+    if not numbers:
+        return ""
+    import textwrap
+    return "\n\nIt comes after:\n\n" + _indent(textwrap.dedent("\n".join(index.lines[n - 1] for n in numbers)))
+
+
+def _normal(code: str) -> str:
+    try:
+        return ast.dump(probe.parse(code))
+    except (SyntaxError, ValueError, RecursionError):
+        return " ".join(code.split())
+
+
+def _distinct_candidates(original: str, candidates: list[_Candidate], index, stats) -> list[_Candidate]:
+    """Candidates that parse, differ from each other in tree, and from the original in every trial."""
+    unique: dict[str, _Candidate] = {}
+    reference = _normal(original)
+    for candidate in candidates:
+        key = _normal(candidate.code)
+        if key == reference or key in unique or key.startswith(" ") or "\n" in candidate.code and "\n" not in original:
+            continue
+        unique[key] = candidate             # the fault library's label wins: it comes first
+    candidates = list(unique.values())
+    states = probe.states([original] + [c.code for c in candidates], index.aliases)
+    if states[0] is None:
+        stats.drop("mutant: the line cannot be probed")
+        return []
+    index.probe_cache[original] = states[0]
+    kept = []
+    for candidate, state in zip(candidates, states[1:]):
+        if state is None or probe.same_in_some_trial(state, states[0]):
+            stats.drop("mutant: equivalent to the real line")
+            continue
+        candidate.state = state
+        candidate.start, candidate.end, candidate.replacement = _diff_span(original, candidate.code)
+        kept.append(candidate)
+    return kept
+
+
+def _two_by_two(original, candidates, index, rng, stats):
+    pairs = [(a, b) for a, b in itertools.combinations(candidates, 2) if not a.overlaps(b)]
+    rng.shuffle(pairs)
+    pairs.sort(key=lambda p: -(p[0].ml + p[1].ml))          # ML mistakes first
+    original_state = index.probe_cache.get(original)
+    for a, b in pairs[:12]:
+        both = _combine(original, a, b)
+        options = [original, a.code, b.code, both]
+        if len({_normal(o) for o in options}) < 4 or _singled_out(options, original):
+            continue
+        state = probe.states([both], index.aliases)[0]
+        if state is None:
+            continue
+        states = [a.state, b.state, state]
+        if any(probe.same_in_some_trial(s, original_state) for s in states) or any(
+                probe.same_in_some_trial(x, y) for x, y in itertools.combinations(states, 2)):
+            stats.drop("mutant: two options compute the same")
+            continue
+        labels = {a.code: a.label, b.code: b.label, both: f"{a.label}; and {b.label}"}
+        return options, labels
+    return None
+
+
+def _one_site(original, candidates, rng):
+    by_site: dict[tuple, list[_Candidate]] = {}
+    for candidate in candidates:
+        by_site.setdefault((candidate.start, candidate.end), []).append(candidate)
+    sites = [group for group in by_site.values() if len(group) >= 2]
+    rng.shuffle(sites)
+    for group in sites:
+        group = group[:3]
+        if any(probe.same_in_some_trial(x.state, y.state) for x, y in itertools.combinations(group, 2)):
+            continue
+        options = [original] + [c.code for c in group]
+        if _singled_out(options, original):
+            continue
+        return options, {c.code: c.label for c in group}
+    return None
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance. Options differ in small places: the common prefix and suffix are matched first
+    (which never changes the distance), so the table is small."""
+    start, end = _common_ends(a, b)
+    a, b = a[start:len(a) - end], b[start:len(b) - end]
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def _singled_out(options: list[str], answer: str) -> bool:
+    """Would a test-wise learner spot the answer without reading it: the one closest to all others,
+    or the only longest or shortest option?"""
+    totals = {o: sum(_distance(o, other) for other in options if other is not o) for o in options}
+    lengths = {o: len(o) for o in options}
+    for measure in (totals, lengths):
+        values = list(measure.values())
+        if measure is totals and measure[answer] == min(values) and values.count(min(values)) == 1:
+            return True
+        if measure is lengths and (lengths[answer] == max(values) and values.count(max(values)) == 1
+                                   or lengths[answer] == min(values) and values.count(min(values)) == 1):
+            return True
+    return False
+
+
+# ----- blank: fill it in ---------------------------------------------------------------------------------
+# Functions whose name the context and ML knowledge determine (`loss.____()` after zero_grad is backward);
+# mean or sum, softmax or log_softmax, relu or tanh would each leave two defensible answers.
+_VOCABULARY = {
+    "backward", "zero_grad", "step", "exp", "max", "min", "clamp", "no_grad", "gather", "multinomial",
+    "masked_fill", "tril", "manual_seed", "shuffle", "clip_grad_norm_", "log_prob", "entropy", "sample", "item",
+    "argmax", "detach_", "sqrt", "logsumexp", "randn_like",
+}
+_ALIASES = {"clamp": {"clip"}, "no_grad": {"inference_mode"}}
+_API_TRIVIA = {"item", "manual_seed", "sample", "shuffle", "step"}     # knowing an API, not an idea
+
+
+_TRAINING_LOOP = {"backward", "zero_grad", "step"}     # asked by the zero_grad/backward/step idiom already
+
+
+def _in_idiom(stmt: Statement, index: SourceIndex, value: int) -> bool:
+    """Is the statement part of an ML idiom (not merely inside a long block such as `with torch.no_grad():`)?"""
+    return any(h.line <= stmt.line <= h.end_line and h.idiom.value >= value
+               and (h.end_line - h.line <= 3 or stmt.line == h.line) for h in index.hits)
+
+
+def _function_blank_score(call: cst.Call, name: str, statement_code: str) -> float:
+    if isinstance(call.func, cst.Name) and name in ("min", "max"):
+        return 2.0                     # Python's own min/max: capping a count, not an ML idea
+    rest = statement_code.replace(_EMPTY.code_for_node(call.func), "", 1)
+    if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", rest):
+        return 1.5                     # `log_prob = normal.____(x)`: the line spells the answer
+    if name in _TRAINING_LOOP:
+        return 2.4
+    return 2.0 if name in _API_TRIVIA else 3.0
+_BLANK_OPERATORS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.Power: "**",
+                    cst.MatrixMultiply: "@"}
+
+
+@dataclass(frozen=True)
+class _BlankOp(cst.Add):
+    """A binary operator rendered as the blank, so the prompt is generated from the tree."""
+
+    def _get_token(self) -> str:
+        return BLANK
+
+
+def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str, str, float]]:
+    """(masked code, answer, what was masked, score) for each place of a statement worth blanking."""
+    if stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)) \
+            or _too_big(stmt):
+        return []
+    out = []
+    in_idiom = _in_idiom(stmt, index, 4)
+
+    def add(target, replacement, answer, what, score):
         try:
-            self.module = cst.parse_module(text)
-        except cst.ParserSyntaxError as exc:
-            raise SyntaxError(f"{path}:{exc.raw_line}: cannot parse: {exc.message}") from None
-        indexer = _Indexer(self.module)
-        MetadataWrapper(self.module, unsafe_skip_copy=True).visit(indexer)
-        self.statements = indexer.statements
-        self.path = path
-        self._descriptions: dict[str, dict[int, str]] = {}
+            masked = _EMPTY.code_for_node(stmt.node.deep_replace(target, replacement)).strip()
+        except Exception:
+            return
+        if masked.count(BLANK) == 1:
+            out.append((masked, answer, what, score))
 
-    @classmethod
-    def from_file(cls, path: Path) -> "SourceIndex":
-        return cls(Path(path).read_text(encoding="utf-8"), str(path))
+    def walk(node):
+        if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS and not _textual(node):
+            op = node.operator
+            add(op, _BlankOp(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after),
+                _BLANK_OPERATORS[type(op)], "the operator", 2.8 if in_idiom else 2.0)
+        elif isinstance(node, cst.Call):
+            func = node.func
+            name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
+            if name is not None and name.value in _VOCABULARY:
+                add(name, cst.Name(BLANK), name.value, "the function",
+                    _function_blank_score(node, name.value, stmt.code))
+            # never dim (-1 and the last axis's number are the same) nor keepdim (both run; which one is right
+            # depends on lines the learner does not see)
+        for child in _children(node):
+            walk(child)
 
-    def descriptions(self, function: str) -> dict[int, str]:
-        """describe() of every statement of one function (keyed by id of the statement), computed once."""
-        if function not in self._descriptions:
-            self._descriptions[function] = {id(s): d for s in self.statements
-                                            if s.function == function and (d := describe(s))}
-        return self._descriptions[function]
-
-    def at(self, line: int) -> _Stmt | None:
-        return next((s for s in self.statements if s.line == line), None)
-
-
-# ----- 2. which is the real line: mutants ---------------------------------------------------------------
-_NON_COMMUTATIVE = {cst.Subtract: "operands swapped", cst.Divide: "operands swapped",
-                    cst.MatrixMultiply: "matrix product in the wrong order", cst.Power: "operands swapped"}
-_OP_FLIPS = [(cst.Subtract, cst.Add, "sign flipped: + instead of −"), (cst.Add, cst.Subtract, "sign flipped: − instead of +"),
-             (cst.Multiply, cst.Divide, "÷ instead of ×"), (cst.Divide, cst.Multiply, "× instead of ÷"),
-             (cst.GreaterThan, cst.LessThan, "comparison reversed"), (cst.LessThan, cst.GreaterThan, "comparison reversed")]
-_MINMAX = {"min": "max", "max": "min", "argmax": "argmin", "argmin": "argmax", "amax": "amin", "amin": "amax"}
+    walk(stmt.node)
+    return out
 
 
-def _mutants(node: cst.CSTNode) -> list[tuple[cst.CSTNode, str]]:
-    """Plausible wrong versions of a statement, each with the misconception it stands for."""
-    found: list[tuple[cst.CSTNode, str]] = []
-    if isinstance(node, cst.For):          # only the header: `for target in iter:`
-        node = node.with_changes(body=cst.IndentedBlock([cst.SimpleStatementLine([cst.Pass()])]), orelse=None)
-
-    class Mutate(cst.CSTTransformer):
-        """Applies the one change whose index is `target`, counting candidate sites in order."""
-
-        def __init__(self, target):
-            self.target, self.index, self.label = target, -1, None
-
-        def _take(self, label):
-            self.index += 1
-            if self.index == self.target:
-                self.label = label
-                return True
-            return False
-
-        def leave_BinaryOperation(self, original, updated):
-            for old, new, label in _OP_FLIPS:
-                if isinstance(updated.operator, old) and self._take(label):
-                    return updated.with_changes(operator=new())
-            if type(updated.operator) in _NON_COMMUTATIVE and self._take(_NON_COMMUTATIVE[type(updated.operator)]):
-                return updated.with_changes(left=updated.right, right=updated.left)
-            return updated
-
-        def leave_Comparison(self, original, updated):
-            target = updated.comparisons[0]
-            for old, new, label in _OP_FLIPS[4:]:
-                if isinstance(target.operator, old) and self._take(label):
-                    return updated.with_changes(comparisons=[target.with_changes(operator=new())])
-            return updated
-
-        def leave_Name(self, original, updated):
-            if updated.value in _MINMAX and self._take(f"{updated.value} and {_MINMAX[updated.value]} swapped"):
-                return updated.with_changes(value=_MINMAX[updated.value])
-            return updated
-
-        def leave_Arg(self, original, updated):
-            if updated.keyword and updated.keyword.value == "dim" and isinstance(updated.value, (cst.Integer, cst.UnaryOperation)):
-                code = cst.Module([]).code_for_node(updated.value)
-                wrong = {"0": "1", "1": "0", "-1": "0"}.get(code)
-                if wrong is not None and self._take("the wrong dimension"):
-                    return updated.with_changes(value=cst.parse_expression(wrong))
-            if updated.keyword and updated.keyword.value in ("min", "max") and self._take("clamp bounds swapped"):
-                return updated.with_changes(keyword=cst.Name(_MINMAX[updated.keyword.value]))
-            return updated
-
-        def leave_Call(self, original, updated):
-            func = updated.func
-            if (m.matches(func, m.Attribute(attr=m.Name("detach"))) and not updated.args
-                    and self._take("detach forgotten: gradients would flow into the target")):
-                return func.value
-            if m.matches(func, m.Name("range")) and len(updated.args) == 1 and self._take("off by one in range"):
-                return updated.with_changes(args=[updated.args[0].with_changes(
-                    value=cst.BinaryOperation(updated.args[0].value, cst.Subtract(), cst.Integer("1")))])
-            return updated
-
-    k = 0
-    while k < 40:
-        mutate = Mutate(k)
-        mutated = node.visit(mutate)
-        if mutate.label is None:
-            break
-        found.append((mutated, mutate.label))
-        k += 1
-    return found
+def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stats: Stats,
+                   candidates=None) -> GeneratedQuestion | None:
+    """Mask one ML function name, dim, or operator; any fill that computes the same thing is accepted."""
+    candidates = blank_candidates(stmt, index) if candidates is None else candidates
+    if not candidates:
+        return None
+    if any(_same_shape(index.lines[n - 1].strip(), stmt.code) for n in _context_lines(index, stmt)):
+        stats.drop("blank: a line just above has the same form and shows the answer")
+        return None
+    best = max(c[3] for c in candidates)
+    masked, answer, what, score = rng.choice([c for c in candidates if c[3] == best])
+    accepted = _equivalent_fills(masked, answer, stmt.code, what, index)
+    if accepted is None:
+        stats.drop("blank: another fill computes the same in some trials only")
+        return None
+    stats.count("blank")
+    return GeneratedQuestion(
+        id="", kind="blank", prompt=f"Fill the blank ({what}) in line {stmt.line}{_where(stmt)}:{_context(index, stmt)}"
+        f"\n\nThe line:\n\n{_indent(masked)}", answer=answer, line=stmt.line, end_line=stmt.end_line,
+        source="blank", expr=masked, explain=f"The line is: {stmt.code}", code=stmt.code, accepted=accepted,
+        score=score, function=stmt.function, shown_lines=set(_context_lines(index, stmt)),
+        asked_lines=set(range(stmt.line, stmt.end_line + 1)),
+        verified="the blank filled with the answer parses to the real statement"
+                 + ("; other operators were tried on random inputs" if what == "the operator" else ""))
 
 
-def _same_program(a: str, b: str) -> bool:
-    """Equal up to formatting, or a known equivalence (commutative operands are never swapped)."""
+def _equivalent_fills(masked: str, answer: str, original: str, what: str, index: SourceIndex) -> list[str] | None:
+    """Other fills that compute the same as the answer on every trial (accepted too); None if one agrees only
+    on some trials (the question would have no defensible answer)."""
+    if what != "the operator":
+        accepted = set(_ALIASES.get(answer, set()))
+        if answer in ("max", "min") and re.search(rf"\b{BLANK}\([^,()]+,[^,()=]+\)", masked):
+            accepted.add(answer + "imum")               # torch.max(a, b) is torch.maximum(a, b)
+        return sorted(accepted)
+    others = [op for op in _BLANK_OPERATORS.values() if op != answer]
+    codes = [masked.replace(BLANK, op, 1) for op in others]
+    states = probe.states([original, *codes], index.aliases)
+    if states[0] is None:
+        return []
+    accepted = []
+    for op, state in zip(others, states[1:]):
+        if state is None:
+            continue
+        if probe.same_in_every_trial(state, states[0]):
+            accepted.append(op)
+        elif probe.same_in_some_trial(state, states[0]):
+            return None
+    return accepted
+
+
+class _Shape(ast.NodeTransformer):
+    def visit_Name(self, node):
+        return ast.Name(id="_", ctx=node.ctx)
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        return ast.Attribute(value=node.value, attr="_", ctx=node.ctx)
+
+
+def _same_shape(a: str, b: str) -> bool:
+    """`x = x + self.attn(self.ln_1(x))` and `x = x + self.mlp(self.ln_2(x))`: the same code up to names."""
     try:
-        return ast.dump(ast.parse(_as_module(a))) == ast.dump(ast.parse(_as_module(b)))
-    except SyntaxError:
-        return normalize(a) == normalize(b)
+        trees = [_Shape().visit(probe.parse(code)) for code in (a, b)]
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    return ast.dump(trees[0]) == ast.dump(trees[1])
 
 
-_ARITH = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-          ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b}
-_FUNCS = {"min": min, "max": max, "abs": abs}
+def check_blank(reply: str, question: Question, original: str | None = None) -> bool:
+    """Put the reply in the blank; right if the line then parses to the real statement (or to an accepted
+    equivalent). The reply is parsed, never run."""
+    reply = reply.strip().strip("`").strip()
+    original = original or getattr(question, "code", "") or ""
+    if not reply or len(reply) > 200 or "\n" in reply or BLANK in reply:
+        return False
+    accepted = [question.answer, *getattr(question, "accepted", [])] if isinstance(question.answer, str) else []
+    masked = question.expr or ""
+    for fill in [reply]:
+        filled = masked.replace(BLANK, fill, 1)
+        if _same_tree(filled, original):
+            return True
+    return any(_words(reply) == _words(a) for a in accepted)
 
 
-class _NotArithmetic(Exception):
-    pass
-
-
-def _interpret(node: ast.AST, env: dict[str, float]) -> float:
-    """Evaluate a purely arithmetic expression tree (names, numbers, + - * / **, min/max/abs); nothing else."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return node.value
-    if isinstance(node, ast.Name):
-        return env.setdefault(node.id, 0.0)
-    if isinstance(node, ast.Attribute):
-        return env.setdefault(ast.unparse(node), 0.0)
-    if isinstance(node, ast.BinOp) and type(node.op) in _ARITH:
-        return _ARITH[type(node.op)](_interpret(node.left, env), _interpret(node.right, env))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return -_interpret(node.operand, env)
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS
-            and not node.keywords and node.args):
-        return _FUNCS[node.func.id](*(_interpret(a, env) for a in node.args))
-    raise _NotArithmetic()
-
-
-def equivalent_by_probing(a: str, b: str, probes: int = 12) -> bool:
-    """For arithmetic assignments: do both compute the same value on random inputs? (False if not arithmetic.)"""
+def _same_tree(a: str, b: str) -> bool:
     try:
-        ta, tb = ast.parse(a).body[0], ast.parse(b).body[0]
-    except (SyntaxError, IndexError):
+        return ast.dump(probe.parse(_as_module(a))) == ast.dump(probe.parse(_as_module(b)))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
-    if not (isinstance(ta, ast.Assign) and isinstance(tb, ast.Assign)) or ast.dump(ta.targets[0]) != ast.dump(tb.targets[0]):
-        return False
-    rng = random.Random(0)
-    names: dict[str, float] = {}
-    try:
-        _interpret(ta.value, names)
-        _interpret(tb.value, dict(names))
-        for _ in range(probes):
-            env = {name: rng.uniform(0.5, 3.0) * rng.choice((-1, 1)) for name in names}
-            va, vb = _interpret(ta.value, dict(env)), _interpret(tb.value, dict(env))
-            if isinstance(va, complex) or isinstance(vb, complex) or abs(va - vb) > 1e-9 * (1 + abs(va)):
-                return False
-    except (_NotArithmetic, ZeroDivisionError, OverflowError, ValueError, TypeError):
-        return False
-    return True
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace("`", "").split())
 
 
 def _as_module(code: str) -> str:
     return code + "\n    pass" if code.rstrip().endswith(":") else code
 
 
-def mutant_question(stmt: _Stmt, rng: random.Random, stats: Stats) -> Question | None:
-    original = stmt.code
-    options, labels = [], {}
-    for mutated, label in _mutants(stmt.node):
-        code = _code(mutated, stmt)
-        if (_same_program(code, original) or equivalent_by_probing(code, original)
-                or any(_same_program(code, o) for o in options)):
-            stats.dropped_equivalent += 1
-            continue
-        options.append(code)
-        labels[code] = label
-    if len(options) < 2:
+# ----- names: which variables does the line read or change ------------------------------------------------
+NAMES_CONVENTION = ("Count variables as a learner would: `obs` for `obs[step] = …`, `self.actor` for an attribute "
+                    "of self; a line changes a variable it assigns or modifies in place (`x.add_(y)`, "
+                    "`xs.append(y)`). Modules, functions, classes and `self` itself are not variables.")
+
+
+def names_question(stmt: Statement, index: SourceIndex, rng: random.Random, stats: Stats) -> GeneratedQuestion | None:
+    if stmt.compound or _too_big(stmt):
         return None
-    return _choice("mutant", f"Which of these is the real line {stmt.line}?", original, options, labels.get,
-                   stmt, rng, stats, explain="The others each hide one mistake a learner could make.")
-
-
-def _choice(source: str, prompt: str, right: str, pool: list[str], misconception, stmt: _Stmt,
-            rng: random.Random, stats: Stats, explain: str = "") -> Question:
-    """A multiple-choice question: up to three wrong options from `pool`, shuffled with the right one."""
-    wrong = rng.sample(pool, min(3, len(pool)))
-    choices = wrong + [right]
-    rng.shuffle(choices)
-    stats.count(source)
-    return Question(id="", kind="choice", prompt=prompt, choices=choices, answer=right, line=stmt.line,
-                    source=source, misconceptions={w: misconception(w) for w in wrong}, explain=explain)
-
-
-def _code(node: cst.CSTNode, stmt: _Stmt) -> str:
-    if isinstance(node, cst.For):
-        empty = cst.Module([])
-        return f"for {empty.code_for_node(node.target)} in {empty.code_for_node(node.iter)}:"
-    return cst.Module([]).code_for_node(node).strip()
-
-
-# ----- 3. fill the blank -------------------------------------------------------------------------------------
-BLANK = "____"
-
-
-def blank_question(stmt: _Stmt, rng: random.Random, stats: Stats) -> Question | None:
-    """Mask one operator, argument or called name; the answer is checked by comparing parsed trees."""
-    candidates: list[tuple[str, str, str]] = []   # (masked code, answer, what was masked)
-    code = stmt.code
-    empty = cst.Module([])
-    for node in m.findall(stmt.node, m.BinaryOperation() | m.Call() | m.Arg()):
-        if isinstance(node, cst.BinaryOperation):
-            op = empty.code_for_node(node.operator).strip()
-            left, right = empty.code_for_node(node.left), empty.code_for_node(node.right)
-            whole = empty.code_for_node(node)
-            candidates.append((whole, f"{left} {BLANK} {right}", op, "the operator"))
-        elif isinstance(node, cst.Call):
-            name = empty.code_for_node(node.func)
-            whole = empty.code_for_node(node)
-            if len(name) <= 40:
-                candidates.append((whole, whole.replace(name, BLANK, 1), name, "the called function"))
-        elif isinstance(node, cst.Arg) and not node.star:
-            value = empty.code_for_node(node.value)
-            if len(value) <= 30:
-                whole = empty.code_for_node(node).rstrip(", ")
-                masked = (f"{node.keyword.value}={BLANK}" if node.keyword else BLANK)
-                candidates.append((whole, masked, value, "an argument"))
-    usable = []
-    for whole, masked, answer, what in candidates:
-        if code.count(whole) != 1:
-            stats.dropped_ambiguous += 1
-            continue
-        usable.append((code.replace(whole, masked, 1), answer, what))
-    if not usable:
-        return None
-    masked_line, answer, what = rng.choice(usable)
-    stats.count("blank")
-    return Question(id="", kind="blank", prompt=f"Fill the blank ({what}) in line {stmt.line}:\n\n    {masked_line}",
-                    answer=answer, choices=[], line=stmt.line, source="blank", expr=masked_line,
-                    explain=f"The line is: {code}")
-
-
-def check_blank(reply: str, question: Question, original: str) -> bool:
-    """Put the reply in the blank and compare the parsed tree with the original line's."""
-    reply = reply.strip()
-    if not reply or len(reply) > 200 or "\n" in reply:
-        return False
-    filled = question.expr.replace(BLANK, reply, 1)
-    try:
-        return ast.dump(ast.parse(_as_module(filled))) == ast.dump(ast.parse(_as_module(original)))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-
-
-# ----- 4. reads and writes ------------------------------------------------------------------------------
-def names_question(stmt: _Stmt, rng: random.Random, stats: Stats) -> Question | None:
-    if stmt.writes and (not stmt.reads or rng.random() < 0.5):
-        which, answer = "assign (write)", stmt.writes
-    elif stmt.reads:
-        which, answer = "read", stmt.reads
+    reads = [n for n in stmt.reads if not n.startswith("<")]
+    writes = [n for n in stmt.writes if not n.startswith("<")]
+    can_write = stmt.effect in (calls.PURE, calls.RANDOM, calls.MUTATES) and writes
+    if can_write and (not reads or rng.random() < 0.5):
+        which, answer = "change", writes
+    elif reads:
+        which, answer = "read", reads
     else:
         return None
     stats.count("names")
-    return Question(id="", kind="names", prompt=f"Which variables does line {stmt.line} {which}? "
-                    f"Comma-separated, any order.\n\n    {stmt.code}", answer=answer, line=stmt.line, source="names",
-                    explain=f"reads: {', '.join(stmt.reads) or 'none'}; writes: {', '.join(stmt.writes) or 'none'}")
+    return GeneratedQuestion(
+        id="", kind="names", prompt=f"Which variables does line {stmt.line}{_where(stmt)} {which}? "
+        f"Comma-separated, any order.\n\n{_indent(stmt.code)}\n\n{NAMES_CONVENTION}", answer=answer,
+        line=stmt.line, end_line=stmt.end_line, source="names", code=stmt.code, score=1.5, function=stmt.function,
+        explain=f"reads: {', '.join(reads) or 'none'}; changes: {', '.join(writes) or 'none'}",
+        verified="static analysis under the stated convention; lines with calls of unknown effect are not asked")
 
 
 def check_names(reply: str, expected: list[str]) -> bool:
-    given = {n.strip() for n in re.split(r"[,\s]+", reply) if n.strip()}
+    """Any order, any separator; `obs[step]` counts as `obs`, backticks and a trailing `and` are ignored."""
+    text = reply.replace("`", " ").replace(" and ", ",")
+    given = set()
+    for part in re.split(r"[,;\s]+", text):
+        part = re.sub(r"\[.*", "", part.strip()).strip("()")
+        if part:
+            given.add(part)
     return given == set(expected)
 
 
-# ----- 5. what does this line do -------------------------------------------------------------------------
-def describe(stmt: _Stmt) -> str | None:
-    """A plain description of what a statement does, built from its tree."""
-    node, empty = stmt.node, cst.Module([])
-    if isinstance(node, cst.For):
-        return f"repeats its body once for each {', '.join(stmt.writes) or 'item'} in {empty.code_for_node(node.iter)}"
-    if isinstance(node, cst.Return):
-        return "returns " + (_expr_words(node.value) if node.value else "nothing")
-    if isinstance(node, cst.AugAssign):
-        return f"updates {empty.code_for_node(node.target)} in place ({empty.code_for_node(node.operator).strip()})"
-    if isinstance(node, cst.Assign):
-        targets = ", ".join(empty.code_for_node(t.target) for t in node.targets)
-        if isinstance(node.value, cst.Call):
-            return f"stores the result of calling {_call_name(node.value)} in {targets}"
-        if stmt.reads:
-            return f"computes {targets} from {', '.join(stmt.reads)}"
-        return f"sets {targets} to {_expr_words(node.value)}"
-    if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
-        return f"calls {_call_name(node.value)} for its effect, discarding any result"
-    return None
+# ----- parsons: put the lines in order --------------------------------------------------------------------
+def parsons_windows(index: SourceIndex, statements: list[Statement]) -> list[list[Statement]]:
+    """Runs of 3-4 consecutive simple statements of one block whose effects are all known."""
+    by_block: dict[int, list[Statement]] = {}
+    for stmt in index.statements:
+        by_block.setdefault(stmt.block, []).append(stmt)
+    wanted = {id(s) for s in statements}
+    windows = []
+    for members in by_block.values():
+        run: list[Statement] = []
+        for stmt in members + [None]:
+            usable = stmt is not None and not stmt.compound and stmt.effect != calls.UNKNOWN \
+                and isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Expr, cst.Return))
+            if usable:
+                run.append(stmt)
+                continue
+            k = 0
+            while len(run) - k >= 3:
+                size = 4 if len(run) - k >= 4 else 3
+                window = run[k:k + size]
+                if any(id(s) in wanted for s in window):
+                    windows.append(window)
+                k += size
+            run = []
+    return windows
 
 
-def _call_name(call: cst.Call) -> str:
-    """`torch.max(a, b).mean()` -> `torch.max(…).mean`: the chain of called names, arguments elided."""
-    func = call.func
-    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call):
-        return f"{_call_name(func.value)}(…).{func.attr.value}"
-    return cst.Module([]).code_for_node(func)
-
-
-def _expr_words(node: cst.BaseExpression) -> str:
-    empty = cst.Module([])
-    if isinstance(node, cst.Call):
-        return f"the result of {_call_name(node)}(…)"
-    if isinstance(node, (cst.Name, cst.Attribute, cst.Integer, cst.Float, cst.SimpleString)):
-        return empty.code_for_node(node)
-    if isinstance(node, cst.Subscript):
-        return f"a slice of {empty.code_for_node(node.value)}"
-    if isinstance(node, (cst.Tuple, cst.List)):
-        return f"a {type(node).__name__.lower()} of {len(node.elements)} values"
-    return "an expression"
-
-
-def purpose_question(stmt: _Stmt, others: list[_Stmt], rng: random.Random, stats: Stats,
-                     own: str | None = None, other_descriptions: list[str] | None = None) -> Question | None:
-    """Pick the line's purpose: its own description against those of other lines (qlcpy's LinePurpose)."""
-    right = own or describe(stmt)
-    if not right:
-        return None
-    pool = list(dict.fromkeys(d for d in (other_descriptions or [describe(o) for o in others if o is not stmt])
-                              if d and d != right))
-    if len(pool) < 2:
-        stats.dropped_ambiguous += 1
-        return None
-    return _choice("purpose", f"What does line {stmt.line} do?\n\n    {stmt.code}", right, pool,
-                   lambda _: "the purpose of another line nearby", stmt, rng, stats)
-
-
-# ----- 6. order the lines (Parsons) ------------------------------------------------------------------------
-def parsons_question(stmt: _Stmt, index: SourceIndex, rng: random.Random, stats: Stats) -> Question | None:
-    """Shuffle 3-6 consecutive simple statements of the stop's block; any dependency-respecting order is right."""
-    block = [s for s in index.statements if s.block == stmt.block and not isinstance(s.node, cst.For)]
-    if stmt not in block:
-        return None
-    at = block.index(stmt)
-    start = max(0, min(at - 2, len(block) - 5))
-    lines = block[start:start + 5]
-    if len(lines) < 3:
-        return None
-    deps = dependencies(lines)
-    order = list(range(len(lines)))
-    for _ in range(10):
-        rng.shuffle(order)
-        if order != sorted(order):
-            break
-    else:
-        stats.dropped_ambiguous += 1
-        return None
-    shown = [lines[i].code for i in order]
-    stats.count("parsons")
-    labels = "\n".join(f"  {chr(ord('a') + k)}) {code}" for k, code in enumerate(shown))
-    return Question(id="", kind="parsons", prompt=f"Put these lines (around line {stmt.line}) in an order that "
-                    f"computes the same thing. Answer with the letters, e.g. `c a b`.\n\n{labels}",
-                    choices=shown, answer=[lines[i].code for i in range(len(lines))], line=lines[0].line,
-                    source="parsons", misconceptions={"deps": repr(deps)},
-                    explain="Any order is right as long as each line comes after the lines whose results it uses "
-                            "and before the lines that overwrite what it reads.")
-
-
-def dependencies(lines: list[_Stmt]) -> set[tuple[int, int]]:
-    """(i, j): line i must come before line j (true, anti and output dependencies)."""
+def dependencies(lines: list[Statement]) -> set[tuple[int, int]]:
+    """(i, j): line i must come before line j — it writes what j reads or writes, or reads what j writes;
+    a return comes after every other line."""
     deps = set()
     for j, later in enumerate(lines):
         for i in range(j):
             earlier = lines[i]
             if (set(earlier.writes) & set(later.reads) or set(earlier.reads) & set(later.writes)
-                    or set(earlier.writes) & set(later.writes) or _has_effects(earlier) and _has_effects(later)):
+                    or set(earlier.writes) & set(later.writes) or isinstance(later.node, cst.Return)
+                    or IO in earlier.writes and IO in later.writes):
                 deps.add((i, j))
     return deps
 
 
-def _has_effects(stmt: _Stmt) -> bool:
-    """A bare call (print, optimizer.step()) or in-place update: keep such lines in their order."""
-    return isinstance(stmt.node, cst.Expr) or isinstance(stmt.node, cst.AugAssign) or any(
-        isinstance(t.target, (cst.Subscript, cst.Attribute)) for t in getattr(stmt.node, "targets", ()))
+def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Random,
+                     stats: Stats) -> GeneratedQuestion | None:
+    """Shuffle the window; the key accepts exactly the orders the data flow allows, and the probe confirms
+    that those orders, and only those, leave the same values behind."""
+    deps = dependencies(window)
+    n = len(window)
+    orders = list(itertools.permutations(range(n)))
+    allowed = [o for o in orders if all(o.index(i) < o.index(j) for i, j in deps)]
+    if not deps or len(allowed) == len(orders):
+        stats.drop("parsons: the lines do not depend on each other")
+        return None
+    if len(allowed) == 1 and n == 3:
+        pass                                             # a chain: still a data-flow exercise
+    if not _orders_confirmed(window, orders, allowed, index):
+        stats.drop("parsons: the key does not match what the orders compute")
+        return None
+    shuffled = list(range(n))
+    for _ in range(20):
+        rng.shuffle(shuffled)
+        if tuple(shuffled) not in allowed:
+            break
+    else:
+        return None
+    shown = [window[i].code for i in shuffled]
+    labels = "\n".join(f"  {chr(ord('a') + k)}) {_one_line(code)}" for k, code in enumerate(shown))
+    original = [s.code for s in window]
+    # dependencies between shown positions: the learner's letters index `shown`
+    position_of = {i: shuffled.index(i) for i in range(n)}
+    stats.count("parsons")
+    return GeneratedQuestion(
+        id="", kind="parsons", prompt=f"Lines {window[0].line}-{window[-1].end_line}{_where(window[0])} are shuffled. "
+        f"Put them in an order that computes the same thing (answer with the letters, e.g. `b a c`):\n\n{labels}",
+        choices=shown, answer=original, line=window[0].line, end_line=window[-1].end_line, source="parsons",
+        dependencies=sorted(deps), misconceptions={"deps": repr(sorted(deps))},
+        explain=f"{len(allowed)} of the {len(orders)} orders are right: each line must come after the lines whose "
+                "results it uses, and before the lines that overwrite what it reads.",
+        code="\n".join(original), score=2.0 + (1.0 if any(_in_idiom(s, index, 3) or _tensor_math(s) for s in window)
+                                             else 0.0),
+        function=window[0].function, shown_lines=set(range(window[0].line, window[-1].end_line + 1)),
+        asked_lines=set(range(window[0].line, window[-1].end_line + 1)),
+        verified="every order was run on random inputs: the accepted orders, and only they, leave the same values")
+
+
+def _one_line(code: str) -> str:
+    return " ".join(code.split())
+
+
+def _orders_confirmed(window, orders, allowed, index) -> bool:
+    codes = ["\n".join(window[i].code for i in order) for order in orders]
+    states = probe.states(codes, index.aliases, trials=2)
+    if any(s is None for s in states):
+        return False
+    reference = states[orders.index(tuple(range(len(window))))]
+    same = {order for order, state in zip(orders, states) if probe.same_in_every_trial(state, reference)}
+    return same == set(allowed)
 
 
 def check_parsons(reply: str, question: Question) -> bool:
-    letters = [c for c in reply.lower() if c.isalpha()]
+    """The learner's letters (any separators) form an order that respects every dependency."""
+    letters = [c for c in reply.lower() if c.isalpha() and c.isascii()]
     n = len(question.choices)
     if sorted(letters) != [chr(ord("a") + k) for k in range(n)]:
         return False
-    given = [question.choices[ord(c) - ord("a")] for c in letters]      # codes in the learner's order
+    given = [question.choices[ord(c) - ord("a")] for c in letters]
     original = question.answer
-    position = {code: given.index(code) for code in original}
-    deps = ast.literal_eval(question.misconceptions["deps"])
-    return all(position[original[i]] < position[original[j]] for i, j in deps)
+    deps = getattr(question, "dependencies", None) or ast.literal_eval(question.misconceptions["deps"])
+    used = [False] * n
+    position = {}
+    for k, code in enumerate(given):            # identical lines: match them to original positions in order
+        i = next(i for i, c in enumerate(original) if c == code and not used[i])
+        used[i] = True
+        position[i] = k
+    return all(position[i] < position[j] for i, j in deps)
 
 
-# ----- dynamic kinds -------------------------------------------------------------------------------------------
-def predict_question(stmt: _Stmt, frame, rng: random.Random, stats: Stats) -> Question | None:
-    """Before an assignment runs, ask for a property of what it assigns; checked right after the line."""
-    node = stmt.node
-    if not isinstance(node, (cst.Assign, cst.AugAssign)) or len(stmt.writes) != 1:
-        return None
-    target = stmt.writes[0]
-    array_types = tuple(t for t in (getattr(sys.modules.get("torch"), "Tensor", None),
-                                    getattr(sys.modules.get("numpy"), "ndarray", None)) if t is not None)
-    reads_tensor = any(isinstance(frame.f_locals.get(n, frame.f_globals.get(n)), array_types) for n in stmt.reads)
-    if reads_tensor:
-        prop, expr = "shape", f"tuple({target}.shape) if hasattr({target}, 'shape') else {target}"
-        prompt = f"Predict: after line {stmt.line} runs, what is `{target}.shape`? e.g. (64, 4)"
-    else:
-        prop, expr = "value", target
-        prompt = f"Predict: after line {stmt.line} runs, what value does `{target}` hold?"
-    stats.count("predict")
-    return Question(id="", kind="value", prompt=prompt, expr=expr, after=True, line=stmt.line, source="predict",
-                    subject=f"{target}.shape" if prop == "shape" else target,
-                    explain=f"checked against the {prop} the program computed")
+# ----- checking a reply -----------------------------------------------------------------------------------
+@dataclass
+class Verdict:
+    right: bool
+    expected: str                  # the right answer, as feedback shows it
+    misconception: str = ""        # what the chosen wrong option stands for
 
 
-_SAFE_LOOP_CALLS = {"range", "reversed", "len", "enumerate", "zip"}
+def check_reply(question: Question, reply: str) -> Verdict:
+    """Check a typed reply to a question that needs no running program (choice, blank, names, parsons,
+    short text, a value known in advance)."""
+    from . import answers
+
+    if question.kind == "choice":
+        right, chosen = answers.check_choice(reply, question.choices, question.answer)
+        return Verdict(right, question.answer, question.misconceptions.get(chosen or "", "") if not right else "")
+    if question.kind == "blank":
+        return Verdict(check_blank(reply, question), question.answer)
+    if question.kind == "names":
+        return Verdict(check_names(reply, question.answer), ", ".join(question.answer))
+    if question.kind == "parsons":
+        return Verdict(check_parsons(reply, question), "\n" + "\n".join(question.answer))
+    if question.kind == "value":
+        return Verdict(answers.check_value(reply, answers.parse(str(question.answer)), question.tolerance),
+                       str(question.answer))
+    accepted = question.answer
+    shown = accepted if isinstance(accepted, str) else accepted[0]
+    return Verdict(answers.check_text(reply, accepted), shown)
 
 
-def loop_count_question(stmt: _Stmt, frame, rng: random.Random, stats: Stats) -> Question | None:
-    """For `for x in range(...)` at a stop: how many times will the body run? Answer computed in the frame."""
-    if not isinstance(stmt.node, cst.For):
-        return None
-    iter_code = cst.Module([]).code_for_node(stmt.node.iter)
-    tree = ast.parse(iter_code, mode="eval")
-    for sub in ast.walk(tree):
-        if isinstance(sub, ast.Call) and not (isinstance(sub.func, ast.Name) and sub.func.id in _SAFE_LOOP_CALLS):
-            return None          # never call the program's own functions to count
-    try:
-        count = len(eval(compile(tree, "<loop>", "eval"), frame.f_globals, frame.f_locals))
-    except Exception:
-        return None
-    stats.count("loop_count")
-    return Question(id="", kind="value", prompt=f"How many times will the body of the loop on line {stmt.line} run?",
-                    answer=str(count), line=stmt.line, source="loop_count",
-                    explain=f"len({iter_code}) = {count}")
-
-
-# ----- putting it together ------------------------------------------------------------------------------------
+# ----- putting it together ------------------------------------------------------------------------------
 def generate_static(index: SourceIndex, seed: int = 0, function: str | None = None,
-                    kinds: tuple[str, ...] = STATIC_KINDS, stats: Stats | None = None) -> list[Question]:
-    """Every static question for every statement of the file (or of one function)."""
-    stats = stats or Stats()
-    statements = [s for s in index.statements if function is None or s.function == function
-                  or s.function.startswith(function + ".")]
-    questions, windows = [], set()
+                    kinds: tuple[str, ...] = STATIC_KINDS, stats: Stats | None = None,
+                    minimum: float = 0.0) -> list[GeneratedQuestion]:
+    """Every valid static question of the file (or of one function), in file order; see `choose`.
+    With `minimum`, questions sure to score below it are not even built."""
+    stats = stats if stats is not None else Stats()
+    statements = [s for s in index.statements if _in_function(s.function, function)]
+    questions: list[GeneratedQuestion] = []
+    if "idiom" in kinds:
+        seen = set()
+        for hit in index.hits:
+            stmt = index.at(hit.line)
+            where = stmt.function if stmt else "<module>"
+            if not _in_function(where, function) or (hit.idiom.id, where) in seen:
+                continue
+            seen.add((hit.idiom.id, where))
+            q = idiom_question(hit, index, random.Random(f"{seed}:{hit.line}:{hit.idiom.id}"))
+            q.function = where
+            stats.count("idiom")
+            questions.append(q)
     for stmt in statements:
         rng = random.Random(f"{seed}:{stmt.line}")
-        for kind in kinds:
-            q = _static(kind, stmt, index, rng, stats)
-            if q is not None and q.source == "parsons":
-                if q.line in windows:     # the same block of lines, already asked
-                    stats.made["parsons"] -= 1
-                    stats.dropped_duplicate += 1
-                    continue
-                windows.add(q.line)
+        if "mutant" in kinds:
+            q = mutant_question(stmt, index, rng, stats, minimum)
             if q is not None:
-                q.id = f"L{stmt.line}.{kind}"
                 questions.append(q)
+        if "blank" in kinds:
+            q = blank_question(stmt, index, rng, stats)
+            if q is not None:
+                questions.append(q)
+        if "names" in kinds:
+            q = names_question(stmt, index, rng, stats)
+            if q is not None:
+                questions.append(q)
+    if "parsons" in kinds:
+        for window in parsons_windows(index, statements):
+            q = parsons_question(window, index, random.Random(f"{seed}:{window[0].line}:parsons"), stats)
+            if q is not None:
+                questions.append(q)
+    questions = _unambiguous(questions, stats)
+    questions.sort(key=lambda q: (q.line, STATIC_KINDS.index(q.source)))
+    for q in questions:
+        q.id = f"L{q.line}.{q.source}" + (f".{q.idiom}" if q.idiom else "")
     return questions
 
 
-def _static(kind, stmt, index, rng, stats) -> Question | None:
-    if kind == "mutant":
-        return mutant_question(stmt, rng, stats)
-    if kind == "blank":
-        return blank_question(stmt, rng, stats)
-    if kind == "names":
-        return names_question(stmt, rng, stats)
-    if kind == "purpose":
-        descriptions = index.descriptions(stmt.function)
-        return purpose_question(stmt, [], rng, stats, own=descriptions.get(id(stmt)),
-                                other_descriptions=[d for k, d in descriptions.items() if k != id(stmt)])
-    if kind == "parsons":
-        return parsons_question(stmt, index, rng, stats)
-    return None
+def _in_function(name: str, function: str | None) -> bool:
+    return function is None or name == function or name.startswith(function + ".")
 
 
-def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, count: int = 1) -> list[Question]:
-    """Generated questions for a stop: a prediction or loop count when the frame allows, then `count` static ones."""
+def _unambiguous(questions: list[GeneratedQuestion], stats: Stats) -> list[GeneratedQuestion]:
+    """Drop questions without choices whose shown code is the same as another's but whose answer differs
+    (`x = ____(x)` twice in a file), and keep one of identical ones."""
+    groups: dict[tuple, list[GeneratedQuestion]] = {}
+    for q in questions:
+        if q.source in ("blank", "names"):
+            groups.setdefault((q.source, _one_line(q.expr or q.code), q.prompt.split("?")[0].split(" ")[-1]
+                               if q.source == "names" else ""), []).append(q)
+    drop = set()
+    for members in groups.values():
+        answers = {repr(q.answer) for q in members}
+        if len(answers) > 1:
+            drop |= {id(q) for q in members}
+            for _ in members:
+                stats.drop("blank or names: the same prompt with another answer elsewhere in the file")
+        else:
+            drop |= {id(q) for q in members[1:]}
+    for q in questions:
+        if id(q) in drop:
+            stats.made[q.source] -= 1
+    return [q for q in questions if id(q) not in drop]
+
+
+def choose(questions: list, count: int | None, minimum: float = 0.0, per_statement: int = 1,
+           per_idiom: int = 1) -> list:
+    """The best questions by teaching score: at most `per_statement` per line, `per_idiom` per idiom (and
+    one blank per answer: `loss.____()` once is a question, seven times is a drill), none below
+    `minimum`; returned in file order."""
+    ranked = sorted(questions, key=lambda q: (-q.score, q.line or 0))
+    taken, lines, repeats, shown, asked = [], {}, {}, set(), set()
+    for q in ranked:
+        if q.score < minimum:
+            continue
+        if lines.get(q.line, 0) >= per_statement:
+            continue
+        if getattr(q, "asked_lines", set()) & shown or getattr(q, "shown_lines", set()) & asked:
+            continue                         # one question would show the code another asks for
+        key = ("idiom", q.idiom) if getattr(q, "idiom", "") else ("blank", repr(q.answer)) if q.source == "blank" else None
+        if key is not None and repeats.get(key, 0) >= (per_idiom if key[0] == "idiom" else 1):
+            continue
+        taken.append(q)
+        shown |= getattr(q, "shown_lines", set())
+        asked |= getattr(q, "asked_lines", set())
+        lines[q.line] = lines.get(q.line, 0) + 1
+        if key is not None:
+            repeats[key] = repeats.get(key, 0) + 1
+        if count is not None and len(taken) >= count:
+            break
+    return sorted(taken, key=lambda q: (q.line or 0, q.id))
+
+
+def for_file(index: SourceIndex, seed: int = 0, function: str | None = None, kinds: tuple[str, ...] | None = None,
+             every: bool = False, stats: Stats | None = None) -> list[GeneratedQuestion]:
+    """What `walkthrough quiz` asks: the best question of each line (idiom questions once per idiom),
+    scoring at least MIN_SCORE; with `every`, every valid question."""
+    asked = kinds or DEFAULT_KINDS
+    minimum = 0.0 if kinds or every else MIN_SCORE
+    generated = generate_static(index, seed=seed, function=function, kinds=asked, stats=stats, minimum=minimum)
+    if every:
+        return generated
+    return choose(generated, None, minimum=minimum)
+
+
+def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, count: int = 2,
+             authored: list | tuple = (), shown: list | tuple = (), asked_idioms=(),
+             screen: str = "") -> list[GeneratedQuestion]:
+    """At most `count` generated questions for a stop at `line`: why-questions about idioms on the line,
+    shape and value predictions, what-if questions run on copies of the frame; never one whose answer
+    is on screen (so no mutants, blanks or Parsons: the code panel shows the real lines), never one an
+    authored question of the step already asks or its text (`screen`) already explains, nor an idiom in
+    `asked_idioms` (asked at an earlier stop)."""
+    from . import live
+
+    if count <= 0:
+        return []
     stmt = index.at(line)
     if stmt is None:
         return []
     rng = random.Random(f"{seed}:{step_id}")
-    stats = Stats()
-    out = [q for q in (predict_question(stmt, frame, rng, stats), loop_count_question(stmt, frame, rng, stats)) if q]
-    kinds = list(STATIC_KINDS)
-    rng.shuffle(kinds)
-    for kind in kinds:
-        if len(out) >= count + 1:
-            break
-        # (step titles would give the answer away: the step's own title is its heading)
-        q = _static(kind, stmt, index, rng, stats)
-        if q is not None:
-            out.append(q)
-    for n, q in enumerate(out, start=1):
+    candidates = []
+    for hit in index.hits:        # idioms around the stop, or inside its (multi-line) statement
+        if hit.line <= stmt.end_line and stmt.line <= hit.end_line and hit.idiom.id not in asked_idioms:
+            q = idiom_question(hit, index, random.Random(f"{seed}:{step_id}:{hit.idiom.id}"))
+            if hit.end_line - hit.line > 3 and line != hit.line:
+                q.score -= 1.0              # a block around the stop (no_grad) matters less than the line itself
+            if not live.repeats_authored(q, authored, hit, screen):
+                candidates.append(q)
+    candidates += live.questions_at(stmt, index, frame, rng, authored=authored, shown=shown)
+    chosen = choose(candidates, count, per_statement=count, per_idiom=1)
+    chosen.sort(key=lambda q: -q.score)
+    for n, q in enumerate(chosen, start=1):
         q.id = f"{step_id}.g{n}"
-    return out
+    return chosen
 
 
 def to_json(q: Question) -> dict:
-    data = {"kind": q.source if q.source != "authored" else q.kind, "line": q.line, "prompt": q.prompt,
-            "answer": q.answer}
+    """The question as `walkthrough quiz --json` prints it (see README)."""
+    source = q.source if q.source != "authored" else q.kind
+    data = {"kind": source, "line": q.line, "prompt": q.prompt, "answer": q.answer}
     if q.choices:
         data["choices"] = q.choices
-    if q.misconceptions and q.source != "parsons":
-        data["misconceptions"] = q.misconceptions
+    if q.kind == "choice":
+        data["misconceptions"] = {c: q.misconceptions.get(c, "") for c in q.choices if c != q.answer}
+    if getattr(q, "idiom", ""):
+        data["idiom"] = q.idiom
     if q.source == "parsons":
-        data["dependencies"] = sorted(ast.literal_eval(q.misconceptions["deps"]))
+        data["dependencies"] = [list(d) for d in (getattr(q, "dependencies", None)
+                                                   or ast.literal_eval(q.misconceptions["deps"]))]
+    if q.source == "blank":
+        data["accepted"] = [q.answer, *getattr(q, "accepted", [])]
+        data["masked"] = q.expr
     if q.explain:
         data["explain"] = q.explain
+    if isinstance(q, GeneratedQuestion):
+        data["score"] = round(q.score, 2)
+        data["verified"] = q.verified
+        if q.end_line and q.end_line != q.line:
+            data["end_line"] = q.end_line
     return data
