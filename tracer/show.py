@@ -143,7 +143,7 @@ def fault_table(rows) -> Table:
     table.add_column("places", justify="right")
     table.add_column("the mistake", overflow="fold")
     for fault, count in sorted(rows, key=lambda r: (r[0].category, r[0].id)):
-        table.add_row(fault.id, fault.category, str(count), fault.title)
+        table.add_row(Text(fault.id), Text(fault.category), Text(str(count)), Text(fault.title))
     return table
 
 
@@ -158,7 +158,7 @@ def hunt_view(cfg, entry, verdict, plot: str, png, healthy, buggy, copy_dir, com
     parts.append(Text.from_ansi(plot))
     table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
     table.add_column("seed", justify="right")
-    table.add_column(f"final {cfg.y}, healthy", justify="right")
+    table.add_column(Text(f"final {cfg.y}, healthy"), justify="right")
     table.add_column("with the bug", justify="right")
     for h, b in zip(healthy, buggy):
         final_h = next((r.get(cfg.y) for r in reversed(h.metrics) if isinstance(r.get(cfg.y), (int, float))
@@ -168,7 +168,7 @@ def hunt_view(cfg, entry, verdict, plot: str, png, healthy, buggy, copy_dir, com
         shown_b = f"{final_b:.4g}" if final_b is not None else "—"
         if not b.ok:
             shown_b += " (crashed)"
-        table.add_row(str(h.spec.seed), f"{final_h:.4g}" if final_h is not None else "—", shown_b)
+        table.add_row(Text(str(h.spec.seed)), Text(f"{final_h:.4g}" if final_h is not None else "—"), Text(shown_b))
     parts.append(table)
     for line in verdict.evidence:
         if "final" not in line:
@@ -204,7 +204,7 @@ def guess_view(right: bool, text: str, hint, levels: int, score: dict, was_over:
         parts.append(Text.assemble(("✗ not there: ", "bold red"), text, " is not on the bug's statement."))
         if hint is not None:
             level, hint_body = hint
-            parts.append(Panel(Text(hint_body), title=f"hint {level}/{levels}", title_align="left",
+            parts.append(Panel(Text(hint_body), title=Text(f"hint {level}/{levels}"), title_align="left",
                                border_style="yellow"))
         elif not was_over:
             parts.append(Text.assemble("No hints left; ", (f"{command} --reveal", "bold"), " shows the bug."))
@@ -212,7 +212,7 @@ def guess_view(right: bool, text: str, hint, levels: int, score: dict, was_over:
 
 
 def hints_view(hints, levels: int, reveal_command: str) -> Group:
-    parts = [Panel(Text(body), title=f"hint {level}/{levels}", title_align="left", border_style="yellow")
+    parts = [Panel(Text(body), title=Text(f"hint {level}/{levels}"), title_align="left", border_style="yellow")
              for level, body in hints]
     if len(hints) == levels or (hints and hints[-1][0] == levels):
         parts.append(Text.assemble("That was the last hint; ", (reveal_command, "bold"), " shows the bug."))
@@ -250,16 +250,16 @@ def check_view(flags) -> Table | Text:
         return Text.assemble(("✓ no flags", "bold green"), " — no NaN/inf, no loss without gradient, no unexpected "
                              "gradient, no [N,1]+[N] broadcast, probabilities sum to 1, gradient norms in range, "
                              "no dead ReLU layer")
-    table = Table(title=f"{len(flags)} flag(s)", title_justify="left", title_style="bold red", box=None,
+    table = Table(title=Text(f"{len(flags)} flag(s)"), title_justify="left", title_style="bold red", box=None,
                   padding=(0, 1), show_header=False)
     table.add_column(style="bold red", no_wrap=True)
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     shown = flags[:12]
     for flag in shown:
-        table.add_row(flag.check, flag.name, flag.message)
+        table.add_row(Text(flag.check), Text(flag.name), Text(flag.message))
     if len(flags) > len(shown):
-        table.add_row("…", f"{len(flags) - len(shown)} more", "")
+        table.add_row(Text("…"), Text(f"{len(flags) - len(shown)} more"), Text(""))
     return table
 
 
@@ -279,7 +279,7 @@ def watch_view(result: dict, steps: dict) -> Group:
                                    "wrong (no NaN, no missing gradient, no [N,1]+[N] broadcast, ...). The bug changes "
                                    "values without breaking them: compare them with the healthy run's."))
     else:
-        table = Table(title=f"{len(first)} distinct flag(s), in the order they were first raised", title_justify="left",
+        table = Table(title=Text(f"{len(first)} distinct flag(s), in the order they were first raised"), title_justify="left",
                       title_style="bold red", box=None, padding=(0, 1), show_header=False)
         table.add_column(style="bold red", no_wrap=True)
         table.add_column(style="bold", no_wrap=True)
@@ -287,7 +287,7 @@ def watch_view(result: dict, steps: dict) -> Group:
         for ident, (key, flag) in list(first.items())[:10]:
             step_id, _, hit = key.partition("#")
             number, title = steps.get(step_id, (0, step_id))
-            table.add_row(flag["check"], flag["name"], Text.assemble(
+            table.add_row(Text(flag["check"]), Text(flag["name"]), Text.assemble(
                 (f"first at step {number} ({title}), execution {hit or 1}; raised at {count[ident]} watched "
                  "execution(s)\n", "cyan"), flag["message"]))
         parts.append(table)

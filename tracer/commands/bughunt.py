@@ -143,9 +143,9 @@ def _plant(cfg, dest: Path, args, program_args, progress, console) -> int:
         console.print("\nInterrupted: nothing was planted.")
         return EXIT_INTERRUPTED
     if entry["discarded"]:
-        console.print(f"[dim]{entry['discarded']} candidate bug(s) changed nothing on these seeds and were discarded "
-                      "(equivalent mutants are never planted).[/]")
-    console.print(f"[dim]Planted and verified in {time.monotonic() - started:.0f} s.[/]")
+        console.print(Text(f"{entry['discarded']} candidate bug(s) changed nothing on these seeds and were discarded "
+                           "(equivalent mutants are never planted).", style="dim"))
+    console.print(Text(f"Planted and verified in {time.monotonic() - started:.0f} s.", style="dim"))
     return _show(cfg, entry, dest, console, resumed=False)
 
 
@@ -242,7 +242,7 @@ def _watch(cfg, entry, console) -> int:
     console.print(Text.assemble("Running ", (f"{_shown(Path(entry['dir']) / cfg.script)} {' '.join(argv)}", "bold"),
                                 " with the value checks at every tour step, at its executions 1, 2, 4, 8, ... "
                                 "(the same checks as `check` at a stop)."))
-    with console.status("running with the checks watching …"):
+    with console.status(Text("running with the checks watching …")):
         result = checks.run_checked_subprocess(cfg.walkthrough, entry["dir"], argv, watch=True)
     walkthrough = spec.load(spec.find(cfg.walkthrough), resolve_anchors=False)
     steps = {s.id: (n, s.title) for n, s in enumerate(walkthrough.steps, start=1)}

@@ -716,7 +716,8 @@ def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kin
     except workcopy.WorkCopyError as exc:
         raise HuntError(str(exc)) from None
     from contextlib import nullcontext
-    status = (console.status("recording both programs at every tour step, to know where their values first differ …")
+    from rich.text import Text
+    status = (console.status(Text("recording both programs at every tour step, to know where their values first differ …"))
               if console is not None else nullcontext())
     try:
         with status:
@@ -726,7 +727,8 @@ def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kin
     except Exception as exc:       # the hunt works without it; the hint says so
         divergence = None
         if console is not None:
-            console.print(f"[yellow]warning:[/] could not compare the tour's values ({exc.__class__.__name__})")
+            console.print(Text.assemble(("warning: ", "yellow"), f"could not compare the tour's values "
+                                        f"({exc.__class__.__name__}: {exc})"))
     name = hunt_name(cfg.repo, dest)
     secrets = _secrets(name)
     secrets.mkdir(parents=True, exist_ok=True)
