@@ -200,3 +200,13 @@ def test_no_two_faults_plant_the_same_mutant(planted, repo):
     by_source = {}
     for m in planted[repo]:
         assert by_source.setdefault(m.source, m.fault.id) == m.fault.id, (m.fault.id, by_source[m.source], m.mutated)
+
+
+@pytest.mark.parametrize("content, message", [(b"\xff\xfe\x00binary", "cannot read the fault catalogue as UTF-8"),
+                                              (b"a = " + b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+                                              (b"[[fault]\n", "not valid TOML")])
+def test_an_unreadable_catalogue_is_a_clear_error(tmp_path, content, message):
+    cat = tmp_path / "faults.toml"
+    cat.write_bytes(content)
+    with pytest.raises(FaultError, match=message):
+        faults.load_catalogue(cat)

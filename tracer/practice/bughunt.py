@@ -79,10 +79,12 @@ def load_config(path: Path | None = None) -> dict[str, HuntConfig]:
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)
-    except OSError as exc:
-        raise HuntError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HuntError(f"{path}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
     except tomllib.TOMLDecodeError as exc:
         raise HuntError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise HuntError(f"{path}: nested too deeply to be a bug-hunt file") from None
     lines = text.splitlines()
     starts = [i + 1 for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*hunt\s*\]\]", line)]
 

@@ -650,12 +650,14 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
     path = Path(path) if path else CATALOGUE
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FaultError(f"{path}: cannot read the fault catalogue ({exc.__class__.__name__})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FaultError(f"{path}: cannot read the fault catalogue as UTF-8 text ({exc.__class__.__name__})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FaultError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise FaultError(f"{path}: nested too deeply to be a fault catalogue") from None
     extra = set(data) - {"fault"}
     if extra:
         raise FaultError(f"{path}: unknown top-level key(s) {', '.join(sorted(extra))}; write each fault as [[fault]]")
