@@ -189,7 +189,7 @@ def hunt_view(cfg, entry, verdict, plot: str, png, healthy, buggy, copy_dir, com
                                                       for cmd, what in tools])
     parts += [tools, hunt_score_line(score)]
     if score["found"] or score["revealed"]:
-        parts.append(Text(f"This hunt is over. A new bug: {command} --force", style="italic"))
+        parts.append(Text(f"This hunt is over. A new bug: {command}", style="italic"))
     return Group(*parts)
 
 

@@ -227,7 +227,7 @@ def _reveal(cfg, entry, dest: Path, progress, console) -> int:
     except KeyError:
         fault = None
     console.print(show.reveal_view(entry, fault, bughunt.diff_text(entry), bughunt.Verdict.from_json(entry["verdict"]),
-                                   bughunt.score(entry), _command(cfg, dest, " --force")))
+                                   bughunt.score(entry), _command(cfg, dest)))
     if bughunt.copy_state(entry) == "fixed":
         console.print(Text.assemble(("✓ ", "bold green"), f"and your copy's {entry['file']} has the statement as the "
                                     "reference has it: fixed. Run it to see the healthy curve again."))
