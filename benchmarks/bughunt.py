@@ -7,7 +7,9 @@ step at its executions 1, 2, 4, 8, ... (`walkthrough bughunt --watch`; the same 
 a stop), and so are the healthy references on both seeds (a flag there is a false flag). Finally a
 hunt is planted end to end with `walkthrough bughunt ppo`, timed cold (empty caches) and warm.
 
-Counts are per kind of fault (a fault may apply at several places):
+Counts are per kind of fault (a fault may apply at several places); every fraction in the last
+line is over all kinds K, and the line above it gives nocrash and flagged over the live kinds L (the
+bugs a hunt can actually plant):
   kinds       faults that apply to the repo       categories  their categories
   live        kinds with at least one place whose short runs differ (crash, NaN or a logged value)
   nocrash     kinds with a live place whose runs go to the end
@@ -21,6 +23,8 @@ Time the planting on a quiet machine: flock /work/coord/bench.lock python benchm
 Caches live in $WALKTHROUGH_STATE_DIR (default: a folder under /tmp kept between runs).
 """
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -36,25 +40,42 @@ os.environ.setdefault("WALKTHROUGH_STATE_DIR", str(Path(tempfile.gettempdir()) /
 
 from rich.console import Console  # noqa: E402
 
-from tracer.lab.runs import available_cores  # noqa: E402
+from tracer.lab.runs import available_cores, code_hash  # noqa: E402
 from tracer.practice import bughunt, checks  # noqa: E402
 
 
+def _check_key(cfg, mutation, argv) -> str:
+    """What a watched run's flags depend on: the checks, the engine, the tour, the code and the flags."""
+    parts = [(ROOT / "tracer" / "practice" / "checks.py").read_text(), (ROOT / "tracer" / "engine" / "stops.py").read_text(),
+             (ROOT / "walkthroughs" / f"{cfg.walkthrough}.toml").read_text(), code_hash(cfg.origin),
+             mutation.path if mutation else "", mutation.source if mutation else "", list(argv)]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
+
+
 def check_runs(cfg, planted, argv, jobs):
-    """{index: flags result} for each (index, mutation-or-None) in planted; None = the healthy reference."""
+    """{index: flags result} for each (index, mutation-or-None) in planted; None = the healthy reference.
+    Results are cached in the state directory by _check_key: a re-run of the benchmark only runs what changed."""
     parent = bughunt._state() / "cache" / "bughunt-stage"
     parent.mkdir(parents=True, exist_ok=True)
+    cache_dir = bughunt._state() / "cache" / "bughunt-checks"
+    cache_dir.mkdir(parents=True, exist_ok=True)
 
     def one(item):
         index, mutation = item
+        cached = cache_dir / f"{_check_key(cfg, mutation, argv)}.json"
+        if cached.is_file():
+            return index, json.loads(cached.read_text())
         repo = None
         if mutation is not None:
             repo = bughunt.stage_copy(cfg, {mutation.path: mutation.source}, parent)
         try:
-            return index, checks.run_checked_subprocess(cfg.walkthrough, repo, argv, watch=True)
+            result = checks.run_checked_subprocess(cfg.walkthrough, repo, argv, watch=True)
         finally:
             if repo is not None:
                 shutil.rmtree(repo, ignore_errors=True)
+        if not str(result.get("error") or "").startswith("timed out"):
+            cached.write_text(json.dumps(result))
+        return index, result
 
     with ThreadPoolExecutor(jobs) as pool:
         return dict(pool.map(one, planted))
@@ -112,6 +133,12 @@ def line(c, prefix=""):
             f"flagged={c['flagged']}/{k} false_flags={c['false_flags']}")
 
 
+def of_live(c) -> str:
+    live = c["live"] or 1
+    return (f"of the {c['live']} live kinds (the bugs a hunt can plant): {c['nocrash']} run to the end "
+            f"({c['nocrash'] / live:.0%}), {c['flagged']} are flagged by the checks ({c['flagged'] / live:.0%})")
+
+
 def plant_timing(repo: str, seed: int, state: Path) -> float:
     """Seconds of `walkthrough bughunt REPO --seed N` in a fresh folder with the state directory `state`."""
     with tempfile.TemporaryDirectory(prefix="bughunt-bench-") as cwd:
@@ -151,6 +178,7 @@ def main():
     print()
     for repo, c in results.items():
         print(line(c, f"{repo}: ") + f"  ({c['live_sites']}/{c['sites']} places live)")
+        print(f"{repo}: {of_live(c)}")
     total = {key: sum(c[key] for c in results.values()) for key in next(iter(results.values()))}
     print(line(total))
 

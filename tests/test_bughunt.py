@@ -80,7 +80,7 @@ def test_guess_hint_and_reveal_as_a_learner_does(planted, hunt_state):
     assert reveal.returncode == 0
     assert "+    dlogits[torch.arange(len(y)), y] += 1.0" in reveal.stdout
     assert faults.by_id("onehot-sign").title in reveal.stdout
-    assert "first tour stop whose values differ: step 7" in reveal.stdout
+    assert "where the values first differ, in the order the program runs: step 7" in reveal.stdout
 
 
 def test_the_live_check_rejects_an_equivalent_mutant(planted, hunt_state, monkeypatch):

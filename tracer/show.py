@@ -234,8 +234,8 @@ def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str)
     div = entry.get("divergence") or {}
     if div.get("step_id"):
         nth = "" if div["hit"] == 1 else f" (from its execution number {div['hit']})"
-        measured.append(Text(f"  first tour stop whose values differ: step {div['step']} ({div['title']}){nth}: "
-                             + ", ".join(div["names"][:6])))
+        measured.append(Text(f"  where the values first differ, in the order the program runs: step {div['step']} "
+                             f"({div['title']}){nth}: " + ", ".join(div["names"][:6])))
     elif div.get("crashed"):
         measured.append(Text("  recorded stop by stop, the program crashes before a tour stop differs"))
     parts.append(Panel(Group(*measured), title="what the verification runs measured (same seeds, same flags)",

@@ -549,10 +549,16 @@ def equal_values(a, b, depth: int = 0) -> bool:
         return repr(a) == repr(b)
 
 
+# Read first at every recorded execution: a counter shared by all probes of the run, so that samples of
+# different steps can be put in the order the program took them (a loop's later iterations, nested loops).
+SEQUENCE = "__import__('builtins').__dict__.setdefault('_walkthrough_sequence', __import__('itertools').count()).__next__()"
+
+
 def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str] | None = None,
                      timeout: float = 300) -> Divergence | None:
-    """The first tour step (stops at their first hits before later ones) whose recorded values differ
-    between the healthy reference and `buggy_dir`, same seed; None if no recorded value differs."""
+    """The first place, in the order the program runs, where a tour step's recorded values differ between the
+    healthy reference and `buggy_dir` (same seed): the step and which of its first executions. None if no
+    recorded value differs."""
     from .. import spec
     from ..engine.recorder import Probe, RecorderError, record
 
@@ -566,8 +572,8 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
             reads, writes = _statement_names(step.code)
             reads = list(dict.fromkeys([*step.watch, *reads]))
             writes = list(dict.fromkeys([*writes, *step.watch]))
-            probes.append(Probe(step.id, str(step.path), step.line, step.end_line, tuple(map(_plain, reads)),
-                                tuple(map(_plain, writes)), RECORD_HITS))
+            probes.append(Probe(step.id, str(step.path), step.line, step.end_line,
+                                (SEQUENCE, *map(_plain, reads)), tuple(map(_plain, writes)), RECORD_HITS))
             shown.update({_plain(n): n for n in [*reads, *writes]})
         tours[label] = (walkthrough, steps, probes, repo)
     from concurrent.futures import ThreadPoolExecutor
@@ -583,34 +589,33 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
         recordings = dict(zip(tours, pool.map(run, tours)))
     if isinstance(recordings["healthy"], RecorderError):
         raise HuntError(f"recording the healthy reference failed: {recordings['healthy']}")
-    crash = ""
     if isinstance(recordings["buggy"], RecorderError):
         message = str(recordings["buggy"]).strip()
-        crash = message.splitlines()[-1] if message else "it failed"
-        recordings["buggy"] = None
+        return Divergence(0, "", "", "", 0, 0, [], crashed=message.splitlines()[-1] if message else "it failed")
     walkthrough, steps, _, _ = tours["buggy"]
     numbers = {s.id: n for n, s in enumerate(walkthrough.steps, start=1)}
     healthy, buggy = recordings["healthy"], recordings["buggy"]
-    if buggy is None:
-        return Divergence(0, "", "", "", 0, 0, [], crashed=crash)
-    for hit_index in range(len(RECORD_HITS)):
-        for step in steps:
-            h = healthy.get(step.id, [])
-            b = buggy.get(step.id, [])
-            if hit_index >= max(len(h), len(b)):
-                continue
-            if hit_index >= len(h) or hit_index >= len(b):
-                return Divergence(numbers[step.id], step.id, step.title, step.file, step.line,
-                                  RECORD_HITS[hit_index], [], crashed="")
-            hs, bs = h[hit_index], b[hit_index]
+    found = []                                    # (when, step, hit, names)
+    for step in steps:
+        h, b = healthy.get(step.id, []), buggy.get(step.id, [])
+        for i in range(max(len(h), len(b))):
+            if i >= len(h) or i >= len(b):         # one program ran the step fewer times
+                when = (h[i] if i < len(h) else b[i]).before.get(SEQUENCE, 0)
+                found.append((when, step, RECORD_HITS[i], []))
+                break
+            hs, bs = h[i], b[i]
             names = [n for n in dict.fromkeys([*hs.before, *bs.before])
-                     if not equal_values(hs.before.get(n), bs.before.get(n))]
+                     if n != SEQUENCE and not equal_values(hs.before.get(n), bs.before.get(n))]
             names += [n for n in dict.fromkeys([*hs.after, *bs.after])
                       if n not in names and not equal_values(hs.after.get(n), bs.after.get(n))]
             if names:
-                return Divergence(numbers[step.id], step.id, step.title, step.file, step.line, hs.hit,
-                                  list(dict.fromkeys(shown.get(n, n) for n in names)))
-    return None
+                found.append((min(hs.before.get(SEQUENCE, 0), bs.before.get(SEQUENCE, 0)), step, hs.hit,
+                              list(dict.fromkeys(shown.get(n, n) for n in names))))
+                break
+    if not found:
+        return None
+    _, step, hit, names = min(found, key=lambda f: (f[0], numbers[f[1].id]))
+    return Divergence(numbers[step.id], step.id, step.title, step.file, step.line, hit, names)
 
 
 def stage_of(cfg: HuntConfig, step_id: str) -> Stage | None:
@@ -849,12 +854,14 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
         if not div.get("step_id"):
             return ("No tour stop shows a different value in its first executions: the bug acts later in training, or "
                     "between the stops. Step through the stage with `n` and `s` and print what changes with `p`.")
-        nth = "" if div["hit"] == 1 else f" from its execution number {div['hit']} on"
         names = ", ".join(f"`{n}`" for n in div["names"][:6]) or "what it reads"
-        return (f"Step {div['step']} ({div['title']}, {div['file']}:{div['line']}) is the first stop where the buggy "
-                f"run's values differ from the healthy run's (seed {entry['seeds'][0]}){nth}: {names}. Compare them: "
-                f"`walkthrough start {cfg.walkthrough}` (healthy) and `walkthrough start {cfg.walkthrough} --repo "
-                f"{shown_copy}` (buggy), `p NAME` at that step. The bug is there or before it.")
+        when = ("at the tour's stop" if div["hit"] == 1 else
+                f"at its execution number {div['hit']} (the tour stops at the first, where they still agree: from "
+                "there `n` steps through the loop to the next ones)")
+        return (f"The first place where the buggy run's values differ from the healthy run's (seed {entry['seeds'][0]}, "
+                f"in the order the program runs) is step {div['step']} ({div['title']}, {div['file']}:{div['line']}), "
+                f"{when}: {names}. Compare them: `walkthrough start {cfg.walkthrough}` (healthy) and `walkthrough start "
+                f"{cfg.walkthrough} --repo {shown_copy}` (buggy), `p NAME` there. The bug acts there or just before.")
     low, high = accepted(entry)[0]
     return f"The bug is in {entry['file']}, within lines {max(1, low - 3)}-{high + 3}."
 
