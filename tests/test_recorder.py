@@ -26,6 +26,8 @@ SCRIPT = textwrap.dedent('''\
         w = torch.tensor([1.0, 2.0], requires_grad=True)
         x = torch.ones(2)
         lock = threading.Lock()
+        net = torch.nn.Linear(2, 1)
+        net(x).sum().backward()
         history = []
         i = 0
         while True:                  # endless: the recording stops once every probe has its samples
@@ -59,7 +61,7 @@ def probes(repo):
     script = repo / "run.py"
     loop_start, loop_end = lines_of(script, "h = w * 2"), lines_of(script, "history.append(i)")
     body_start, body_end = lines_of(script, "y = x * w"), lines_of(script, "return y.sum()")
-    return [Probe("loop", str(script), loop_start, loop_end, ("w", "x", "i", "lock", "history"),
+    return [Probe("loop", str(script), loop_start, loop_end, ("w", "x", "i", "lock", "history", "net"),
                   ("h", "total", "history"), hits=(1, 3)),
             Probe("step", str(script), body_start, body_end, ("x", "w", "k"), ("y", "return"), hits=None, max_samples=2)]
 
@@ -99,6 +101,7 @@ def test_record_copies_reads_before_and_writes_after_at_the_hits_asked(repo, tmp
     assert first.before["w"].requires_grad and first.before["w"].is_leaf
     assert first.after["h"].requires_grad and first.after["h"].is_leaf            # non-leaf: cloned, flag kept
     assert isinstance(first.before["lock"], Placeholder)
+    assert torch.equal(first.before["net"].weight.grad, torch.ones(1, 2))      # a module's gradients survive
     with pytest.raises(AttributeError, match="lock was not recorded"):
         first.before["lock"].acquire()
     assert first.context == {"grad_enabled": True}

@@ -18,6 +18,8 @@ COMMANDS = {
     "reset": "progress",
     "check": "check",
     "quiz": "quiz",
+    "exercises": "exercises",
+    "implement": "implement",
     "vscode": "vscode",
     "experiment": "experiment",
     "bughunt": "bughunt",

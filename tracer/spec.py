@@ -80,6 +80,7 @@ class Walkthrough:
     summary: str = ""
     source: Path | None = None
     experiment: dict = field(default_factory=dict)   # the [experiment] table (tracer/lab/experiments.py)
+    skipped: list[str] = field(default_factory=list)   # steps left out: their code is not in this copy
     origin_dir: Path | None = None     # with --repo: the reference repo the copy was made from
 
 
@@ -250,7 +251,9 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
     if repo is not None and (IMPLS_DIR / data["repo"]).is_dir():
         walkthrough.origin_dir = IMPLS_DIR / data["repo"]
     if resolve_anchors:
-        resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache)
+        # on a learner's copy (`repo`), a step whose code they rewrote (an exercise) is skipped, not an error
+        resolve(walkthrough, lambda step: at_line(lines.of_key("at", lines.step(steps.index(step)))), cache,
+                skip_missing=repo is not None)
     return walkthrough
 
 
@@ -300,14 +303,20 @@ def _question(raw, step_id: str, n: int, where) -> Question:
     return question
 
 
-def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.ResolvedCache | None = None) -> None:
-    """Find each step's statement; an anchor that does not resolve names the step and the nearest code."""
-    for step in walkthrough.steps:
+def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.ResolvedCache | None = None,
+            skip_missing: bool = False) -> None:
+    """Find each step's statement; an anchor that does not resolve names the step and the nearest code. With
+    skip_missing, such steps are left out instead (listed in walkthrough.skipped)."""
+    for step in list(walkthrough.steps):
         step.path = (walkthrough.repo_dir / step.file).resolve()
         try:
             statement = anchors.resolve(step.path, step.at, step.function, cache)
         except anchors.AnchorError as exc:
-            statement = _moved(walkthrough, step, cache)
+            statement = _moved(walkthrough, step, cache)      # the edited statement in the same place
+            if statement is None and skip_missing:
+                walkthrough.steps.remove(step)
+                walkthrough.skipped.append(step.id)
+                continue
             if statement is None:
                 prefix = where(step) or str(walkthrough.source or walkthrough.name)
                 raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None

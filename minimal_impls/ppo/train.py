@@ -162,10 +162,6 @@ def main(argv=None):
                 # probability ratio r_t(theta) = pi_theta(a|s) / pi_theta_old(a|s), eq. 6 of Schulman et al. 2017
                 ratio = logratio.exp()
 
-                with torch.no_grad():
-                    approx_kl = ((ratio - 1) - logratio).mean()  # low-variance KL estimator (Schulman 2020)
-                    clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
-
                 mb_advantages = b_advantages[mb_inds]
                 if args.norm_adv:
                     mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
@@ -181,6 +177,11 @@ def main(argv=None):
                 # entropy bonus keeps the policy exploring; total loss, eq. 9 of Schulman et al. 2017
                 entropy_loss = entropy.mean()
                 loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
+
+                # diagnostics: how far the policy moved, and how often the ratio was clipped
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1) - logratio).mean()  # low-variance KL estimator (Schulman 2020)
+                    clipfracs.append(((ratio - 1.0).abs() > args.clip_coef).float().mean().item())
 
                 optimizer.zero_grad()
                 loss.backward()

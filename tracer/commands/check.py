@@ -1,4 +1,4 @@
-"""`walkthrough check [FILE ...]`: validate walkthrough files (schema, anchors, questions)."""
+"""`walkthrough check [FILE ...]`: validate walkthrough files (schema, anchors, questions) and exercise files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,16 +10,17 @@ from . import EXIT_OK, EXIT_USAGE, subparser
 
 def add_parser(sub, name: str) -> None:
     check = subparser(sub, name, help="validate walkthrough files: schema, anchors, questions")
-    check.add_argument("files", nargs="*", help="walkthrough .toml files, or an idiom catalogue (idioms.toml) "
-                                               "(default: every shipped walkthrough and the idiom catalogue)")
+    check.add_argument("files", nargs="*", help="walkthrough or exercise .toml files, or an idiom catalogue "
+                                               "(idioms.toml) (default: every shipped one)")
 
 
 def run(args, program_args, console) -> int:
     from .. import spec
-
+    from ..practice import exercises
     from ..quiz import idioms
 
-    paths = [Path(f) for f in args.files] or [*(spec.find(name) for name in spec.available()), idioms.CATALOGUE]
+    paths = [Path(f) for f in args.files] or [*(spec.find(name) for name in spec.available()), idioms.CATALOGUE,
+                                              *exercises.files()]
     failures = 0
     catalogues = [p for p in paths if p.name in ("faults.toml", "bughunts.toml")]
     paths = [p for p in paths if p not in catalogues]
@@ -33,6 +34,9 @@ def run(args, program_args, console) -> int:
             failures += not _check_idioms(path, console)
             continue
         try:
+            if exercises.is_exercise_file(path):
+                console.print(Text.assemble(("✓ ", "green"), exercises.validate(path)))
+                continue
             walkthrough = spec.load(path)
         except spec.SpecError as exc:
             failures += 1

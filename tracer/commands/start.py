@@ -107,6 +107,9 @@ def run(args, program_args, console) -> int:
         cache = ResolvedCache(state_dir() / "cache" / "anchors.json")
         walkthrough = spec.load(spec.find(args.name), cache=cache, repo=args.repo)
         cache.save()
+        if walkthrough.skipped:
+            console.print(Text.assemble(("note: ", "yellow"), f"{len(walkthrough.skipped)} steps are skipped: your copy "
+                                        f"no longer has their code ({', '.join(walkthrough.skipped)})"))
         run_name = walkthrough.name
         if args.repo:     # progress on a copy is its own: the copy may differ from the reference
             walkthrough.name = f"{walkthrough.name}@{walkthrough.repo_dir}"

@@ -131,12 +131,28 @@ def resolve(path: Path, at: str, function: str | None = None, cache: ResolvedCac
     return statement
 
 
+MOVED_SIMILARITY = 0.6      # an edited statement still counts as the anchor's if this much of its tokens agree
+
+
+def _resembles(original: str, edited: str) -> bool:
+    """Is `edited` (normalized tokens) the same statement changed, not another one: most tokens agree, or it
+    assigns the same target (`dz = grad` for `dz = grad if last else relu_backward(grad, z)`)?"""
+    if difflib.SequenceMatcher(None, original, edited).ratio() >= MOVED_SIMILARITY:
+        return True
+
+    def target(tokens: str) -> str | None:
+        return tokens.split(" = ", 1)[0] if " = " in tokens else None
+
+    return target(original) is not None and target(original) == target(edited)
+
+
 def resolve_moved(original: Path, copy: Path, at: str, function: str | None = None,
                   cache: ResolvedCache | None = None) -> Statement:
     """In a copy whose anchored statement itself was edited (a learner's change, a planted bug), the
     statement that stands where the anchor's statement stands in `original`: found by resolving the
     anchor there and following the lines through a diff of the two files. Raises AnchorError if the
-    anchor does not resolve in the original either, or the place fell in another function."""
+    anchor does not resolve in the original either, if the place fell in another function, or if the
+    statement there no longer resembles the original one (rewritten: the step is better skipped)."""
     key = cache.key(copy, f"{at}\0moved", function) if cache is not None else None
     cached = cache.get(key) if cache is not None else None
     if cached is not None:
@@ -158,6 +174,8 @@ def resolve_moved(original: Path, copy: Path, at: str, function: str | None = No
     if not here:
         raise AnchorError(f"no statement in {Path(copy).name} stands where {at!r} stands in the original")
     moved = max(here, key=lambda s: s.line)          # the innermost statement on that line
+    if not _resembles(statement.tokens, moved.tokens):
+        raise AnchorError(f"the statement where {at!r} stood in {Path(copy).name} was rewritten beyond recognition")
     if cache is not None:
         cache.put(key, moved)
     return moved

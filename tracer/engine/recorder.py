@@ -186,43 +186,84 @@ def region_names(path, start_line: int, end_line: int, *, dotted: bool = False) 
 
 
 # ----- copying values --------------------------------------------------------------------------
-def snapshot(values: dict[str, object]) -> dict[str, object]:
-    """Deep copies of `values`, sharing one memo so aliasing between them is kept."""
+def snapshot(values: dict[str, object], picklable: bool = False) -> dict[str, object]:
+    """Deep copies of `values`, sharing one memo so aliasing between them is kept. With `picklable`, a value that
+    would not survive pickling (to leave the recording process) becomes a Placeholder too."""
     memo: dict = {}
-    return {name: _copy(value, memo, name) for name, value in values.items()}
+    return {name: _copy(value, memo, name, picklable) for name, value in values.items()}
 
 
-def _copy(value, memo: dict, name: str):
+def _copy(value, memo: dict, name: str, picklable: bool = False):
     torch = sys.modules.get("torch")
     if id(value) in memo:
         return memo[id(value)]
+    if isinstance(value, Placeholder):
+        return value
     if isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)):
         return Placeholder(name, type(value).__name__, "a module, function or class is not a value to record")
     if torch is not None and isinstance(value, torch.Tensor) and not value.is_leaf:
         copied = value.detach().clone().requires_grad_(value.requires_grad)   # a leaf that keeps the flag
     elif type(value) in (list, tuple):
-        copied = type(value)(_copy(v, memo, f"{name}[{i}]") for i, v in enumerate(value))
+        copied = type(value)(_copy(v, memo, f"{name}[{i}]", picklable) for i, v in enumerate(value))
     elif type(value) is dict:
-        copied = {k: _copy(v, memo, f"{name}[{k!r}]") for k, v in value.items()}
+        copied = {k: _copy(v, memo, f"{name}[{k!r}]", picklable) for k, v in value.items()}
     elif type(value).__module__ == "__main__":
         return Placeholder(name, type(value).__name__, "its class is defined in the script itself")
     else:
         try:
             copied = copy.deepcopy(value, memo)
-            pickle.dumps(copied)
+            if picklable:
+                pickle.dumps(copied)
         except Exception as exc:
-            return Placeholder(name, type(value).__name__, f"cannot be copied: {exc.__class__.__name__}")
+            return Placeholder(name, type(value).__name__, f"cannot be copied: {exc.__class__.__name__}: {exc}")
+        if torch is not None:
+            _keep_grads(value, copied, torch)
     memo[id(value)] = copied
     memo.setdefault(id(memo), []).append(value)      # keep the original alive while its id is a key
     return copied
 
 
+def _keep_grads(value, copied, torch) -> None:
+    """deepcopy drops a Parameter's .grad (torch's Parameter.__deepcopy__); put copies of the gradients back."""
+    if isinstance(value, torch.nn.Module):
+        pairs = zip(value.parameters(), copied.parameters())
+    elif isinstance(value, torch.nn.Parameter):
+        pairs = [(value, copied)]
+    else:
+        return
+    for original, twin in pairs:
+        if original.grad is not None and twin.grad is None:
+            twin.grad = original.grad.detach().clone()
+
+
+def _stash_grads(values: dict) -> dict:
+    """The .grad of every parameter of the modules among `values`: pickle drops a Parameter's gradient."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return {}
+    return {name: [p.grad for p in value.parameters()] for name, value in values.items()
+            if isinstance(value, torch.nn.Module) and any(p.grad is not None for p in value.parameters())}
+
+
+def _restore_grads(values: dict, stash: dict) -> None:
+    for name, grads in stash.items():
+        module = values.get(name)
+        if module is not None and hasattr(module, "parameters"):
+            for parameter, grad in zip(module.parameters(), grads):
+                parameter.grad = grad
+
+
 def evaluate(frame, name: str, missing=None):
     """The value of a name, attribute chain or expression in `frame`; `missing` if it is not defined."""
     try:
-        return eval(name, frame.f_globals, frame.f_locals)
+        if name.replace(".", "").replace("_", "").isalnum():
+            return eval(name, frame.f_globals, frame.f_locals)
+        # one namespace, so that a comprehension in the expression sees the frame's locals
+        return eval(name, {**frame.f_globals, **frame.f_locals})
     except NameError:
         return missing
+    except Exception as exc:
+        return Placeholder(name, "value that could not be evaluated", f"{exc.__class__.__name__}: {exc}")
 
 
 # ----- the recording run (in the subprocess) -----------------------------------------------------
@@ -237,7 +278,7 @@ class _Recording(Engine):
         super().__init__([], repo_dir, client=None)
         self.probes = probes
         self.count = [0] * len(probes)
-        self.samples: list[list[Sample]] = [[] for _ in probes]
+        self.samples: list[list[bytes]] = [[] for _ in probes]       # pickled Samples
         self._open: list[dict[int, Sample]] = [{} for _ in probes]    # id(frame) -> sample awaiting its after
         for k, probe in enumerate(probes):
             self._by_file.setdefault(probe.path, []).append(k)
@@ -273,7 +314,7 @@ class _Recording(Engine):
         context = {"grad_enabled": bool(torch.is_grad_enabled())} if torch is not None else {}
         absent = object()
         found = {name: v for name in probe.reads if (v := evaluate(frame, name, absent)) is not absent}
-        self._open[k][id(frame)] = Sample(self.count[k], snapshot(found), {}, context)
+        self._open[k][id(frame)] = Sample(self.count[k], snapshot(found, picklable=True), {}, context)
 
     def after_gate(self, k: int, returned=None, has_return: bool = False) -> None:
         frame = sys._getframe(2 if has_return else 1)
@@ -287,8 +328,12 @@ class _Recording(Engine):
             value = returned if name == RETURN and has_return else evaluate(frame, name, absent)
             if value is not absent and not (name == RETURN and not has_return):
                 found[name] = value
-        sample.after = snapshot(found)
-        self.samples[k].append(sample)
+        sample.after = snapshot(found, picklable=True)
+        grads = {"before": _stash_grads(sample.before), "after": _stash_grads(sample.after)}
+        if grads["before"] or grads["after"]:
+            sample.context["grads"] = grads
+        # pickled now, while the repo's modules are importable (the engine unloads them when the script ends)
+        self.samples[k].append(pickle.dumps(sample, protocol=pickle.HIGHEST_PROTOCOL))
         if all(self._done(j) for j in range(len(self.probes))):
             raise _AllRecorded
 
@@ -326,7 +371,7 @@ def _run_recording(spec_path: str, out_dir: str) -> int:
         pickle.dump({p.name: engine.samples[k] for k, p in enumerate(probes)}, f, protocol=pickle.HIGHEST_PROTOCOL)
     meta = {"format": FORMAT, "finished": finished, "error": error,
             "counts": {p.name: engine.count[k] for k, p in enumerate(probes)},
-            "samples": {p.name: [s.hit for s in engine.samples[k]] for k, p in enumerate(probes)}}
+            "samples": {p.name: len(engine.samples[k]) for k, p in enumerate(probes)}}
     (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     return 0
 
@@ -359,7 +404,8 @@ def cache_key(script: Path, argv: list[str], repo_dir: Path, probes: list[Probe]
         torch_version = version("torch")
     except PackageNotFoundError:
         torch_version = ""
-    parts = {"format": FORMAT, "python": list(sys.version_info[:2]), "torch": torch_version,
+    engine = hashlib.sha1(Path(__file__).read_bytes() + Path(__file__).with_name("stops.py").read_bytes()).hexdigest()
+    parts = {"format": FORMAT, "engine": engine, "python": list(sys.version_info[:2]), "torch": torch_version,
              "repo": repo_digest(repo_dir), "script": rel(script), "argv": list(argv),
              "probes": [{**asdict(p), "path": rel(p.path)} for p in probes]}
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=list).encode()).hexdigest()[:20]
@@ -435,11 +481,27 @@ def record(script: Path, argv: list[str], repo_dir: Path, probes: list[Probe], *
     return load(path, modules_dir or repo_dir)
 
 
-def load(path: Path, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None) -> dict[str, list[Sample]]:
-    """Read a recording. Classes of the repo (`model.SGD`) come from `modules` (name -> module) or are imported
-    afresh from `modules_dir`, without disturbing sys.modules."""
+def load(path: Path, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None,
+         names: list[str] | None = None) -> dict[str, list[Sample]]:
+    """Read a recording (only the probes in `names`, if given). Classes of the repo (`model.SGD`) come from
+    `modules` (name -> module) or are imported afresh from `modules_dir`, without disturbing sys.modules."""
+    import io
     with open(path, "rb") as f:
-        return _RepoUnpickler(f, Path(modules_dir), dict(modules or {})).load()
+        pickled = pickle.load(f)
+    modules = dict(modules or {})
+    samples = {name: [_RepoUnpickler(io.BytesIO(blob), Path(modules_dir), modules).load() for blob in blobs]
+               for name, blobs in pickled.items() if names is None or name in names}
+    for sample in (s for found in samples.values() for s in found):
+        grads = sample.context.pop("grads", None)
+        if grads:
+            _restore_grads(sample.before, grads["before"])
+            _restore_grads(sample.after, grads["after"])
+    return samples
+
+
+def load_pickle(file, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None):
+    """Unpickle values that may hold objects of the repo's classes (rebuilt from `modules` or `modules_dir`)."""
+    return _RepoUnpickler(file, Path(modules_dir), dict(modules or {})).load()
 
 
 class _RepoUnpickler(pickle.Unpickler):

