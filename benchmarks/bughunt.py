@@ -16,7 +16,8 @@ bugs a hunt can actually plant):
   flagged     kinds with a live place where the checks raise a flag (crashing places count only if a
               flag comes before the crash)
   false_flags flags raised on the healthy reference runs
-Last line: kinds=K categories=C live=L/K nocrash=N/K flagged=F/K false_flags=X (summed over the repos)
+Last line: kinds=K categories=C live=L/K nocrash=N/K flagged=F/K false_flags=X (kinds summed over the repos,
+categories the distinct ones)
 
 Usage: python benchmarks/bughunt.py [--repo ppo] [--no-plant | --plant-only] [--jobs N]
 Time the planting on a quiet machine: flock /work/coord/bench.lock python benchmarks/bughunt.py --plant-only
@@ -121,6 +122,7 @@ def bench_repo(cfg, jobs, console):
         if result["error"]:
             print(f"the healthy reference's check run failed ({name}): {result['error']}")
     counts = {"kinds": len(kinds), "categories": len({k["category"] for k in kinds.values()}),
+              "category_names": {k["category"] for k in kinds.values()},
               "live": sum(k["live"] for k in kinds.values()), "nocrash": sum(k["nocrash"] for k in kinds.values()),
               "flagged": sum(k["flagged"] for k in kinds.values()), "false_flags": false_flags,
               "sites": len(found), "live_sites": len(live)}
@@ -179,7 +181,9 @@ def main():
     for repo, c in results.items():
         print(line(c, f"{repo}: ") + f"  ({c['live_sites']}/{c['sites']} places live)")
         print(f"{repo}: {of_live(c)}")
-    total = {key: sum(c[key] for c in results.values()) for key in next(iter(results.values()))}
+    total = {key: sum(c[key] for c in results.values()) for key in next(iter(results.values()))
+             if key != "category_names"}
+    total["categories"] = len(set().union(*(c["category_names"] for c in results.values())))   # distinct ones
     print(line(total))
 
 
