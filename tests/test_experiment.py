@@ -41,7 +41,8 @@ def test_bad_flag_or_value_is_refused_before_anything_runs(tmp_path, shared_stat
 def test_choices_of_the_mlp_script_are_checked(tmp_path, shared_state):
     proc = walkthrough("experiment", "mlp", "--set", "dataset=spirals,moons", "--dry-run", state_dir=shared_state)
     assert proc.returncode == 2
-    assert "invalid choice: 'moons' (choose from 'spirals', 'lines')" in flat(proc)
+    assert ("invalid choice: 'moons' (choose from 'spirals', 'xor', 'checkerboard', 'circles', 'lines', 'parity', "
+            "'extrapolation')") in flat(proc)
 
 
 def test_dry_run_previews_the_grid_and_runs_nothing(tmp_path, shared_state):

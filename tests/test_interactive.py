@@ -26,7 +26,7 @@ def spawn(state_dir, *args):
 
 def test_learner_answers_prints_steps_quits_and_resumes(state_dir):
     child = spawn(state_dir)
-    child.expect("Step 1/13")
+    child.expect("Step 1/16")
     child.expect("The data: three interleaved spirals")
     child.expect("load_dataset")                      # the code around the line
     child.expect("Question 1/1")
@@ -48,7 +48,7 @@ def test_learner_answers_prints_steps_quits_and_resumes(state_dir):
     child.expect("walkthrough> ")
     child.sendline("c")
 
-    child.expect("Step 2/13")
+    child.expect("Step 2/16")
     child.expect("Standardise")
     child.expect("answer> ")
     child.sendline("(1, 1)")                          # wrong: checked against the real run
@@ -66,8 +66,8 @@ def test_learner_answers_prints_steps_quits_and_resumes(state_dir):
     assert state["next_step"] == 2
 
     again = spawn(state_dir)
-    again.expect("Resuming at step 3/13")
-    again.expect("Step 3/13")
+    again.expect("Resuming at step 3/16")
+    again.expect("Step 3/16")
     again.expect("He initialisation")
     again.expect("answer> ")
     again.sendeof()                                   # end of input: saved, exit 130
@@ -94,13 +94,13 @@ def test_quit_command_saves_and_exits_cleanly(state_dir):
 
 def test_ctrl_c_while_training_runs_saves_progress_and_exits_130(state_dir):
     child = spawn(state_dir, "--auto", "--restart", "--", "--epochs", "100000")
-    child.expect("Step 12/13")                        # the last stop inside train.py
-    child.expect("running to step 13/13")             # training goes on at full speed
+    child.expect("Step 14/16")                        # the last stop inside the training loop
+    child.expect("running to step 15/16")             # training goes on at full speed
     child.sendintr()
     child.expect("Interrupted. Progress saved")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
     state = json.loads((state_dir / "progress.json").read_text())["tours"]["mlp"]
-    assert state["next_step"] == 12 and len(state["steps_seen"]) == 12
+    assert state["next_step"] == 14 and len(state["steps_seen"]) == 12      # steps 8-9: regression only
     assert not state["finished"]

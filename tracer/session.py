@@ -67,7 +67,8 @@ class Session:
         if self.first_step:
             self.console.print(f"[bold]Resuming at step {self.first_step + 1}/{len(steps)}[/] "
                                f"(`--restart` begins again). Earlier steps run at full speed.")
-        points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when)
+        points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when,
+                            optional=step.optional)
                   for step in steps[self.first_step:]]
         self.engine = Engine(points, self.walkthrough.repo_dir, self,
                              debugger_break=self.editor.debugpy.breakpoint if self.editor else None)
@@ -80,7 +81,7 @@ class Session:
         finally:
             self._stop_status()
             self.store.save()
-        unreached = [s.id for s in steps[self.first_step + self.engine.pending:]]
+        unreached = [s.id for s in steps[self.first_step + self.engine.pending:] if not s.optional]
         if not unreached:
             self.tour.finished = True
             self.tour.next_step = len(steps)
@@ -99,6 +100,9 @@ class Session:
                 raise ProgramFailed(f"{script.name} stopped: {message}") from None
         except (QuitTour, KeyboardInterrupt, EndOfInput, WhenError, InternalError):
             raise
+        except ModuleNotFoundError as exc:      # a dependency of the program is not installed: name it
+            from .autotour.generate import missing_module_message
+            raise ProgramFailed(self._learner_traceback(exc) + "\n" + missing_module_message(exc.name or str(exc))) from None
         except Exception as exc:
             raise ProgramFailed(self._learner_traceback(exc)) from None
 

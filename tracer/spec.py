@@ -46,6 +46,7 @@ class Step:
     file: str                   # relative to the repo directory
     at: str
     function: str | None = None
+    until: str | None = None      # the step spans the statements from `at` to the first after it matching this
     text: str = ""
     math: str = ""
     how: str = ""
@@ -54,6 +55,7 @@ class Step:
     hit: int | None = None
     every: int | None = None
     when: str | None = None
+    optional: bool = False      # the run may not reach it (e.g. classification only): skipped once a later step is hit
     experiment: str = ""        # a `walkthrough experiment ...` command the step's idea invites
     questions: list[Question] = field(default_factory=list)
     # filled by resolve():
@@ -87,9 +89,9 @@ class Walkthrough:
 # ----- schema --------------------------------------------------------------------------------
 _TOP = {"title": str, "repo": str, "summary": str, "run": list, "step": list, "experiment": dict}
 _RUN = {"script": str, "args": list}
-_STEP = {"id": str, "title": str, "file": str, "at": str, "function": str, "text": str, "math": str,
-         "how": str, "watch": list, "hint": str, "hit": int, "every": int, "when": str, "question": list,
-         "experiment": str}
+_STEP = {"id": str, "title": str, "file": str, "at": str, "function": str, "until": str, "text": str, "math": str,
+         "how": str, "watch": list, "hint": str, "hit": int, "every": int, "when": str, "optional": bool,
+         "question": list, "experiment": str}
 _EXPERIMENT = {"script": str, "budget": str, "steps": int, "x": str, "y": str, "x_label": str, "y_label": str,
                "target": float, "target_label": str, "args": list, "seconds": float}
 _REQUIRED_EXPERIMENT = ("budget", "x", "y")
@@ -182,11 +184,12 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
     repo_dir = Path(data["repo"]) if repo is None else Path(repo).resolve()
     if repo is not None and not repo_dir.is_dir():
         raise SpecError(f"--repo {repo}: no such directory")
-    if not repo_dir.is_absolute():
-        repo_dir = (IMPLS_DIR / repo_dir) if (IMPLS_DIR / repo_dir).is_dir() else (path.parent / repo_dir)
+    if not repo_dir.is_absolute():   # beside the file (a learner's own), else one of minimal_impls/
+        beside = path.parent / repo_dir
+        repo_dir = beside.resolve() if beside.is_dir() or not (IMPLS_DIR / repo_dir).is_dir() else IMPLS_DIR / repo_dir
     if not repo_dir.is_dir():
         raise SpecError(f"{at_line(lines.of_key('repo'))}: repo {data['repo']!r} is not a directory "
-                        f"(looked for {IMPLS_DIR / data['repo']})")
+                        f"(looked for {path.parent / data['repo']} and {IMPLS_DIR / data['repo']})")
 
     runs = []
     for i, run in enumerate(data["run"]):
@@ -322,6 +325,19 @@ def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.Reso
                 raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
         step.line, step.end_line, step.code, step.qualname = (statement.line, statement.end_line, statement.code,
                                                               statement.function)
+        if step.until:
+            step.end_line = _until(step, where)
+
+
+def _until(step: Step, where) -> int:
+    """Last line of the first statement after the step's own, in its function, whose code contains `until`."""
+    wanted = anchors.normalize(step.until)
+    for statement in anchors.parse_file(step.path).statements:
+        if statement.line > step.line and statement.function == step.qualname and f" {wanted} " in f" {statement.tokens} ":
+            return statement.end_line
+    prefix = where(step) or str(step.path)
+    raise SpecError(f"{prefix}: step {step.id!r}: no statement after line {step.line} in {step.qualname} matches "
+                    f"until = {step.until!r}")
 
 
 def _moved(walkthrough: Walkthrough, step: Step, cache) -> anchors.Statement | None:

@@ -1,4 +1,5 @@
-"""Load a trained MLP and report its accuracy and confusion matrix on the held-out test set.
+"""Load a trained MLP and report its score on the held-out test set, beside a trivial baseline:
+for classification the accuracy and the confusion matrix, for regression R^2 and RMSE.
 
 Run:  python minimal_impls/mlp/eval.py runs/mlp/model.pt
 """
@@ -9,17 +10,10 @@ from types import SimpleNamespace
 
 import torch
 
-from data import DataError, train_test_split
+from data import DataError
+from metrics import confusion_matrix, format_confusion, format_report, predict, test_report
 from model import MLP
-from train import load_dataset
-
-
-def confusion_matrix(y_true, y_pred, n_classes):
-    """counts[i, j] = examples of true class i predicted as class j."""
-    counts = torch.zeros(n_classes, n_classes, dtype=torch.long)
-    for t, p in zip(y_true.tolist(), y_pred.tolist()):
-        counts[t, p] += 1
-    return counts
+from train import load_dataset, parse_args
 
 
 def main(argv=None):
@@ -30,37 +24,35 @@ def main(argv=None):
 
     try:
         checkpoint = torch.load(args.checkpoint, weights_only=True)
+        weights, biases, saved_args = checkpoint["weights"], checkpoint["biases"], checkpoint["args"]
     except FileNotFoundError:
         sys.exit(f"error: no checkpoint at {args.checkpoint}; train first: python minimal_impls/mlp/train.py")
     except Exception as exc:  # truncated or foreign file
         sys.exit(f"error: {args.checkpoint} is not an MLP checkpoint written by train.py ({exc.__class__.__name__})")
 
-    # rebuild the exact test split train.py held out, from the arguments it saved
-    train_args = SimpleNamespace(**checkpoint["args"])
+    # rebuild the exact test set train.py held out, from the arguments it saved
+    # (today's defaults first, so that a checkpoint from an older train.py still loads)
+    train_args = SimpleNamespace(**{**vars(parse_args([])), **saved_args})
     try:
-        x, y, _, _ = load_dataset(train_args)
+        data = load_dataset(train_args)
     except DataError as exc:
         sys.exit(f"error: {exc}")
-    _, _, x_test, y_test = train_test_split(x, y, train_args.test_fraction, train_args.seed)
-    x_test = (x_test - checkpoint["mean"]) / checkpoint["std"]
 
     model = MLP([1], seed=0)
-    model.weights, model.biases = checkpoint["weights"], checkpoint["biases"]
-    y_pred = model.predict(x_test)
-    acc = (y_pred == y_test).float().mean().item()
-    class_names = checkpoint["class_names"]
-    counts = confusion_matrix(y_test, y_pred, len(class_names))
+    model.weights, model.biases = weights, biases
+    report = test_report(model, data)
+    lines = [f"{data.task} on {len(data.y_test)} test examples", *format_report(report, repr(data.target_name))]
+    if data.task == "classification":
+        y_test, y_pred, class_names = data.y_test, predict(model, data.x_test, data.task), data.class_names
+        counts = confusion_matrix(y_test, y_pred, len(class_names))
+        report.update(class_names=class_names, confusion_matrix=counts.tolist())
+        lines += format_confusion(counts.tolist(), class_names)
 
     if args.json:
-        print(json.dumps({"accuracy": acc, "n_test": len(y_test), "class_names": class_names,
-                          "confusion_matrix": counts.tolist()}))
-        return acc
-    print(f"test accuracy {acc:.4f} on {len(y_test)} examples")
-    width = max(6, *(len(name) for name in class_names))
-    print("true \\ predicted".ljust(width + 2) + "".join(name.rjust(width + 1) for name in class_names))
-    for name, row in zip(class_names, counts.tolist()):
-        print(name.ljust(width + 2) + "".join(str(c).rjust(width + 1) for c in row))
-    return acc
+        print(json.dumps({**report, report["metric"]: report["test_metric"], "n_test": len(data.y_test)}))
+    else:
+        print("\n".join(lines))
+    return report["test_metric"]
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 No autograd: every local derivative sits next to the forward op it belongs to, and
 MLP.backward applies the chain rule layer by layer, from the loss back to the input.
-Shapes: N examples, D_in inputs, D_out outputs of a layer, C classes.
+Shapes: N examples, D_in inputs, D_out outputs of a layer, C classes (one output for regression).
 """
 import math
 
@@ -45,6 +45,21 @@ def softmax_cross_entropy_backward(probs, y):
     dlogits = probs.clone()
     dlogits[torch.arange(len(y)), y] -= 1.0
     return dlogits / len(y)
+
+
+# ----- squared error (regression): L = 1/(2N) sum_i (yhat_i - y_i)^2 -------------------------
+# For a number to predict, the network has ONE output per example, yhat = outputs[:, 0].
+def squared_error(outputs, y):
+    """Half the mean squared error. The 1/2 is there so that its gradient has no factor 2."""
+    errors = outputs[:, 0] - y                                  # [N, 1] -> [N]
+    return 0.5 * (errors ** 2).mean()
+
+
+def squared_error_backward(outputs, y):
+    """dL/doutputs = (yhat - y) / N: prediction minus target again, as for softmax cross-entropy."""
+    doutputs = torch.zeros_like(outputs)
+    doutputs[:, 0] = (outputs[:, 0] - y) / len(y)
+    return doutputs
 
 
 # ----- the network ----------------------------------------------------------------------------

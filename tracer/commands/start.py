@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import tomllib
 from pathlib import Path
 
@@ -21,6 +22,9 @@ def add_parser(sub, name: str) -> None:
                     "  walkthrough start ppo\n"
                     "  walkthrough start ppo --auto                 # show every step, never wait\n"
                     "  walkthrough start ppo -- --total-timesteps 20000   # extra arguments for train.py\n"
+                    "  walkthrough start path/to/train.py -- --epochs 1   # any script: the steps are generated\n"
+                    "  walkthrough start path/to/train.py --save-walkthrough my.toml -- --epochs 1\n"
+                    "  walkthrough start my.toml                    # a walkthrough file, pointing at any repo\n"
                     "  walkthrough start path/to/script.py --break script.py:'loss = ' -- --epochs 3\n\n"
                     "At a stop: Enter continue · s step into · n next line · p EXPR print · w stack · h hint · q quit",
         epilog=EPILOG)
@@ -28,7 +32,9 @@ def add_parser(sub, name: str) -> None:
     start.add_argument("--restart", action="store_true", help="begin at step 1 instead of resuming")
     start.add_argument("--repo", metavar="DIR",
                        help="run the walkthrough on this copy of its repo (e.g. walkthrough-work/ppo, your edited "
-                            "copy) instead of minimal_impls/NAME; progress is kept apart from the original's")
+                            "copy) instead of minimal_impls/NAME; progress is kept apart from the original's. With a "
+                            "script: the repository's root folder (default: found from the script's folder, its "
+                            "packages and imports)")
     mode = start.add_mutually_exclusive_group()
     mode.add_argument("--auto", action="store_true", help="answer nothing, show each step and continue")
     mode.add_argument("--answers", metavar="FILE",
@@ -37,6 +43,15 @@ def add_parser(sub, name: str) -> None:
     start.add_argument("--break", dest="breaks", action="append", default=[], metavar="FILE:PATTERN",
                        help="with a script: stop at the statement of FILE (relative to the script's folder) "
                             "whose code contains PATTERN; repeatable")
+    start.add_argument("--save-walkthrough", metavar="FILE",
+                       help="with a script: also write the tour as a walkthrough file, to edit and run again with "
+                            "`walkthrough start FILE`")
+    start.add_argument("--probe-seconds", type=float, default=40.0, metavar="S",
+                       help="with a script and no --break: the longest the short run that chooses the steps may "
+                            "take (default 40)")
+    start.add_argument("--regenerate", action="store_true",
+                       help="with a script: generate the steps again even if this code and these arguments were "
+                            "toured before")
     start.add_argument("--seed", type=int, default=0, help="seed of generated questions")
     start.add_argument("--vscode", action="store_true",
                        help="stop in VS Code (attached through debugpy) at every step; explanations and questions "
@@ -98,12 +113,26 @@ def run(args, program_args, console) -> int:
 
     target = Path(args.name)
     if target.suffix == ".py":
-        if args.repo:
-            raise UsageError("--repo goes with a walkthrough name: a script runs from its own folder")
-        walkthrough = _adhoc(target, args.breaks, program_args)
+        if args.breaks and args.repo:
+            raise UsageError("--repo goes with a generated tour or a walkthrough name; --break FILE is relative to "
+                             "the script's folder")
+        from ..autotour import generate, tour
+        try:
+            walkthrough = (_adhoc(target, args.breaks, program_args) if args.breaks
+                           else tour.generated_tour(target, program_args, args, console))
+            if args.save_walkthrough:
+                tour.save_tour(walkthrough, Path(args.save_walkthrough), console)
+        except generate.GenerateError as exc:
+            console.print(Text.assemble(("Could not generate a tour: ", "bold red"), str(exc)))
+            return EXIT_PROGRAM_FAILED
+        except KeyboardInterrupt:
+            console.print("\nInterrupted while generating the tour; nothing was saved.")
+            return EXIT_INTERRUPTED
     else:
         if args.breaks:
             raise UsageError("--break goes with a script path; a walkthrough's steps come from its file")
+        if args.save_walkthrough:
+            raise UsageError("--save-walkthrough goes with a script path: a walkthrough file is already one")
         cache = ResolvedCache(state_dir() / "cache" / "anchors.json")
         walkthrough = spec.load(spec.find(args.name), cache=cache, repo=args.repo)
         cache.save()
@@ -137,8 +166,9 @@ def run(args, program_args, console) -> int:
         raise UsageError("--host and --port go with --vscode")
     session = Session(walkthrough, progress, console, mode=mode, scripted_answers=scripted, restart=args.restart,
                       seed=args.seed, generated=args.generated, editor=editor)
-    resume = Text.assemble("Resume with: ", (f"walkthrough start {args.name}" + (f" --repo {args.repo}" if args.repo
-                                                                                 else ""), "bold"))
+    again = " ".join(["walkthrough start", args.name, *(["--repo", shlex.quote(str(args.repo))] if args.repo else []),
+                      *(["--", *map(shlex.quote, program_args)] if program_args else [])])
+    resume = Text.assemble("Resume with: ", (again, "bold"))
     try:
         return session.run()
     except ProgramFailed as exc:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from . import launch
+
 GATE = "__walkthrough_stop__"
 AFTER_GATE = "__walkthrough_after__"
 RETURN_GATE = "__walkthrough_return__"   # `return __walkthrough_return__(k, value)`: a region ending in `return`
@@ -44,6 +46,7 @@ class StopPoint:
     hit: int | None = None         # stop at this execution of the line (1-based)
     every: int | None = None       # or at the first multiple of this while the step is pending
     when: str | None = None        # and only if this expression is true in the frame
+    optional: bool = False         # skipped when a later point is reached first
     when_code: types.CodeType | None = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -78,12 +81,17 @@ class Engine:
         self.after_points: set[int] = set()   # points whose statement can be followed by an after-gate
         self.points = points                  # in tour order; `pending` indexes it
         self.pending = 0
+        self._next_required = [len(points)] * (len(points) + 1)   # [k]: first point at or after k that is not optional
+        for k in reversed(range(len(points))):
+            self._next_required[k] = self._next_required[k + 1] if points[k].optional else k
         self.hits = [0] * len(points)
         self.repo_dir = str(Path(repo_dir).resolve()) + os.sep
         self.client = client
         self._by_file: dict[str, list[int]] = {}
         for k, point in enumerate(points):
             self._by_file.setdefault(point.path, []).append(k)
+        self._module_names: tuple[int, set[str]] = (-1, set())
+        self._pid = os.getpid()     # a forked child (a DataLoader worker) never stops
         self._in_repo: dict[types.CodeType, bool] = {}
         self._step_mode: str | None = None
         self._step_frame: types.FrameType | None = None
@@ -104,20 +112,30 @@ class Engine:
     def has_points(self, path: str) -> bool:
         return path in self._by_file
 
+    def module_names(self) -> set[str]:
+        """Names the import hook looks at: `model` for model.py, `pkg` for pkg/__init__.py (kept until the files
+        with stop points change: a subclass may add its own)."""
+        if self._module_names[0] != len(self._by_file):
+            self._module_names = (len(self._by_file), {Path(p).parent.name if Path(p).name == "__init__.py"
+                                                       else Path(p).stem for p in self._by_file})
+        return self._module_names[1]
+
     def pending_point(self) -> StopPoint | None:
         return self.points[self.pending] if self.pending < len(self.points) else None
 
     # ----- the gate: called every time an anchored statement is about to run ------------------
     def gate(self, k: int) -> bool | None:
         self.hits[k] += 1
-        if k != self.pending:
-            return
+        if k != self.pending and not self.pending < k <= self._next_required[self.pending]:
+            return                     # not due: only the pending point, or one past optional points, may stop
         point = self.points[k]
         hits = self.hits[k]
         if point.hit is not None and hits != point.hit:
             return
         if point.every is not None and hits % point.every:
             return
+        if os.getpid() != self._pid:
+            return                     # a forked worker (DataLoader, multiprocessing) never stops
         frame = sys._getframe(1)
         if point.when_code is not None:
             try:
@@ -127,7 +145,7 @@ class Engine:
                 raise WhenError(f"the `when` condition {point.when!r} of the stop at "
                                 f"{point.path}:{point.line} raised {exc.__class__.__name__}: {exc}") from None
         with self._lock:
-            self.pending += 1
+            self.pending = k + 1
             action = self._call_client(self.client.user_stop, frame, point)
             if action == EDITOR_AFTER:
                 self._awaiting_after = k
@@ -232,7 +250,9 @@ class Engine:
         finder = _GateFinder(self)
         saved = sys.argv, list(sys.path), sys.modules.get("__main__")
         sys.argv = [script, *argv]
-        sys.path.insert(0, os.path.dirname(script))
+        how = launch.plan(Path(script), Path(self.repo_dir))   # a package's script runs as `python -m`
+        main.__package__ = how.package
+        sys.path[0:0] = how.path
         sys.modules["__main__"] = main
         sys.meta_path.insert(0, finder)
         try:
@@ -318,13 +338,21 @@ class _GateFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self.engine = engine
 
     def find_spec(self, fullname, path, target=None):
-        if "." in fullname:
+        if fullname.rpartition(".")[2] not in self.engine.module_names():
+            return None                      # cheap: most imports (torch's thousands) stop here
+        for finder in sys.meta_path:         # where Python itself would find it: packages, src/ layouts
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
             return None
-        for directory in sys.path[:1]:       # the script's directory, as for `python script.py`
-            candidate = os.path.join(directory, fullname + ".py")
-            if self.engine.has_points(candidate):
-                return importlib.util.spec_from_file_location(fullname, candidate, loader=self)
-        return None
+        origin = os.path.realpath(spec.origin) if spec.origin and spec.has_location else None
+        if origin is None or not origin.endswith(".py") or not self.engine.has_points(origin):
+            return spec
+        return importlib.util.spec_from_file_location(fullname, origin, loader=self,
+                                                      submodule_search_locations=spec.submodule_search_locations)
 
     def create_module(self, spec):
         return None

@@ -267,6 +267,11 @@ def compare(healthy: list, buggy: list, cfg: HuntConfig) -> Verdict:
                     if first is None or i < first[0]:
                         first = (i, c, hr.get(cfg.x))
                     break
+        for key, value in (h.summary or {}).items():     # the end-of-run report (summary.json) counts too
+            other = (b.summary or {}).get(key)
+            if key not in cfg.ignore and key != "seconds" and isinstance(value, (int, float)) \
+                    and not isinstance(value, bool) and not _same(value, other):
+                differing.append(f"summary.{key}")
         if first is not None:
             firsts.append(first)
             if not ratios:
