@@ -34,6 +34,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 CONFIG = PROJECT_ROOT / "walkthroughs" / "catalogue" / "bughunts.toml"
 IMPLS_DIR = PROJECT_ROOT / "minimal_impls"
 RECORD_HITS = (1, 2, 3, 4)
+VERDICT_FORMAT = 2          # bump when compare() changes: cached verdicts are then reached again
 
 
 class HuntError(Exception):
@@ -318,7 +319,7 @@ def compare(healthy: list, buggy: list, cfg: HuntConfig) -> Verdict:
 
 def _verdict_key(cfg: HuntConfig, mutation: faultlib.Mutation, args: list[str]) -> str:
     from ..lab.runs import _environment, code_hash
-    parts = [cfg.repo, cfg.script, mutation.path, mutation.source, code_hash(cfg.origin), list(args),
+    parts = [VERDICT_FORMAT, cfg.repo, cfg.script, mutation.path, mutation.source, code_hash(cfg.origin), list(args),
              list(cfg.seeds), sorted(cfg.ignore), cfg.y, _environment()]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
 

@@ -475,8 +475,8 @@ def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script
                 results[f"{step.id}#{hit}"] = [flag.__dict__ for flag in flags]
             return None
 
-    points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when)
-              for step in walkthrough.steps]
+    points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when,
+                        optional=step.optional) for step in walkthrough.steps]
     engine = (Watchdog if watch else Engine)(points, walkthrough.repo_dir, Client())
     error = None
     runs = [(script or walkthrough.runs[0].script, list(argv))]
