@@ -134,42 +134,33 @@ def test_statement_mutations_give_what_if_variants():
     assert statement_mutations("x = 1") == []
 
 
-def test_a_rewrite_keeps_the_meaning_of_its_surroundings(tmp_path):
+def one_rule(tmp_path, find, replace):
+    """A catalogue with one rewrite fault, loaded."""
     cat = tmp_path / "faults.toml"
-    cat.write_text('''
-[[fault]]
-id = "drop-exp"
+    cat.write_text(f'''[[fault]]
+id = "one"
 title = "t"
 category = "loss/maths"
 misconception = "m"
 explanation = "e"
 [[fault.rule]]
 transform = "rewrite"
-find = "$A.exp()"
-replace = "$A"
+find = "{find}"
+replace = "{replace}"
 ''')
-    (fault,) = catalogue(cat)
-    (m,) = mutations("y = c * (a + b).exp()\n", faults=[fault])
+    return catalogue(cat)
+
+
+def test_a_rewrite_keeps_the_meaning_of_its_surroundings(tmp_path):
+    drop_exp = one_rule(tmp_path, "$A.exp()", "$A")
+    (m,) = mutations("y = c * (a + b).exp()\n", faults=drop_exp)
     assert m.mutated == "y = c * (a + b)"
-    (m,) = mutations("y = (a + b).exp()\n", faults=[fault])
+    (m,) = mutations("y = (a + b).exp()\n", faults=drop_exp)
     assert m.mutated == "y = a + b"
 
 
 def test_a_spelling_only_change_is_never_a_mutation(tmp_path):
-    cat = tmp_path / "faults.toml"
-    cat.write_text('''
-[[fault]]
-id = "respell"
-title = "t"
-category = "loss/maths"
-misconception = "m"
-explanation = "e"
-[[fault.rule]]
-transform = "rewrite"
-find = "$A+$B"
-replace = "$A + $B"
-''')
-    assert mutations("y = a+b\n", faults=catalogue(cat)) == []
+    assert mutations("y = a+b\n", faults=one_rule(tmp_path, "$A+$B", "$A + $B")) == []
 
 
 @pytest.mark.parametrize("body, message", [
@@ -209,3 +200,13 @@ def test_no_two_faults_plant_the_same_mutant(planted, repo):
     by_source = {}
     for m in planted[repo]:
         assert by_source.setdefault(m.source, m.fault.id) == m.fault.id, (m.fault.id, by_source[m.source], m.mutated)
+
+
+@pytest.mark.parametrize("content, message", [(b"\xff\xfe\x00binary", "cannot read the fault catalogue as UTF-8"),
+                                              (b"a = " + b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+                                              (b"[[fault]\n", "not valid TOML")])
+def test_an_unreadable_catalogue_is_a_clear_error(tmp_path, content, message):
+    cat = tmp_path / "faults.toml"
+    cat.write_bytes(content)
+    with pytest.raises(FaultError, match=message):
+        faults.load_catalogue(cat)

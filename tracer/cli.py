@@ -22,6 +22,7 @@ COMMANDS = {
     "implement": "implement",
     "vscode": "vscode",
     "experiment": "experiment",
+    "bughunt": "bughunt",
 }
 
 

@@ -390,6 +390,8 @@ class Session:
             elif word in ("h", "hint"):
                 hint = step.hint if step and step.hint else "No hint here: print a value with `p NAME`."
                 self.console.print(Text(hint.strip(), style="italic"))
+            elif word == "check":
+                self._check(frame, step)
             elif word in QUIT_WORDS:
                 raise QuitTour()
             elif word in ("?", "help"):
@@ -397,6 +399,11 @@ class Session:
             else:
                 self.console.print(Text.assemble((f"unknown command {word[:60]!r}", "red"), "; "),
                                    show.PROMPT_HELP)
+
+    def _check(self, frame: types.FrameType, step: Step | None) -> None:
+        from .practice import checks
+        statement = step.code if step is not None else self._statement_at(frame.f_code.co_filename, frame.f_lineno)
+        self.console.print(show.check_view(checks.check_frame(frame, statement)))
 
     def _print_expression(self, expr: str, frame: types.FrameType) -> None:
         if not expr.strip():

@@ -156,7 +156,8 @@ def feedback(right: bool, expected: str, explain: str = "", misconception: str =
 
 
 PROMPT_HELP = ("[bold]Enter[/] or [bold]c[/] continue to the next step · [bold]s[/] step one line (into calls) · "
-               "[bold]n[/] next line · [bold]p EXPR[/] print · [bold]w[/] stack · [bold]h[/] hint · [bold]q[/] quit")
+               "[bold]n[/] next line · [bold]p EXPR[/] print · [bold]check[/] value checks · [bold]w[/] stack · [bold]h[/] hint · "
+               "[bold]q[/] quit")
 
 
 def stack_view(frames: list[tuple[str, int, str]]) -> Table:
@@ -195,3 +196,176 @@ def summary_view(title: str, seen: int, total: int, score: tuple[int, int], unre
         lines.append(Text(f"timings the program printed (steps/s, the seconds in metrics.csv) include the "
                           f"{paused_s:.0f} s it was paused at steps", style="dim"))
     return Panel(Text("\n").join(lines), title=Text(f"{title}: done"), title_align="left", border_style="magenta")
+
+
+# ----- bug hunts and value checks ------------------------------------------------------------------
+def _minutes(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def hunt_score_line(score: dict) -> Text:
+    state = "found" if score["found"] else "revealed" if score["revealed"] else "hunting"
+    return Text.assemble(("score: ", "bold"), f"{score['guesses']} guess(es), {score['hints']} hint(s), "
+                         f"{_minutes(score['seconds'])}", (f"  ({state})", "dim"))
+
+
+def fault_table(rows) -> Table:
+    """rows: (Fault, number of places it applies)."""
+    table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
+    table.add_column("fault", style="cyan", no_wrap=True)
+    table.add_column("category")
+    table.add_column("places", justify="right")
+    table.add_column("the mistake", overflow="fold")
+    for fault, count in sorted(rows, key=lambda r: (r[0].category, r[0].id)):
+        table.add_row(Text(fault.id), Text(fault.category), Text(str(count)), Text(fault.title))
+    return table
+
+
+def hunt_view(cfg, entry, verdict, plot: str, png, healthy, buggy, copy_dir, command: str, score: dict,
+              resumed: bool) -> Group:
+    head = "Bug hunt resumed" if resumed else "A bug is planted"
+    parts = [Rule(Text.assemble((head, "bold magenta"), f"  in {copy_dir}  ", (f"({cfg.repo}, seed {entry['seed']})",
+                                                                             "dim")), align="left")]
+    parts.append(Text.assemble(("The symptom. ", "bold"), f"The copy's {cfg.script} and the healthy reference ran "
+                               f"{' '.join(entry['args'])} on seeds {', '.join(map(str, entry['seeds']))}: ",
+                               verdict.summary, "."))
+    parts.append(Text.from_ansi(plot))
+    table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
+    table.add_column("seed", justify="right")
+    table.add_column(Text(f"final {cfg.y}, healthy"), justify="right")
+    table.add_column("with the bug", justify="right")
+    for h, b in zip(healthy, buggy):
+        final_h = next((r.get(cfg.y) for r in reversed(h.metrics) if isinstance(r.get(cfg.y), (int, float))
+                        and r.get(cfg.y) == r.get(cfg.y)), None)
+        final_b = next((r.get(cfg.y) for r in reversed(b.metrics) if isinstance(r.get(cfg.y), (int, float))
+                        and r.get(cfg.y) == r.get(cfg.y)), None)
+        shown_b = f"{final_b:.4g}" if final_b is not None else "—"
+        if not b.ok:
+            shown_b += " (crashed)"
+        table.add_row(Text(str(h.spec.seed)), Text(f"{final_h:.4g}" if final_h is not None else "—"), Text(shown_b))
+    parts.append(table)
+    for line in verdict.evidence:
+        if "final" not in line:
+            parts.append(Text("  " + line, style="dim"))
+    if verdict.kind != "crash":
+        parts.append(Text(f"Short runs on {len(entry['seeds'])} seeds show that the bug changes what the program "
+                          "computes, not how much it hurts learning in the long run: curves vary from seed to seed, "
+                          "and a buggy run can even end higher.", style="italic dim"))
+    if png is not None:
+        parts.append(Text.assemble(("the same curves as a picture: ", "dim"), str(png)))
+    tools = [(f"walkthrough start {cfg.walkthrough} --repo {copy_dir}",
+              "the tour on the buggy copy: at any stop `p EXPR`, `check` (value checks), `s`/`n` to step"),
+             (f"walkthrough start {cfg.walkthrough}", "the same tour on the healthy reference, to compare"),
+             (f"{command} --guess FILE:LINE", "say where the bug is (any line of its statement)"),
+             (f"{command} --hint", "a hint: the symptom, then the stage, then the tour step, then the lines"),
+             (f"{command} --reveal", "show the bug, what it does and why it hurts")]
+    tools = Group(Text("your tools", style="bold"), *[Text.assemble(("  " + cmd, "bold cyan"), "\n      ", (what, "dim"))
+                                                      for cmd, what in tools])
+    parts += [tools, hunt_score_line(score)]
+    if score["found"] or score["revealed"]:
+        parts.append(Text(f"This hunt is over. A new bug: {command}", style="italic"))
+    return Group(*parts)
+
+
+def guess_view(right: bool, text: str, hint, levels: int, score: dict, was_over: bool, command: str) -> Group:
+    parts = []
+    if right:
+        parts.append(Text.assemble(("✓ yes: ", "bold green"), text, " is the bug's statement."))
+        if not was_over:
+            parts.append(hunt_score_line(score))
+        parts.append(Text.assemble("See what it does and why it hurts: ", (f"{command} --reveal", "bold")))
+    else:
+        parts.append(Text.assemble(("✗ not there: ", "bold red"), text, " is not on the bug's statement."))
+        if hint is not None:
+            level, hint_body = hint
+            parts.append(Panel(Text(hint_body), title=Text(f"hint {level}/{levels}"), title_align="left",
+                               border_style="yellow"))
+        elif not was_over:
+            parts.append(Text.assemble("No hints left; ", (f"{command} --reveal", "bold"), " shows the bug."))
+    return Group(*parts)
+
+
+def hints_view(hints, levels: int, reveal_command: str) -> Group:
+    parts = [Panel(Text(body), title=Text(f"hint {level}/{levels}"), title_align="left", border_style="yellow")
+             for level, body in hints]
+    if len(hints) == levels or (hints and hints[-1][0] == levels):
+        parts.append(Text.assemble("That was the last hint; ", (reveal_command, "bold"), " shows the bug."))
+    return Group(*parts)
+
+
+def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str) -> Group:
+    title = fault.title if fault else entry["fault"]
+    parts = [Rule(Text.assemble(("The bug: ", "bold magenta"), title), align="left")]
+    if fault is not None:
+        parts.append(Text.assemble(("category: ", "dim"), fault.category, ("   fault id: ", "dim"), fault.id))
+    parts.append(Syntax(diff, "diff", background_color="default", word_wrap=True))
+    if fault is not None:
+        parts.append(Panel(Text(fault.misconception), title="the misconception", title_align="left",
+                           border_style="red"))
+        parts.append(Panel(Text(fault.explanation), title="what it does and why it hurts", title_align="left",
+                           border_style="blue"))
+    measured = [Text(verdict.summary[0].upper() + verdict.summary[1:] + ".")] + [Text("  " + e) for e in verdict.evidence]
+    div = entry.get("divergence") or {}
+    if div.get("step_id"):
+        nth = "" if div["hit"] == 1 else f" (from its execution number {div['hit']})"
+        measured.append(Text(f"  where the values first differ, in the order the program runs: step {div['step']} "
+                             f"({div['title']}){nth}: " + ", ".join(div["names"][:6])))
+    elif div.get("crashed"):
+        measured.append(Text("  recorded stop by stop, the program crashes before a tour stop differs"))
+    parts.append(Panel(Group(*measured), title="what the verification runs measured (same seeds, same flags)",
+                       title_align="left", border_style="green"))
+    parts.append(hunt_score_line(score))
+    parts.append(Text.assemble("Another bug: ", (new_command, "bold")))
+    return Group(*parts)
+
+
+def check_view(flags) -> Table | Text:
+    if not flags:
+        return Text.assemble(("✓ no flags", "bold green"), " — no NaN/inf, no loss without gradient, no unexpected "
+                             "gradient, no [N,1]+[N] broadcast, probabilities sum to 1, gradient norms in range, "
+                             "no dead ReLU layer")
+    table = Table(title=Text(f"{len(flags)} flag(s)"), title_justify="left", title_style="bold red", box=None,
+                  padding=(0, 1), show_header=False)
+    table.add_column(style="bold red", no_wrap=True)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    shown = flags[:12]
+    for flag in shown:
+        table.add_row(Text(flag.check), Text(flag.name), Text(flag.message))
+    if len(flags) > len(shown):
+        table.add_row(Text("…"), Text(f"{len(flags) - len(shown)} more"), Text(""))
+    return table
+
+
+def watch_view(result: dict, steps: dict) -> Group:
+    """The flags of a watched run ({"stops": {"step#hit": [flag dicts]}, "error": ...}), each distinct flag once,
+    where it was first raised and how often; steps: id -> (number, title)."""
+    parts = []
+    first: dict[tuple[str, str], tuple[str, dict]] = {}
+    count: dict[tuple[str, str], int] = {}
+    for key, flags in result.get("stops", {}).items():
+        for flag in flags:
+            ident = (flag["check"], flag["name"])
+            first.setdefault(ident, (key, flag))
+            count[ident] = count.get(ident, 0) + 1
+    if not first:
+        parts.append(Text.assemble(("✓ no flags", "bold green"), " at any watched execution: nothing numerically "
+                                   "wrong (no NaN, no missing gradient, no [N,1]+[N] broadcast, ...). The bug changes "
+                                   "values without breaking them: compare them with the healthy run's."))
+    else:
+        table = Table(title=Text(f"{len(first)} distinct flag(s), in the order they were first raised"), title_justify="left",
+                      title_style="bold red", box=None, padding=(0, 1), show_header=False)
+        table.add_column(style="bold red", no_wrap=True)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for ident, (key, flag) in list(first.items())[:10]:
+            step_id, _, hit = key.partition("#")
+            number, title = steps.get(step_id, (0, step_id))
+            table.add_row(Text(flag["check"]), Text(flag["name"]), Text.assemble(
+                (f"first at step {number} ({title}), execution {hit or 1}; raised at {count[ident]} watched "
+                 "execution(s)\n", "cyan"), flag["message"]))
+        parts.append(table)
+    if result.get("error"):
+        parts.append(Text.assemble(("the run stopped: ", "bold red"), str(result["error"])))
+    return Group(*parts)

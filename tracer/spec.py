@@ -91,6 +91,7 @@ class Walkthrough:
     summary: str = ""
     source: Path | None = None
     experiment: dict = field(default_factory=dict)   # the [experiment] table (tracer/lab/experiments.py)
+    origin_dir: Path | None = None     # with --repo: the reference repo the copy was made from
 
     @property
     def skipped(self) -> list[str]:
@@ -269,6 +270,8 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
                               experiment)
     for i, step in enumerate(steps):
         step.where = at_line(lines.of_key("at", lines.step(i)))
+    if repo is not None and (IMPLS_DIR / data["repo"]).is_dir():
+        walkthrough.origin_dir = IMPLS_DIR / data["repo"]
     if resolve_anchors:
         if repo is not None:     # a learner's copy (an exercise rewrote a block): skip, never refuse; not theirs to fix
             lenient = "your copy changed here; the tour goes on without this step"
@@ -347,11 +350,13 @@ def resolve(walkthrough: Walkthrough, where=lambda step: "", cache: anchors.Reso
         try:
             statement = anchors.resolve(step.path, step.at, step.function, cache)
         except anchors.AnchorError as exc:
-            if not lenient:
-                prefix = where(step) or str(walkthrough.source or walkthrough.name)
-                raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
-            step.stale = f"{exc} ({lenient if isinstance(lenient, str) else '`walkthrough check --fix` re-anchors it'})"
-            continue
+            statement = _moved(walkthrough, step, cache)      # the edited statement in the same place
+            if statement is None:
+                if not lenient:
+                    prefix = where(step) or str(walkthrough.source or walkthrough.name)
+                    raise SpecError(f"{prefix}: step {step.id!r}: {exc}") from None
+                step.stale = f"{exc} ({lenient if isinstance(lenient, str) else '`walkthrough check --fix` re-anchors it'})"
+                continue
         step.line, step.end_line, step.code, step.qualname = (statement.line, statement.end_line, statement.code,
                                                               statement.function)
         if step.until:
@@ -367,6 +372,17 @@ def _until(step: Step, where) -> int:
     prefix = where(step) or str(step.path)
     raise SpecError(f"{prefix}: step {step.id!r}: no statement after line {step.line} in {step.qualname} matches "
                     f"until = {step.until!r}")
+
+
+def _moved(walkthrough: Walkthrough, step: Step, cache) -> anchors.Statement | None:
+    """On a copy whose anchored statement was edited: the statement standing in its place, or None."""
+    origin = walkthrough.origin_dir
+    if origin is None or origin.resolve() == walkthrough.repo_dir.resolve() or not (origin / step.file).is_file():
+        return None
+    try:
+        return anchors.resolve_moved(origin / step.file, step.path, step.at, step.function, cache)
+    except anchors.AnchorError:
+        return None
 
 
 def find(name: str) -> Path:

@@ -42,6 +42,13 @@ def run(args, program_args, console) -> int:
     paths = [spec.find(f) if not f.endswith(".toml") else Path(f) for f in args.files] or \
         [*(spec.find(name) for name in spec.available()), idioms.CATALOGUE, *exercises.files()]
     failures = 0
+    catalogues = [p for p in paths if p.name in ("faults.toml", "bughunts.toml")]
+    paths = [p for p in paths if p not in catalogues]
+    if not args.files:
+        from ..practice import bughunt, faults
+        catalogues = [faults.CATALOGUE, bughunt.CONFIG]
+    for path in catalogues:
+        failures += _check_practice_catalogue(path, console)
     for path in paths:
         if path.name == "idioms.toml":
             failures += not _check_idioms(path, console)
@@ -117,6 +124,19 @@ def _confirm(console, prompt: str) -> bool:
     except EOFError:
         console.print(Text("\n  no answer (end of input): not changed", style="dim"))
         return False
+
+
+def _check_practice_catalogue(path: Path, console) -> int:
+    """The fault catalogue or the bug-hunt configuration; returns 1 if it has a problem."""
+    from ..practice import bughunt, faults
+
+    try:
+        summary = faults.summary(path) if path.name == "faults.toml" else bughunt.summary(path)
+    except (faults.FaultError, bughunt.HuntError, SyntaxError) as exc:
+        console.print(Text.assemble(("✗ ", "bold red"), str(exc)))
+        return 1
+    console.print(Text.assemble(("✓ ", "green"), f"{path}: {summary}"))
+    return 0
 
 
 def _check_idioms(path: Path, console) -> bool:

@@ -262,7 +262,8 @@ def run(args, program_args, console) -> int:
         editor = _listen_for_editor(args, console)
     session = Session(walkthrough, progress, console, mode=mode, scripted_answers=scripted, restart=args.restart,
                       seed=args.seed, generated=args.generated, editor=editor, review=args.review, outputs=outputs)
-    again = " ".join(["walkthrough start", args.name, *(["--", *map(shlex.quote, program_args)] if program_args else [])])
+    again = " ".join(["walkthrough start", args.name, *(["--repo", shlex.quote(str(args.repo))] if args.repo else []),
+                      *(["--", *map(shlex.quote, program_args)] if program_args else [])])
     resume = Text.assemble("Resume with: ", (again, "bold"))
     try:
         return session.run()

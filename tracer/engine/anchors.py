@@ -141,6 +141,56 @@ def resolve(path: Path, at: str, function: str | None = None, cache: ResolvedCac
     return statement
 
 
+MOVED_SIMILARITY = 0.6      # an edited statement still counts as the anchor's if this much of its tokens agree
+
+
+def _resembles(original: str, edited: str) -> bool:
+    """Is `edited` (normalized tokens) the same statement changed, not another one: most tokens agree, or it
+    assigns the same target (`dz = grad` for `dz = grad if last else relu_backward(grad, z)`)?"""
+    if difflib.SequenceMatcher(None, original, edited).ratio() >= MOVED_SIMILARITY:
+        return True
+
+    def target(tokens: str) -> str | None:
+        return tokens.split(" = ", 1)[0] if " = " in tokens else None
+
+    return target(original) is not None and target(original) == target(edited)
+
+
+def resolve_moved(original: Path, copy: Path, at: str, function: str | None = None,
+                  cache: ResolvedCache | None = None) -> Statement:
+    """In a copy whose anchored statement itself was edited (a learner's change, a planted bug), the
+    statement that stands where the anchor's statement stands in `original`: found by resolving the
+    anchor there and following the lines through a diff of the two files. Raises AnchorError if the
+    anchor does not resolve in the original either, if the place fell in another function, or if the
+    statement there no longer resembles the original one (rewritten: the step is better skipped)."""
+    key = cache.key(copy, f"{at}\0moved", function) if cache is not None else None
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        return cached
+    statement = resolve(original, at, function, cache)
+    old = Path(original).read_text(encoding="utf-8").splitlines()
+    new = Path(copy).read_text(encoding="utf-8").splitlines()
+    target = None
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if i1 <= statement.line - 1 < i2:
+            offset = statement.line - 1 - i1
+            target = j1 + (offset if tag == "equal" else min(offset, max(j2 - j1 - 1, 0))) + 1
+            break
+    source = parse_file(copy)
+    here = [s for s in source.statements if target is not None and s.line <= target <= s.end_line]
+    if not here and target is not None:     # the statement was removed: the one that follows the gap
+        here = [s for s in source.statements if s.line >= target][:1]
+    here = [s for s in here if function is None or s.function == statement.function]
+    if not here:
+        raise AnchorError(f"no statement in {Path(copy).name} stands where {at!r} stands in the original")
+    moved = max(here, key=lambda s: s.line)          # the innermost statement on that line
+    if not _resembles(statement.tokens, moved.tokens):
+        raise AnchorError(f"the statement where {at!r} stood in {Path(copy).name} was rewritten beyond recognition")
+    if cache is not None:
+        cache.put(key, moved)
+    return moved
+
+
 def _resolve(path: Path, at: str, function: str | None) -> Statement:
     source = parse_file(path)
     if function is not None and function not in source.functions and function != "<module>":

@@ -619,7 +619,7 @@ _REQUIRED = ("id", "title", "category", "misconception", "explanation", "rule")
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
-def _key_lines(text: str) -> list[tuple[int, int, dict[str, int]]]:
+def _key_lines(text: str) -> list[tuple[int, dict[str, int]]]:
     """For each [[fault]] block: its first line, and the line of each key (`rule.N.key` inside rules)."""
     blocks = []
     rule = -1
@@ -636,7 +636,7 @@ def _key_lines(text: str) -> list[tuple[int, int, dict[str, int]]]:
             if m:
                 key = m.group(1) if rule < 0 else f"rule.{rule}.{m.group(1)}"
                 blocks[-1][1].setdefault(key, number)
-    return [(start, 0, keys) for start, keys in blocks]
+    return blocks
 
 
 def _type_ok(value, expected) -> bool:
@@ -650,12 +650,14 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
     path = Path(path) if path else CATALOGUE
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FaultError(f"{path}: cannot read the fault catalogue ({exc.__class__.__name__})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FaultError(f"{path}: cannot read the fault catalogue as UTF-8 text ({exc.__class__.__name__})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise FaultError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise FaultError(f"{path}: nested too deeply to be a fault catalogue") from None
     extra = set(data) - {"fault"}
     if extra:
         raise FaultError(f"{path}: unknown top-level key(s) {', '.join(sorted(extra))}; write each fault as [[fault]]")
@@ -665,7 +667,7 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
     positions = _key_lines(text)
     faults, seen = [], {}
     for i, raw in enumerate(raw_faults):
-        start, _, keys = positions[i] if i < len(positions) else (0, 0, {})
+        start, keys = positions[i] if i < len(positions) else (0, {})
 
         def where(key=None, start=start, keys=keys):
             return f"{path}:{keys.get(key, start) if key else start}"
@@ -693,8 +695,8 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
         for n, params in enumerate(raw["rule"]):
             rules.append(_rule(params, lambda key=None, n=n: where(f"rule.{n}.{key}" if key else f"rule.{n}"),
                                fault_id))
-        fault = Fault(fault_id, raw["title"].strip(), raw["category"], raw["misconception"].strip(),
-                      textwrap.dedent(raw["explanation"]).strip(), tuple(rules), raw.get("example", ""))
+        fault = Fault(fault_id, raw["title"].strip(), raw["category"], _reflow(raw["misconception"]),
+                      _reflow(raw["explanation"]), tuple(rules), raw.get("example", ""))
         if fault.example:
             try:
                 planted = mutations(fault.example + "\n", "<example>", faults=[fault])
@@ -705,6 +707,12 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
                                  "fix the rule's pattern or the example")
         faults.append(fault)
     return faults
+
+
+def _reflow(text: str) -> str:
+    """TOML text as paragraphs: lines of one paragraph joined, paragraphs kept apart by a blank line."""
+    paragraphs = re.split(r"\n\s*\n", textwrap.dedent(text).strip())
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
 
 
 def _rule(params, where, fault_id: str) -> Rule:
@@ -743,6 +751,22 @@ def catalogue(path: Path | str | None = None) -> list[Fault]:
     except OSError:
         return load_catalogue(path)       # raises the error that names the file
     return list(_cached_catalogue(str(path), mtime))
+
+
+def summary(path: Path | str | None = None) -> str:
+    """A line for `walkthrough check`: the catalogue loads, every example is planted, and how many faults
+    apply to each reference repo (raises FaultError naming the file and line otherwise)."""
+    faults = load_catalogue(path)
+    impls = CATALOGUE.parent.parent.parent / "minimal_impls"
+    applied = {}
+    for repo in sorted(p for p in impls.iterdir() if p.is_dir()):
+        kinds = set()
+        for file in sorted(repo.glob("*.py")):
+            kinds |= {m.fault.id for m in mutations(file.read_text(encoding="utf-8"), str(file), faults=faults)}
+        applied[repo.name] = len(kinds)
+    where = ", ".join(f"{n} to {repo}" for repo, n in applied.items())
+    return (f"{len(faults)} faults in {len({f.category for f in faults})} categories, every rule valid and every "
+            f"example planted; {where}")
 
 
 def by_id(fault_id: str, faults=None) -> Fault:

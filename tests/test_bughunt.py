@@ -1,0 +1,123 @@
+"""walkthrough bughunt: a bug is planted only when it changes the run; the learner's guesses, hints and reveal."""
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import MLP_DIR, walkthrough
+from tracer.practice import bughunt, faults
+
+SHORT = ["--", "--epochs", "2"]
+
+
+@pytest.fixture(scope="module")
+def hunt_state(tmp_path_factory):
+    return tmp_path_factory.mktemp("hunt-state")
+
+
+@pytest.fixture(scope="module")
+def planted(hunt_state, tmp_path_factory):
+    """A hunt for the averaged bias gradient in the MLP, planted through the command line as a learner would."""
+    cwd = tmp_path_factory.mktemp("learner")
+    proc = walkthrough("bughunt", "mlp", "--kind", "bias-grad-mean", "--seed", "5", *SHORT, state_dir=hunt_state, cwd=cwd)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return cwd, proc.stdout
+
+
+def entry_of(state_dir, name="mlp"):
+    return json.loads((state_dir / "progress.json").read_text())["hunts"][name]
+
+
+def test_planting_shows_the_symptom_and_hides_the_answer_from_the_copy(planted, hunt_state):
+    cwd, out = planted
+    assert "A bug is planted" in out and "with the bug" in out and "healthy" in out
+    assert "walkthrough start mlp --repo walkthrough-work/bughunt-mlp" in out
+    copy = cwd / "walkthrough-work" / "bughunt-mlp"
+    changed = [line for line in (copy / "model.py").read_text().splitlines()
+               if line not in (MLP_DIR / "model.py").read_text().splitlines()]
+    assert [line.split("#")[0].strip() for line in changed] == ["db = dz.mean(dim=0)"]
+    assert "bias-grad" not in (copy / ".walkthrough-copy.json").read_text()
+    entry = entry_of(hunt_state)
+    assert entry["fault"] == "bias-grad-mean" and entry["verdict"]["live"]
+    assert (copy / "symptom.png").stat().st_size > 1000
+
+
+def test_the_first_diverging_tour_step_is_found_for_a_known_bug(planted, hunt_state):
+    """The bias gradient is only used by the SGD step: the step's 4th execution (the first bias; weights come
+    first in the parameter list) is where the values first differ."""
+    divergence = entry_of(hunt_state)["divergence"]
+    assert (divergence["step_id"], divergence["hit"]) == ("update", 4)
+    assert "v" in divergence["names"]
+
+
+def test_running_it_again_resumes_the_hunt(planted, hunt_state):
+    cwd, _ = planted
+    proc = walkthrough("bughunt", "mlp", "--seed", "99", state_dir=hunt_state, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert "Bug hunt resumed" in proc.stdout and "resuming it" in proc.stdout
+    assert entry_of(hunt_state)["fault"] == "bias-grad-mean"
+
+
+@pytest.mark.parametrize("guess, message", [("model.py:x", "write FILE:LINE"), ("nosuch.py:3", "no file 'nosuch.py'")])
+def test_a_malformed_guess_is_a_usage_error(planted, hunt_state, guess, message):
+    proc = walkthrough("bughunt", "mlp", "--guess", guess, state_dir=hunt_state, cwd=planted[0])
+    assert proc.returncode == 2 and message in proc.stdout
+
+
+def test_guess_hint_and_reveal_as_a_learner_does(planted, hunt_state):
+    cwd, _ = planted
+    lines = (cwd / "walkthrough-work" / "bughunt-mlp" / "model.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, start=1) if text.strip().startswith("db = dz.mean(dim=0)"))
+    wrong = walkthrough("bughunt", "mlp", "--guess", f"model.py:{line + 1}", state_dir=hunt_state, cwd=cwd)
+    assert wrong.returncode == 1 and "not there" in wrong.stdout and "hint 1/4" in wrong.stdout
+    hint = walkthrough("bughunt", "mlp", "--hint", state_dir=hunt_state, cwd=cwd)
+    assert hint.returncode == 0 and "hint 2/4" in hint.stdout and "backward pass" in hint.stdout
+    right = walkthrough("bughunt", "mlp", "--guess", f"walkthrough-work/bughunt-mlp/model.py:{line}",
+                        state_dir=hunt_state, cwd=cwd)
+    assert right.returncode == 0 and "yes" in right.stdout
+    assert "2 guess(es), 2 hint(s)" in right.stdout
+    entry = entry_of(hunt_state)
+    assert entry["found"] and [g["right"] for g in entry["guesses"]] == [False, True]
+    reveal = walkthrough("bughunt", "mlp", "--reveal", state_dir=hunt_state, cwd=cwd)
+    assert reveal.returncode == 0
+    assert "+    db = dz.mean(dim=0)" in reveal.stdout
+    assert faults.by_id("bias-grad-mean").title in reveal.stdout
+    assert "where the values first differ, in the order the program runs: step 13" in reveal.stdout
+
+
+def test_the_live_check_rejects_an_equivalent_mutant(planted, hunt_state, monkeypatch):
+    """weight_decay is 0 by default, so dropping the weight-decay term changes nothing the program computes."""
+    monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(hunt_state))
+    cfg = bughunt.load_config()["mlp"]
+    (equivalent,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "weight-decay-ignored"]
+    (live,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "bias-grad-mean"]
+    verdicts = bughunt.verify(cfg, [equivalent, live], SHORT[1:])
+    assert verdicts[0].kind == "equivalent" and not verdicts[0].live
+    assert verdicts[1].live and verdicts[1].kind == "metric"
+    proc = walkthrough("bughunt", "mlp", "--kind", "weight-decay-ignored", "--dir", "other", *SHORT,
+                       state_dir=hunt_state, cwd=planted[0])
+    assert proc.returncode == 2 and "no live bug to plant" in proc.stdout
+    assert not (planted[0] / "other").exists()
+
+
+def test_a_copy_with_the_learners_edits_is_not_replaced_without_force(planted, hunt_state, tmp_path):
+    copy = tmp_path / "mine"
+    copy.mkdir()
+    (copy / "notes.txt").write_text("mine")
+    proc = walkthrough("bughunt", "mlp", "--dir", str(copy), *SHORT, state_dir=hunt_state, cwd=planted[0])
+    assert proc.returncode == 2 and "not a walkthrough copy" in proc.stdout
+    assert (copy / "notes.txt").read_text() == "mine"
+
+
+def test_a_removed_statement_is_found_on_either_side_of_the_gap(monkeypatch, tmp_path):
+    monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(tmp_path))
+    source = (MLP_DIR / "train.py").read_text()
+    (m,) = [m for m in faults.mutations(source, "train.py") if m.fault.id == "no-optimizer-step"]
+    entry = {"repo": "mlp", "dir": str(tmp_path / "copy"), "file": "train.py", "line": m.line,
+             "mutated": "", "mutated_end_line": m.mutated_end_line}
+    secrets = bughunt._secrets(bughunt.hunt_name("mlp", tmp_path / "copy"))
+    secrets.mkdir(parents=True)
+    (secrets / "planted.py").write_text(m.source)
+    ((low, high),) = bughunt.accepted(entry)
+    lines = m.source.splitlines()
+    assert "dWs, dbs, _ = model.backward" in lines[low - 1] and "epoch_loss +=" in lines[high - 1]
