@@ -516,3 +516,30 @@ def test_an_idiom_the_steps_text_already_explains_is_not_asked():
     found = questions.for_stop(index, line, frame, 0, "t", count=5, screen=screen)
     assert not any(q.idiom == "clip-ratio" for q in found)
     del clipped
+
+
+# ----- noise: nothing but the questions reaches the learner's terminal -------------------------------------
+def test_the_probe_never_warns_about_overflow():
+    import warnings
+    from tracer.quiz import probe
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # numpy's RuntimeWarning would raise here
+        states = probe.states(["y = x ** 400", "y = x ** 401"], {})
+    assert states[0] is not None and states[0] != states[1]
+
+
+def test_quiz_prints_no_warning_and_no_traceback_when_the_reader_goes_away(tmp_path, state_dir):
+    import os
+    import subprocess
+    from conftest import WALKTHROUGH
+    path = tmp_path / "big.py"
+    path.write_text("import numpy as np\n\ndef f(x, y):\n    z = np.exp(x) ** 400 - y\n    return z * 2.0\n")
+    proc = walkthrough("quiz", path, "--all", "--print", state_dir=state_dir)
+    assert proc.returncode == 0 and proc.stderr == ""
+    env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(state_dir)}
+    reader_gone = subprocess.Popen([str(WALKTHROUGH), "quiz", str(PPO_DIR / "train.py"), "--all", "--json"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    reader_gone.stdout.close()                    # `| head` that has already exited
+    stderr = reader_gone.communicate(timeout=120)[1].decode()
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    assert reader_gone.returncode == 141

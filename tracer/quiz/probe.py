@@ -565,21 +565,24 @@ def state(code: str | list[ast.stmt], aliases: dict[str, str], trial: int, watch
     every name it writes (or those in `watch`), the value of a final expression, or ("error", kind).
     Raises Unsupported if the code uses something not modelled."""
     statements = parse_statements(code) if isinstance(code, str) else code
-    interpreter = _Interpreter(aliases, trial)
-    try:
-        interpreter.run(statements)
-        last = statements[-1] if statements else None
-        if isinstance(last, ast.Expr) and not any(k.startswith("<") for k in interpreter.env):
-            interpreter.env["<value>"] = interpreter.expr(last.value)
-    except Unsupported:
-        raise
-    except RecursionError:
-        raise Unsupported("too deep") from None
-    except Exception as exc:                          # the code itself fails on these inputs
-        return ("error", type(exc).__name__)
-    keys = watch if watch is not None else sorted(interpreter.env)
-    return tuple((k, fingerprint(interpreter.env.get(k, Opaque("<unset>")))) for k in keys) \
-        + (("<rng>", tuple(sorted(interpreter.rng_draws.items()))),)
+    # overflow, 0/0 and casts of huge values to float32 are data here, never a warning on the learner's terminal
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interpreter = _Interpreter(aliases, trial)
+        try:
+            interpreter.run(statements)
+            last = statements[-1] if statements else None
+            if isinstance(last, ast.Expr) and not any(k.startswith("<") for k in interpreter.env):
+                interpreter.env["<value>"] = interpreter.expr(last.value)
+        except Unsupported:
+            raise
+        except RecursionError:
+            raise Unsupported("too deep") from None
+        except Exception as exc:                          # the code itself fails on these inputs
+            return ("error", type(exc).__name__)
+        keys = watch if watch is not None else sorted(interpreter.env)
+        return tuple((k, fingerprint(interpreter.env.get(k, Opaque("<unset>")))) for k in keys) \
+            + (("<rng>", tuple(sorted(interpreter.rng_draws.items()))),)
 
 
 def states(codes: list[str], aliases: dict[str, str], watch: list[str] | None = None,
