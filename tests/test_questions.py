@@ -543,3 +543,21 @@ def test_quiz_prints_no_warning_and_no_traceback_when_the_reader_goes_away(tmp_p
     stderr = reader_gone.communicate(timeout=120)[1].decode()
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
     assert reader_gone.returncode == 141
+
+
+# ----- typed blanks: what the code around the blank already shows may be typed again ------------------------
+@pytest.mark.parametrize("masked, real, reply, right", [
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "torch.min", True),
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "min()", True),
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "torch.min()", True),
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "np.min", False),
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "torch.max", False),
+    ("src = emb(src) * math.____(self.ninp)", "src = emb(src) * math.sqrt(self.ninp)", "math.sqrt", True),
+    ("logp.append(m.____(action))", "logp.append(m.log_prob(action))", "m.log_prob", True),
+    ("logp.append(m.____(action))", "logp.append(m.log_prob(action))", "m.log_prob()", True),
+    ("logp.append(m.____(action))", "logp.append(m.log_prob(action))", "dist.log_prob", False),
+])
+def test_a_typed_fill_may_repeat_the_shown_prefix_and_end_with_parentheses(masked, real, reply, right):
+    answer = re.search(r"\.(\w+)\(", real[masked.index("____") - 1:]).group(1)     # min, sqrt, log_prob
+    q = questions.GeneratedQuestion(id="x", kind="blank", prompt="", expr=masked, answer=answer, code=real)
+    assert questions.check_blank(reply, q, real) is right

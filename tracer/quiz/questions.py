@@ -643,11 +643,28 @@ def check_blank(reply: str, question: Question, original: str | None = None) -> 
         return False
     accepted = [question.answer, *getattr(question, "accepted", [])] if isinstance(question.answer, str) else []
     masked = question.expr or ""
-    for fill in [reply]:
+    fills = _fills(reply, masked)
+    for fill in fills:
         filled = masked.replace(BLANK, fill, 1)
         if _same_tree(filled, original):
             return True
-    return any(_words(reply) == _words(a) for a in accepted)
+    return any(_words(fill) == _words(a) for fill in fills for a in accepted)
+
+
+def _fills(reply: str, masked: str) -> list[str]:
+    """The reply, and the reply without what the code around the blank already shows: a repeated prefix
+    (`torch.min` for `torch.____(a, b)`, `m.log_prob` for `m.____(action)`) and a trailing `()` before the
+    call's own parenthesis. Each is still checked by filling it in: the line must then be the real line."""
+    before, _, after = masked.partition(BLANK)
+    fills = [reply]
+    if reply.endswith("()") and after.lstrip().startswith("("):
+        fills.append(reply[:-2].rstrip())
+    for fill in list(fills):
+        for cut in range(1, len(fill)):
+            prefix = fill[:cut]
+            if prefix.endswith(".") and before.endswith(prefix) and re.fullmatch(r"[\w.]+", prefix):
+                fills.append(fill[cut:])
+    return list(dict.fromkeys(f for f in fills if f))
 
 
 def _same_tree(a: str, b: str) -> bool:
