@@ -225,6 +225,57 @@ def test_parsons_key_accepts_exactly_the_orders_that_compute_the_same():
         assert ("dones[i] = d", "obs[i] = a", "total = obs.sum()", "return total") in accepted or len(code) < 4
 
 
+def _really_same_orders(q, inputs):
+    """The orders of a Parsons question's lines that leave the same values as the real order, run for real
+    with torch on random inputs (our own test code, executed directly)."""
+    def run(lines):
+        torch.manual_seed(0)
+        env = {"torch": torch, "math": __import__("math"), **{k: v.clone() for k, v in inputs.items()}}
+        try:
+            exec("\n".join(lines), env)
+        except NameError:                       # a line before the one that computes what it reads
+            return None
+        return {k: v for k, v in env.items() if isinstance(v, torch.Tensor)}
+    reference = run(q.answer)
+    same = set()
+    for order in itertools.permutations(range(len(q.choices))):
+        result = run([q.choices[i] for i in order])
+        if result is not None and result.keys() == reference.keys() and all(torch.equal(result[k], reference[k]) for k in reference):
+            same.add(order)
+    return same
+
+
+@pytest.mark.parametrize("body, asked", [
+    # disjoint slices of one tensor commute, overlapping ones do not: running on random inputs cannot tell
+    ("pe[:, 0::2] = torch.sin(position * div)\npe[:, 1::2] = torch.cos(position * div)\npe = pe.unsqueeze(0)", False),
+    ("pe[:, 0:2] = torch.sin(position * div)\npe[:, 1:3] = torch.cos(position * div)\npe = pe.unsqueeze(0)", False),
+    # in-place adds commute, in-place add and multiply do not
+    ("pe.add_(position)\npe.add_(div)\ntotal = pe.sum()", False),
+    ("pe.add_(position)\npe.mul_(div)\ntotal = pe.sum()", False),
+    # two draws from one generator: swapped, each takes the other's numbers
+    ("a = torch.randn(4, 4) + position\nb = torch.randn(4, 4) * div\nc = a - b", False),
+    # a read before an overwrite; writes into two different tensors before their sum
+    ("total = pe.sum()\npe = pe * 2\nc = pe + total\nd = c.mean()", True),
+    ("pe[0] = position[0]\ndiv[1] = position[1]\ntotal = pe.sum() + div.sum()", True),
+])
+def test_parsons_key_is_what_really_running_every_order_says(body, asked):
+    source = "import math\nimport torch\n\ndef f(pe, position, div):\n" + textwrap.indent(body, "    ") + "\n"
+    inputs = {"pe": torch.rand(4, 4), "position": torch.rand(4, 4), "div": torch.rand(4, 4)}
+    found = generated(source, ("parsons",))
+    assert bool(found) is asked
+    for q in found:
+        assert _orders(q) == _really_same_orders(q, inputs), q.prompt
+
+
+def test_parsons_is_not_asked_on_a_chain_of_assignments():
+    source = "import torch\n\ndef f(data, real, device):\n    x = data[0].to(device)\n    n = x.size(0)\n" \
+             "    label = torch.full((n,), real, device=device)\n"
+    assert not generated(source, ("parsons",))
+    losses = "import torch.nn.functional as F\n\ndef f(q1, q2, y):\n    l1 = F.mse_loss(q1, y)\n" \
+             "    l2 = F.mse_loss(q2, y)\n    loss = l1 + l2\n"
+    assert not generated(losses, ("parsons",))
+
+
 def test_parsons_accepts_any_spelling_of_a_right_order():
     q = questions.GeneratedQuestion(id="x", kind="parsons", prompt="", choices=["c = a + b", "a = 1", "b = 2"],
                                     answer=["a = 1", "b = 2", "c = a + b"], dependencies=[(0, 2), (1, 2)])
@@ -561,3 +612,72 @@ def test_a_typed_fill_may_repeat_the_shown_prefix_and_end_with_parentheses(maske
     answer = re.search(r"\.(\w+)\(", real[masked.index("____") - 1:]).group(1)     # min, sqrt, log_prob
     q = questions.GeneratedQuestion(id="x", kind="blank", prompt="", expr=masked, answer=answer, code=real)
     assert questions.check_blank(reply, q, real) is right
+
+
+# ----- blanks: never without their context, never with room for another method, never spelled nearby ------------
+GAN_STEP = textwrap.dedent('''
+    import torch
+
+    def train(netD, netG, optimizerD, optimizerG, criterion, real, noise, fake_label, real_label, epochs):
+        for epoch in range(epochs):
+            output = netD(real)
+            errD_real = criterion(output, real_label)
+            errD_real.backward()
+            fake = netG(noise)
+            output = netD(fake.detach())
+            errD_fake = criterion(output, fake_label)
+            errD_fake.backward()
+            optimizerD.step()
+
+            ############################
+            # (2) Update G network: maximize log(D(G(z)))
+            ###########################
+            netG.zero_grad()
+            output = netD(fake)
+            errG = criterion(output, real_label)
+            errG.backward()
+            optimizerG.step()
+            print(errD_real.item(), errG.item(), torch.sqrt(errG).item())
+            loss = torch.sqrt(errG + errD_fake)
+''')
+
+
+def test_a_blank_shows_the_statements_above_it_past_comment_banners_at_their_real_indentation():
+    index = index_of(GAN_STEP)
+    stmt = next(s for s in index.statements if s.code == "output = netD(fake)")
+    context = questions._context(index, stmt)
+    assert "netG.zero_grad()" in context and "optimizerD.step()" in context and "#" not in context
+    first = next(s for s in index.statements if s.code == "output = netD(real)")
+    shown = questions._context(index, first) + "\n" + questions._the_line(index, first, first.code)
+    loop, line = re.search(r"\n( *)for epoch in range\(epochs\):\n( *)output = netD\(real\)", shown).groups()
+    assert len(line) == len(loop) + 4                                                  # shown inside its loop
+    for q in generated(GAN_STEP, ("blank",)):
+        assert "It comes after:" in q.prompt, q.prompt
+
+
+def test_a_method_blank_with_room_for_other_methods_is_not_asked():
+    blanks = {(q.line, q.answer) for q in generated(GAN_STEP, ("blank",))}
+    lines = GAN_STEP.splitlines()
+    asked = {lines[line - 1].strip(): answer for line, answer in blanks}
+    assert "netG.zero_grad()" not in asked                 # train(), eval(), cuda() fit as well
+    assert asked.get("errG.backward()") == "backward"      # a loss's only method as a statement of its own
+    assert asked.get("optimizerG.step()") == "step"        # right after backward: step is the only right fill
+
+
+def test_a_blank_whose_answer_the_shown_code_spells_is_not_asked():
+    source = textwrap.dedent('''
+        import torch
+
+        def target(qf1_next, qf2_next, rewards, m, action, policy):
+            rewards = rewards * 2
+            min_qf_next_target = torch.min(qf1_next, qf2_next)
+            policy.saved_log_probs.append(m.log_prob(action))
+            value = torch.max(qf1_next, qf2_next)
+    ''')
+    asked = {q.code: q.answer for q in generated(source, ("blank",))}
+    assert "min_qf_next_target = torch.min(qf1_next, qf2_next)" not in asked
+    assert "policy.saved_log_probs.append(m.log_prob(action))" not in asked
+    assert asked.get("value = torch.max(qf1_next, qf2_next)") == "max"
+    assert not any("item" == a for a in asked.values())
+    print_line = [q for q in generated(GAN_STEP, ("blank",)) if q.code.startswith("print(")]
+    assert not any(q.answer == "item" for q in print_line)   # errD_real.item(), errG.____()

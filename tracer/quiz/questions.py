@@ -29,7 +29,7 @@ from libcst.metadata import PositionProvider
 
 from ..spec import Question
 from . import calls, idioms, probe
-from .source import IO, SourceIndex, Statement
+from .source import IO, RNG, SourceIndex, Statement
 
 STATIC_KINDS = ("idiom", "mutant", "blank", "parsons", "names")
 DEFAULT_KINDS = ("idiom", "mutant", "blank", "parsons")     # names: only when asked for (`--kinds names`)
@@ -370,20 +370,69 @@ def _where(stmt: Statement) -> str:
     return f" (in {stmt.function})" if stmt.function != "<module>" else ""
 
 
+def _previous(index: SourceIndex, stmt: Statement, count: int = 2, max_lines: int = 8) -> list[Statement]:
+    """The statements a reader sees just above `stmt` (a compound statement by its header), walking back past
+    comments, comment banners, blank lines and docstrings; at most `count` of them and `max_lines` lines."""
+    earlier = sorted((s for s in index.statements if s.end_line < stmt.line and not _docstring(s)),
+                     key=lambda s: (s.line, s.end_line))
+    chosen, lines = [], 0
+    for previous in reversed(earlier):
+        size = previous.end_line - previous.line + 1
+        if lines + size > max_lines:
+            break
+        chosen.insert(0, previous)
+        lines += size
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _docstring(stmt: Statement) -> bool:
+    return isinstance(stmt.node, cst.Expr) and isinstance(stmt.node.value, (cst.SimpleString, cst.ConcatenatedString))
+
+
 def _context_lines(index: SourceIndex, stmt: Statement, before: int = 2) -> list[int]:
-    """Numbers of the code lines just above the statement (comments left out: they can give the answer away)."""
-    numbers = [n for n in range(max(1, stmt.line - before - 2), stmt.line)
-               if index.lines[n - 1].strip() and not index.lines[n - 1].strip().startswith("#")]
-    return numbers[-before:]
+    """Numbers of the code lines of the statements just above (comments are never shown: they can give the
+    answer away)."""
+    return [n for s in _previous(index, stmt, before) for n in range(s.line, s.end_line + 1)]
+
+
+def _indentation(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _base_indent(index: SourceIndex, stmt: Statement, before: int = 2) -> int:
+    """The indentation shared by the statement and the lines shown above it: removed, the rest is kept, so a
+    line inside a loop is shown inside it."""
+    firsts = [s.line for s in _previous(index, stmt, before)] + [stmt.line]
+    return min(_indentation(index.lines[n - 1]) for n in firsts)
+
+
+def _dedent_by(lines: list[str], width: int) -> list[str]:
+    return [line[width:] if line[:width].strip() == "" else line.lstrip() for line in lines]
 
 
 def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
-    """The lines just above the statement, for a learner who does not have the file open."""
+    """The statements just above the statement, for a learner who does not have the file open, at their real
+    indentation relative to it."""
     numbers = _context_lines(index, stmt, before)
     if not numbers:
         return ""
-    import textwrap
-    return "\n\nIt comes after:\n\n" + _indent(textwrap.dedent("\n".join(index.lines[n - 1] for n in numbers)))
+    base = _base_indent(index, stmt, before)
+    shown = []
+    for previous in _previous(index, stmt, before):
+        code = "\n".join(_dedent_by(index.lines[previous.line - 1:previous.end_line], base))
+        shown.append(_without_comments(code) if "#" in code else code)
+    return "\n\nIt comes after:\n\n" + _indent("\n".join(shown))
+
+
+def _the_line(index: SourceIndex, stmt: Statement, code: str, before: int = 2) -> str:
+    """`code` (the statement as rendered from the tree: its first line without indentation, later lines as in
+    the file) at the statement's indentation relative to the context shown above it."""
+    base = _base_indent(index, stmt, before)
+    first, *rest = code.splitlines() or [""]
+    lines = [" " * (_indentation(index.lines[stmt.line - 1]) - base) + first, *_dedent_by(rest, base)]
+    return _indent("\n".join(lines))
 
 
 def _normal(code: str) -> str:
@@ -509,15 +558,60 @@ def _in_idiom(stmt: Statement, index: SourceIndex, value: int) -> bool:
                and (h.end_line - h.line <= 3 or stmt.line == h.line) for h in index.hits)
 
 
-def _function_blank_score(call: cst.Call, name: str, statement_code: str) -> float:
+def _function_blank_score(call: cst.Call, name: str, stmt: Statement, index: SourceIndex) -> float | None:
+    """The teaching score of blanking the function `name` in `call`; None when the blank has no single
+    defensible answer (`netG.____()`: zero_grad, train and eval all fit) or the code shown spells it."""
+    if not _one_method_fits(call, name, stmt, index):
+        return None
+    masked_out = stmt.code.replace(_EMPTY.code_for_node(call.func), "", 1)
+    if _spells(name, [masked_out, *(p.code for p in _previous(index, stmt))]):
+        return None                    # `min_qf = torch.____(q1, q2)`, `errD.item(), errG.____()`
     if isinstance(call.func, cst.Name) and name in ("min", "max"):
         return 2.0                     # Python's own min/max: capping a count, not an ML idea
-    rest = statement_code.replace(_EMPTY.code_for_node(call.func), "", 1)
-    if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", rest):
-        return 1.5                     # `log_prob = normal.____(x)`: the line spells the answer
     if name in _TRAINING_LOOP:
         return 2.4
     return 2.0 if name in _API_TRIVIA else 3.0
+
+
+_STATE_METHODS = {"zero_grad", "item", "detach_", "sample", "entropy", "step", "backward"}
+
+
+def _one_method_fits(call: cst.Call, name: str, stmt: Statement, index: SourceIndex) -> bool:
+    """A method called without arguments leaves room for others of the same form (`x.____()`: train, eval,
+    zero_grad, cuda, item, detach...). It is asked only when what the line and the code above show leaves one:
+    backward on a loss as a statement of its own; step on a scheduler, or on an optimizer right after
+    backward (or the gradient clipping that follows it)."""
+    if call.args or not isinstance(call.func, cst.Attribute) or name not in _STATE_METHODS:
+        return True
+    receiver = _EMPTY.code_for_node(call.func.value)
+    alone = isinstance(stmt.node, cst.Expr) and stmt.node.value is call
+    if name == "backward":
+        return alone and re.search(r"(?i)loss|err|cost|objective", receiver) is not None
+    if name == "step":
+        if re.search(r"(?i)sched", receiver):
+            return alone
+        previous = _previous(index, stmt, 1)
+        return alone and re.search(r"(?i)optim|opt\b|opt_|_opt", receiver) is not None and bool(previous) \
+            and re.search(r"\.backward\(|clip_grad_(norm|value)_\(", previous[-1].code) is not None
+    return False
+
+
+def _spells(name: str, texts: list[str]) -> bool:
+    """Does any identifier in `texts` contain the name's words in order (`min_qf_next_target` spells min,
+    `saved_log_probs` spells log_prob, `errD.item()` spells item)?"""
+    words = [w for w in name.lower().split("_") if w]
+    if not words:
+        return False
+    for text in texts:
+        for identifier in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text):
+            parts = [p.lower() for p in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", identifier)]
+            for k in range(len(parts) - len(words) + 1):
+                window = parts[k:k + len(words)]
+                if window[:-1] == words[:-1] and window[-1] in (words[-1], words[-1] + "s"):
+                    return True
+    return False
+
+
 _BLANK_OPERATORS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.Power: "**",
                     cst.MatrixMultiply: "@"}
 
@@ -554,9 +648,10 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
         elif isinstance(node, cst.Call):
             func = node.func
             name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
-            if name is not None and name.value in _VOCABULARY:
-                add(name, cst.Name(BLANK), name.value, "the function",
-                    _function_blank_score(node, name.value, stmt.code))
+            score = _function_blank_score(node, name.value, stmt, index) \
+                if name is not None and name.value in _VOCABULARY else None
+            if score is not None:
+                add(name, cst.Name(BLANK), name.value, "the function", score)
             # never dim (-1 and the last axis's number are the same) nor keepdim (both run; which one is right
             # depends on lines the learner does not see)
         for child in _children(node):
@@ -572,9 +667,19 @@ def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stat
     candidates = blank_candidates(stmt, index) if candidates is None else candidates
     if not candidates:
         return None
-    if any(_same_shape(index.lines[n - 1].strip(), stmt.code) for n in _context_lines(index, stmt)):
-        stats.drop("blank: a line just above has the same form and shows the answer")
+    previous = _previous(index, stmt)
+    if not previous:
+        stats.drop("blank: nothing above the line to show as its context")
         return None
+    if any(_same_shape(p.code, stmt.code) for p in previous):
+        # `x = x + self.attn(...)` above `x = x ____ self.mlp(...)` shows the operator (a function name shown
+        # above is caught where function blanks are made)
+        operators = [c for c in candidates if c[2] == "the operator"]
+        candidates = [c for c in candidates if c[2] != "the operator"]
+        for _ in operators:
+            stats.drop("blank: a line just above has the same form and shows the answer")
+        if not candidates:
+            return None
     best = max(c[3] for c in candidates)
     masked, answer, what, score = rng.choice([c for c in candidates if c[3] == best])
     accepted = _equivalent_fills(masked, answer, stmt.code, what, index)
@@ -584,7 +689,7 @@ def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stat
     stats.count("blank")
     return GeneratedQuestion(
         id="", kind="blank", prompt=f"Fill the blank ({what}) in line {stmt.line}{_where(stmt)}:{_context(index, stmt)}"
-        f"\n\nThe line:\n\n{_indent(masked)}", answer=answer, line=stmt.line, end_line=stmt.end_line,
+        f"\n\nThe line:\n\n{_the_line(index, stmt, masked)}", answer=answer, line=stmt.line, end_line=stmt.end_line,
         source="blank", expr=masked, explain=f"The line is: {stmt.code}", code=stmt.code, accepted=accepted,
         score=score, function=stmt.function, shown_lines=set(_context_lines(index, stmt)),
         asked_lines=set(range(stmt.line, stmt.end_line + 1)),
@@ -772,8 +877,14 @@ def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Ra
     if not deps or len(allowed) == len(orders):
         stats.drop("parsons: the lines do not depend on each other")
         return None
-    if len(allowed) == 1 and n == 3:
-        pass                                             # a chain: still a data-flow exercise
+    unprovable = _unprovable_order(window, index)
+    if unprovable:
+        stats.drop(f"parsons: {unprovable}")
+        return None
+    full = [_full_writes(s, index) for s in window]
+    if all(set(full[i]) & set(window[j].reads) for i, j in deps):
+        stats.drop("parsons: only a chain of assignments (solved by matching names)")
+        return None
     if not _orders_confirmed(window, orders, allowed, index):
         stats.drop("parsons: the key does not match what the orders compute")
         return None
@@ -806,6 +917,53 @@ def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Ra
 
 def _one_line(code: str) -> str:
     return " ".join(code.split())
+
+
+def _full_writes(stmt: Statement, index: SourceIndex) -> list[str]:
+    """The variables a statement assigns as a whole (`x = ...`, `x += ...`, `self.x = ...`), not by writing
+    into them (`x[i] = ...`, `args.lr = ...`, `x.add_(y)`)."""
+    node = stmt.node
+    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else \
+        [node.target] if isinstance(node, (cst.AugAssign, cst.AnnAssign)) else []
+    out = []
+    while targets:
+        target = targets.pop()
+        if isinstance(target, (cst.Tuple, cst.List)):
+            targets.extend(e.value for e in target.elements)
+        elif isinstance(target, cst.StarredElement):
+            targets.append(target.value)
+        elif isinstance(target, cst.Name) or isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+                and target.value.value in ("self", "cls"):
+            name = index.variable_of(target)
+            if name:
+                out.append(name)
+    return out
+
+
+def _unprovable_order(window: list[Statement], index: SourceIndex) -> str:
+    """Why the key could mark a right order wrong, or "" if it cannot. Two lines that write into the same
+    variable (`pe[:, 0::2] = ...` and `pe[:, 1::2] = ...`: disjoint slices commute, overlapping ones do not;
+    `xs.append(a)` twice does not commute, `x.add_(a)` twice does) and two draws from one random generator
+    (swapped, each gets the other's numbers: the same computation to a learner) cannot be told apart by
+    running them on random inputs."""
+    into: dict[str, int] = {}
+    for stmt in window:
+        full = set(_full_writes(stmt, index))
+        for name in set(stmt.writes) - full:
+            if not name.startswith("<"):
+                into[name] = into.get(name, 0) + 1
+    if any(count >= 2 for count in into.values()):
+        return "two lines write into the same variable (whether they commute depends on what they write)"
+    draws: dict[str, int] = {}
+    for stmt in window:
+        if re.search(r"\bseed\(|manual_seed", stmt.code):
+            continue                         # seeding, then drawing: an order that matters, and is provable
+        for name in stmt.reads:
+            if name.startswith(RNG):
+                draws[name] = draws.get(name, 0) + 1
+    if any(count >= 2 for count in draws.values()):
+        return "two lines draw from one random generator (either order is the same computation to a learner)"
+    return ""
 
 
 def _orders_confirmed(window, orders, allowed, index) -> bool:
