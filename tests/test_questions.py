@@ -681,3 +681,35 @@ def test_a_blank_whose_answer_the_shown_code_spells_is_not_asked():
     assert not any("item" == a for a in asked.values())
     print_line = [q for q in generated(GAN_STEP, ("blank",)) if q.code.startswith("print(")]
     assert not any(q.answer == "item" for q in print_line)   # errD_real.item(), errG.____()
+
+
+# ----- distractors: wrong, but something a person could have written ----------------------------------------
+def test_no_option_is_a_line_that_cannot_run():
+    source = "import torch\n\ndef mlp(obs_dim, hidden_sizes, act_dim, x):\n" \
+             "    sizes = [obs_dim] + list(hidden_sizes) + [act_dim]\n    y = x * 2\n"
+    for q in generated(source, ("mutant",)):
+        for option in q.choices:
+            env = {"obs_dim": 3, "hidden_sizes": (64, 64), "act_dim": 2, "x": 1.0}
+            exec(option, env)                     # a TypeError (list minus list) would fail the test
+
+
+@pytest.mark.parametrize("code, absurd", [
+    ("target.data.copy_(args.tau * param.data + (1 - args.tau) * target.data)", ("/ param", "/ target")),
+    ("running_reward = 0.05 * ep_reward + (1 - 0.05) * running_reward", ("/ ep_reward", "/ running_reward")),
+    ("p = torch.clamp(p, min=1e-5, max=1 - 1e-5)", ("1e-5 - 1", "1 + 1e-5")),
+])
+def test_no_option_divides_by_data_or_rewrites_a_constant(code, absurd):
+    source = f"import torch\n\ndef f(target, param, args, ep_reward, running_reward, p):\n    {code}\n"
+    for q in generated(source, ("mutant",)):
+        for option in q.choices:
+            assert not any(a in option for a in absurd), option
+
+
+def test_a_mistake_from_the_fault_library_is_offered_even_when_it_rewrites_the_whole_expression():
+    source = "import torch\n\ndef update(target, param, args):\n    x = 1\n" \
+             "    target.data.copy_(args.tau * param.data + (1 - args.tau) * target.data)\n"
+    qs = generated(source, ("mutant",))
+    assert qs
+    for q in qs:
+        swapped = [c for c in q.choices if c.startswith("target.data.copy_((1 - args.tau) * param.data")]
+        assert swapped and all("tau weighs the target network" in q.misconceptions[c] for c in swapped)

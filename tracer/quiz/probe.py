@@ -221,9 +221,16 @@ class _Interpreter:
                 return left + right
             return self.unknown("op:" + type(op).__name__, left, right)
         if isinstance(left, tuple) or isinstance(right, tuple):
+            # a list or tuple: `+` of two concatenates, `*` by an integer repeats, anything else is a TypeError
+            # in Python (`[obs_dim] - list(sizes)` cannot run)
             if isinstance(op, ast.Add) and isinstance(left, tuple) and isinstance(right, tuple):
                 return left + right
-            return self.unknown("op:" + type(op).__name__, left, right)
+            if isinstance(op, ast.Mult):
+                times = right if isinstance(left, tuple) else left
+                if isinstance(times, int) and not isinstance(times, bool) and not (
+                        isinstance(left, tuple) and isinstance(right, tuple)):
+                    return (left if isinstance(left, tuple) else right) * max(0, min(times, 16))
+            raise TypeError("unsupported operand type for a sequence")
         with np.errstate(all="ignore"):
             if isinstance(op, ast.Add):
                 return left + right
@@ -518,8 +525,19 @@ _FUNCTIONS.update({
     "amin": _reduction(np.min), "mean": _reduction(np.mean), "sum": _reduction(np.sum), "std": _reduction(np.std, ddof=1),
     "var": _reduction(np.var, ddof=1), "prod": _reduction(np.prod), "softmax": _softmax(), "log_softmax": _softmax(True),
 })
+def _sequence(x=(), *args, **kwargs):
+    """list(x) / tuple(x): a sequence; of an array or an unknown value, a sequence of unknown items."""
+    if args or kwargs:
+        raise _NotModelled()
+    if isinstance(x, tuple):
+        return x
+    if isinstance(x, np.ndarray):
+        return tuple(x.reshape(x.shape[0], -1)[:, 0]) if x.ndim else (float(x),)
+    raise _NotModelled()
+
+
 _BUILTINS = {"abs": _elementwise(np.abs), "max": _builtin_extreme(max), "min": _builtin_extreme(min),
-             "float": lambda x: x if isinstance(x, np.ndarray) else float(x)}
+             "float": lambda x: x if isinstance(x, np.ndarray) else float(x), "list": _sequence, "tuple": _sequence}
 _METHODS = {name: _FUNCTIONS[name] for name in ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos",
                                                 "neg", "sign", "square", "log1p", "rsqrt", "reciprocal", "clamp",
                                                 "clip", "max", "min", "amax", "amin", "mean", "sum", "std", "var",

@@ -181,14 +181,17 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
         return (p.start.line, p.start.column, p.end.line, p.end.column) if p else None
 
     def walk(node):
-        if isinstance(node, cst.BinaryOperation) and not _textual(node):
+        if isinstance(node, cst.BinaryOperation) and not _textual(node) and not _constant(node):
             flip = _OPERATOR_FLIPS.get(type(node.operator))
+            if isinstance(node.operator, cst.Multiply) and not _scale_like(node.right):
+                flip = None                  # `tau / param.data`, `0.05 / ep_reward`: nobody writes that by mistake
             if flip:
                 new = flip[0](whitespace_before=node.operator.whitespace_before,
                               whitespace_after=node.operator.whitespace_after)
                 out.append(_Edit(node.operator, new, flip[1], site=site(node.operator)))
             label = _SWAP.get(type(node.operator))
-            if label and isinstance(node.left, _ATOMS) and isinstance(node.right, _ATOMS) \
+            if label and not (idioms._number(node.left) is not None and idioms._number(node.right) is not None) \
+                    and isinstance(node.left, _ATOMS) and isinstance(node.right, _ATOMS) \
                     and not (node.left.lpar or node.right.lpar):
                 out.append(_Edit(node, node.with_changes(left=node.right, right=node.left), label, site=site(node)))
         elif isinstance(node, cst.ComparisonTarget):
@@ -234,6 +237,27 @@ _MAX_STATEMENT = 600        # characters: a longer statement is a table or gener
 def _too_big(stmt: Statement) -> bool:
     """Each candidate re-renders the statement: cap the work on huge statements (a 300-term sum)."""
     return len(stmt.code) > _MAX_STATEMENT
+
+
+def _constant(node: cst.BinaryOperation) -> bool:
+    """`1 - 1e-5`: arithmetic on two numbers (changed, it gives an odd number, not a mistake in an idea)."""
+    return idioms._number(node.left) is not None and idioms._number(node.right) is not None
+
+
+_SCALE_WORDS = re.compile(r"(?i)scale|temp|std|sigma|sqrt|norm|size|dim|coef|factor|count|len|num|^n_|_n$|^n$|"
+                          r"batch|steps|width|var")
+
+
+def _scale_like(node) -> bool:
+    """Could `x * node` plausibly be written `x / node` by mistake: a number, a square root, a scale-like name
+    (`self.action_scale`, `temperature`, `math.sqrt(d)`), never a tensor of data or parameters."""
+    if idioms._number(node) is not None:
+        return True
+    if isinstance(node, cst.Call):
+        name = idioms._dotted(node.func) or ""
+        return name.rpartition(".")[2] in ("sqrt", "rsqrt", "len")
+    dotted = idioms._dotted(node)
+    return dotted is not None and _SCALE_WORDS.search(dotted.rpartition(".")[2]) is not None
 
 
 def _textual(node: cst.BinaryOperation) -> bool:
@@ -302,6 +326,7 @@ class _Candidate:
     end: int = 0                 # original[start:end] was replaced by `replacement`
     replacement: str = ""
     state: object = None
+    fault: bool = False          # from the fault library (a rewrite of a whole expression, often)
 
     def overlaps(self, other: "_Candidate", margin: int = 3) -> bool:
         """Changes this close could merge into one (`a * b * c` with both operators changed reads as one change)."""
@@ -324,10 +349,21 @@ def _diff_span(original: str, changed: str) -> tuple[int, int, str]:
     return start, len(original) - end, changed[start:len(changed) - end]
 
 
-def _combine(original: str, a: _Candidate, b: _Candidate) -> str:
-    first, second = (a, b) if a.start <= b.start else (b, a)
-    return (original[:first.start] + first.replacement + original[first.end:second.start] + second.replacement
-            + original[second.end:])
+def _combine(original: str, a: _Candidate, b: _Candidate) -> str | None:
+    """Both changes at once: side by side when they do not overlap; a small generic change inside a fault's
+    rewrite when the text it changes appears exactly once in the rewritten code (`tau * p + (1 - tau) * t`
+    swapped to `(1 - tau) * p + tau * t`, and its `+` flipped); else None."""
+    if not a.overlaps(b):
+        first, second = (a, b) if a.start <= b.start else (b, a)
+        return (original[:first.start] + first.replacement + original[first.end:second.start] + second.replacement
+                + original[second.end:])
+    fault, small = (a, b) if a.fault and not b.fault else (b, a) if b.fault and not a.fault else (None, None)
+    if fault is None:
+        return None
+    changed = original[small.start:small.end]
+    if not changed.strip() or fault.code.count(changed) != 1:
+        return None
+    return fault.code.replace(changed, small.replacement, 1)
 
 
 # ----- mutant: which is the real line ----------------------------------------------------------------------
@@ -341,7 +377,7 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
     if stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)):
         return None
     original = stmt.code
-    candidates = [_Candidate(code, label, True) for code, label in _fault_mutations(stmt, index)]
+    candidates = [_Candidate(code, label, True, fault=True) for code, label in _fault_mutations(stmt, index)]
     edits = _edits(stmt, index)
     if minimum > 2.0 and not candidates and not any(e.ml for e in edits):
         return None                                  # generic slips only: it would score below `minimum`
@@ -462,6 +498,9 @@ def _distinct_candidates(original: str, candidates: list[_Candidate], index, sta
         if state is None or probe.same_in_some_trial(state, states[0]):
             stats.drop("mutant: equivalent to the real line")
             continue
+        if all(trial[0] == "error" for trial in state) and not all(trial[0] == "error" for trial in states[0]):
+            stats.drop("mutant: the wrong version cannot run at all (eliminated at sight)")
+            continue
         candidate.state = state
         candidate.start, candidate.end, candidate.replacement = _diff_span(original, candidate.code)
         kept.append(candidate)
@@ -469,12 +508,12 @@ def _distinct_candidates(original: str, candidates: list[_Candidate], index, sta
 
 
 def _two_by_two(original, candidates, index, rng, stats):
-    pairs = [(a, b) for a, b in itertools.combinations(candidates, 2) if not a.overlaps(b)]
+    pairs = [(a, b, both) for a, b in itertools.combinations(candidates, 2)
+             if (both := _combine(original, a, b)) is not None]
     rng.shuffle(pairs)
-    pairs.sort(key=lambda p: -(p[0].ml + p[1].ml))          # ML mistakes first
+    pairs.sort(key=lambda p: -(p[0].ml + p[1].ml + p[0].fault + p[1].fault))    # the fault library's mistakes first
     original_state = index.probe_cache.get(original)
-    for a, b in pairs[:12]:
-        both = _combine(original, a, b)
+    for a, b, both in pairs[:12]:
         options = [original, a.code, b.code, both]
         if len({_normal(o) for o in options}) < 4 or _singled_out(options, original):
             continue
