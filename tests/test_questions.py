@@ -713,3 +713,29 @@ def test_a_mistake_from_the_fault_library_is_offered_even_when_it_rewrites_the_w
     for q in qs:
         swapped = [c for c in q.choices if c.startswith("target.data.copy_((1 - args.tau) * param.data")]
         assert swapped and all("tau weighs the target network" in q.misconceptions[c] for c in swapped)
+
+
+# ----- idiom excerpts show what makes the idiom true -------------------------------------------------------
+def test_an_idiom_excerpt_shows_the_decorator_and_keeps_indentation():
+    source = textwrap.dedent('''
+        import torch
+
+        class Model:
+            @torch.no_grad()
+            def generate(self, idx, steps):
+                """
+                Sample `steps` tokens.
+                """
+                for _ in range(steps):
+                    logits = self(idx)
+                    probs = logits.softmax(dim=-1)
+                    idx = torch.cat((idx, probs.argmax(dim=-1)), dim=1)
+                return idx
+    ''')
+    q = next(q for q in generated(source, ("idiom",), seeds=[0]) if q.idiom == "no-grad")
+    shown = q.prompt.split("\n\n", 1)[1]
+    assert shown.splitlines()[0] == "    @torch.no_grad()"
+    assert "    def generate(self, idx, steps):" in shown and "Sample" not in shown
+    assert shown.splitlines()[-1] == "        return idx"          # inside the function, as in the file
+    ellipsis = next(line for line in shown.splitlines() if line.strip() == "…")
+    assert ellipsis.startswith("            ")                     # at the loop body's indentation

@@ -83,6 +83,75 @@ def _ml_line(stmt: Statement, index: SourceIndex) -> bool:
     return bool(_ML_WORDS.search(stmt.code)) or bool(re.search(r"\b(torch|np|numpy|F|nn)\.", stmt.code))
 
 
+_CORE_NAMES = re.compile(r"(?i)loss|target|return|\bret\b|adv|delta|\btd|q_?val|next_q|logp|log_?prob|ratio|"
+                         r"objective|surr|^[RG]$|kl\b|\bgae|lastgaelam")
+
+
+def _core(stmt: Statement, index: SourceIndex) -> bool:
+    """Is the line a formula of the method itself (a loss, a target, a return, an advantage, a ratio; or part
+    of an idiom worth 4-5) rather than setup or bookkeeping? Mistakes and blanks there teach the most."""
+    if _in_idiom(stmt, index, 4):
+        return True
+    value = getattr(stmt.node, "value", None)
+    if value is None or not any(isinstance(n, (cst.BinaryOperation, cst.UnaryOperation)) for n in _walk(value)):
+        return False
+    names = [n for n in stmt.writes if not n.startswith("<")]
+    if isinstance(stmt.node, cst.Return):
+        names.append(stmt.function.rpartition(".")[2])          # `return ...` of compute_loss_v
+    return any(_CORE_NAMES.search(name.rpartition(".")[2]) for name in names)
+
+
+_LOG_CALL = re.compile(r"^(print|pprint|(.*\.)?(add_scalars?|add_histogram|add_text|log_tabular|log_metrics|"
+                       r"set_postfix|set_description|info|debug|warning|dump_tabular))$")
+_LOGGER = re.compile(r"(?i)writer|logger|logging|wandb|tensorboard|\btb\b|summary|pbar|tqdm|log$")
+
+
+def _logging_call(stmt: Statement) -> bool:
+    """`print(...)`, `writer.add_scalar(...)`, `logger.store(...)`, `wandb.log(...)`: output for a person."""
+    node = stmt.node
+    if not (isinstance(node, cst.Expr) and isinstance(node.value, cst.Call)):
+        return False
+    name = idioms._dotted(node.value.func) or ""
+    receiver, _, method = name.rpartition(".")
+    return bool(_LOG_CALL.match(name)) or bool(receiver) and _LOGGER.search(receiver) is not None \
+        and method in ("log", "store", "add", "write", "info", "record", "update", "log_dict")
+
+
+def logging_only(index: SourceIndex) -> set[int]:
+    """Lines (first lines of statements) whose only use is printing or logging: logging calls, and values
+    computed only for them (`D_x = output.mean().item()` read by nothing but a print). No teaching value."""
+    cached = index.probe_cache.get("<logging-only>")
+    if cached is not None:
+        return cached
+    by_function: dict[str, list[Statement]] = {}
+    for stmt in index.statements:
+        by_function.setdefault(stmt.function, []).append(stmt)
+    found: set[int] = set()
+    for members in by_function.values():
+        logged = {id(s) for s in members if _logging_call(s)}
+        changed = True
+        while changed:
+            changed = False
+            for stmt in members:
+                if id(stmt) in logged or stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign)):
+                    continue
+                names = [n for n in stmt.writes if not n.startswith("<")]
+                readers = [r for r in members if r is not stmt and set(names) & set(r.reads)]
+                if names and readers and all(id(r) in logged for r in readers):
+                    logged.add(id(stmt))
+                    changed = True
+        found |= {s.line for s in members if id(s) in logged}
+    index.probe_cache["<logging-only>"] = found
+    return found
+
+
+def _line_score(stmt: Statement, index: SourceIndex, base: float) -> float:
+    """A question about a line: worth more on a formula of the method (`_core`) than on setup code."""
+    if _core(stmt, index):
+        return base + 1.0
+    return base + (0.3 if _ml_line(stmt, index) else 0.0)
+
+
 def _tensor_math(stmt: Statement) -> bool:
     """Arithmetic on tensors (an operator next to a torch/F call or a math method), not bookkeeping."""
     value = getattr(stmt.node, "value", None)
@@ -107,26 +176,51 @@ def idiom_question(hit: idioms.IdiomHit, index: SourceIndex, rng: random.Random)
     wrong = {hit.text(w.option): hit.text(w.misconception) for w in idiom.wrong}
     choices = [right, *wrong]
     rng.shuffle(choices)
-    shown = _shown_code(index, hit.line, hit.end_line)
-    prompt = f"{hit.text(idiom.question)}\n\n{_indent(shown)}"
-    long = hit.end_line - hit.line + 1 > 6
-    shown_lines = {hit.line, hit.line + 1, hit.line + 2, hit.end_line} if long else set(range(hit.line, hit.end_line + 1))
+    numbers, elided = _shown_numbers(index, hit.line, hit.end_line)
+    prompt = f"{hit.text(idiom.question)}\n\n{_indent(_shown_code(index, numbers, elided))}"
     return GeneratedQuestion(
         id="", kind="choice", prompt=prompt, answer=right, choices=choices, misconceptions=wrong,
         line=hit.line, end_line=hit.end_line, source="idiom", explain=f"{idiom.title}: {hit.text(idiom.explanation)}",
-        code=hit.code, score=idiom.value + 0.3, idiom=idiom.id, shown_lines=shown_lines,
+        code=hit.code, score=idiom.value + 0.3, idiom=idiom.id, shown_lines=set(numbers),
         verified="teacher-written answer from the idiom catalogue; the pattern matched this code")
 
 
-def _shown_code(index: SourceIndex, start: int, end: int, limit: int = 6) -> str:
-    """The lines of a hit (or its first and last lines around an ellipsis when it is long), without their
-    comments: a comment such as `# da/dz = 1 where z > 0` would answer the question."""
-    if end - start + 1 <= limit:
-        return _without_comments(index.source_lines(start, end))
-    head = "\n".join(line for line in _without_comments(index.source_lines(start, start + 2)).splitlines()
-                     if line.strip())
-    tail = _without_comments(index.lines[end - 1].strip())
-    return f"{head}\n    …\n{tail}"
+def _shown_numbers(index: SourceIndex, start: int, end: int, limit: int = 6) -> tuple[list[int], bool]:
+    """The lines an idiom question shows of a hit: its code lines with the decorators above a `def` (what
+    makes `@torch.no_grad()` true), without comments, blank lines and docstrings; a long hit by its first
+    three code lines and its last one."""
+    stmt = index.at(start)
+    if stmt is not None and isinstance(stmt.node, (cst.FunctionDef, cst.ClassDef)) and stmt.node.decorators:
+        position = index.wrapper.resolve(PositionProvider).get(stmt.node.decorators[0])
+        if position is not None:
+            start = min(start, position.start.line)
+    code = set(range(start, (stmt.line if stmt is not None and stmt.line >= start else start)))   # decorators
+    for s in index.statements:
+        if s.line <= end and s.end_line >= start and not _docstring(s):
+            code.update(range(max(s.line, start), min(s.end_line, end) + 1))
+    code.update(n for n in range(start, end + 1)
+                if re.match(r"\s*(else|elif\b.*|except\b.*|finally)\s*:", index.lines[n - 1]))
+    code.update((start, end))
+    numbers = sorted(n for n in code if index.lines[n - 1].strip())
+    return (numbers, False) if len(numbers) <= limit else (numbers[:3] + numbers[-1:], True)
+
+
+def _shown_code(index: SourceIndex, numbers: list[int], elided: bool = False) -> str:
+    """Those lines at their real indentation relative to each other (an ellipsis where a long hit's middle
+    is left out), without comments: a comment such as `# da/dz = 1 where z > 0` would answer the question."""
+    if not numbers:
+        return ""
+    lines = [_without_comments(index.lines[n - 1]).rstrip() for n in numbers]
+    base = min((_indentation(line) for line in lines if line.strip()), default=0)
+    shown = []
+    for k, (n, line) in enumerate(zip(numbers, lines)):
+        if elided and k == len(numbers) - 1:
+            following = next((index.lines[m - 1] for m in range(numbers[k - 1] + 1, n) if index.lines[m - 1].strip()
+                              and not index.lines[m - 1].strip().startswith("#")), index.lines[n - 1])
+            shown.append(" " * max(0, _indentation(following) - base) + "…")
+        if line.strip():
+            shown.append(line[base:] if line[:base].strip() == "" else line.lstrip())
+    return "\n".join(shown)
 
 
 def _without_comments(code: str) -> str:
@@ -379,7 +473,7 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
     original = stmt.code
     candidates = [_Candidate(code, label, True, fault=True) for code, label in _fault_mutations(stmt, index)]
     edits = _edits(stmt, index)
-    if minimum > 2.0 and not candidates and not any(e.ml for e in edits):
+    if minimum > 2.3 and not candidates and not any(e.ml for e in edits) and not _core(stmt, index):
         return None                                  # generic slips only: it would score below `minimum`
     candidates += [_Candidate(_render(stmt.node, [e]), e.label, e.ml) for e in edits]
     candidates = _distinct_candidates(original, candidates, index, stats)
@@ -397,7 +491,7 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
         id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}{_where(stmt)}?{_context(index, stmt)}",
         answer=original, choices=options, misconceptions=labels, line=stmt.line, end_line=stmt.end_line,
         source="mutant", explain="The others each hide a mistake: " + "; ".join(dict.fromkeys(labels.values())),
-        code=original, score=(3.0 if ml else 1.5) + (0.5 if _ml_line(stmt, index) else 0.0), function=stmt.function,
+        code=original, score=_line_score(stmt, index, 2.0 + (1.0 if ml else 0.0)), function=stmt.function,
         shown_lines=set(_context_lines(index, stmt)), asked_lines=set(range(stmt.line, stmt.end_line + 1)),
         verified="every option computes something different from every other on 4 sets of random inputs")
 
@@ -608,8 +702,10 @@ def _function_blank_score(call: cst.Call, name: str, stmt: Statement, index: Sou
     if isinstance(call.func, cst.Name) and name in ("min", "max"):
         return 2.0                     # Python's own min/max: capping a count, not an ML idea
     if name in _TRAINING_LOOP:
-        return 2.4
-    return 2.0 if name in _API_TRIVIA else 3.0
+        return 2.2                     # asked by the zero_grad/backward/step idiom already
+    if name in _API_TRIVIA:
+        return 2.0
+    return 3.5 if _core(stmt, index) else 2.5
 
 
 _STATE_METHODS = {"zero_grad", "item", "detach_", "sample", "entropy", "step", "backward"}
@@ -669,7 +765,7 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
             or _too_big(stmt):
         return []
     out = []
-    in_idiom = _in_idiom(stmt, index, 4)
+    operator_score = _line_score(stmt, index, 2.0)
 
     def add(target, replacement, answer, what, score):
         try:
@@ -683,7 +779,7 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
         if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS and not _textual(node):
             op = node.operator
             add(op, _BlankOp(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after),
-                _BLANK_OPERATORS[type(op)], "the operator", 2.8 if in_idiom else 2.0)
+                _BLANK_OPERATORS[type(op)], "the operator", operator_score)
         elif isinstance(node, cst.Call):
             func = node.func
             name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
@@ -1071,6 +1167,7 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
     With `minimum`, questions sure to score below it are not even built."""
     stats = stats if stats is not None else Stats()
     statements = [s for s in index.statements if _in_function(s.function, function)]
+    logged = logging_only(index)
     questions: list[GeneratedQuestion] = []
     if "idiom" in kinds:
         seen = set()
@@ -1082,9 +1179,14 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
             seen.add((hit.idiom.id, where))
             q = idiom_question(hit, index, random.Random(f"{seed}:{hit.line}:{hit.idiom.id}"))
             q.function = where
+            if hit.line in logged and hit.end_line == (stmt.end_line if stmt else hit.line):
+                q.score -= 1.5              # `.item()` for a print: the idea may matter, this use of it does not
             stats.count("idiom")
             questions.append(q)
     for stmt in statements:
+        if stmt.line in logged:
+            stats.drop("a line only for printing or logging")
+            continue
         rng = random.Random(f"{seed}:{stmt.line}")
         if "mutant" in kinds:
             q = mutant_question(stmt, index, rng, stats, minimum)
@@ -1100,6 +1202,9 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
                 questions.append(q)
     if "parsons" in kinds:
         for window in parsons_windows(index, statements):
+            if any(s.line in logged for s in window):
+                stats.drop("parsons: a line only for printing or logging")
+                continue
             q = parsons_question(window, index, random.Random(f"{seed}:{window[0].line}:parsons"), stats)
             if q is not None:
                 questions.append(q)
@@ -1167,13 +1272,11 @@ def choose(questions: list, count: int | None, minimum: float = 0.0, per_stateme
 
 def for_file(index: SourceIndex, seed: int = 0, function: str | None = None, kinds: tuple[str, ...] | None = None,
              every: bool = False, stats: Stats | None = None) -> list[GeneratedQuestion]:
-    """What `walkthrough quiz` asks: the best question of each line (idiom questions once per idiom),
-    scoring at least MIN_SCORE; with `every`, every valid question."""
+    """What `walkthrough quiz` asks: the best question of each line (each idiom once per file), scoring at
+    least MIN_SCORE; with `every` (or chosen kinds), whatever the score."""
     asked = kinds or DEFAULT_KINDS
     minimum = 0.0 if kinds or every else MIN_SCORE
     generated = generate_static(index, seed=seed, function=function, kinds=asked, stats=stats, minimum=minimum)
-    if every:
-        return generated
     return choose(generated, None, minimum=minimum)
 
 
