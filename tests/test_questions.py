@@ -739,3 +739,97 @@ def test_an_idiom_excerpt_shows_the_decorator_and_keeps_indentation():
     assert shown.splitlines()[-1] == "        return idx"          # inside the function, as in the file
     ellipsis = next(line for line in shown.splitlines() if line.strip() == "…")
     assert ellipsis.startswith("            ")                     # at the loop body's indentation
+
+
+# ----- choosing: one question per line and per card, none on logging, scores that follow the line's role -------
+LOGGED = textwrap.dedent('''
+    import torch
+
+    def update(q, target, rewards, dones, gamma, optimizer, writer, step, returns, eps):
+        returns = (returns - returns.mean()) / (returns.std() + eps)
+        td_target = rewards + gamma * target.max(dim=1)[0] * (1 - dones)
+        loss = ((q - td_target) ** 2).mean()
+        seen = q.mean().item()
+        writer.add_scalar("losses/q", seen, step)
+        print("loss", loss.item() / 2.0, "SPS", int(step / (step - 1.0)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+''')
+
+
+def test_all_asks_one_question_per_line_and_one_per_card(tmp_path, state_dir):
+    path = tmp_path / "logged.py"
+    path.write_text(LOGGED + "\n\ndef again(x, eps):\n    x = (x - x.mean()) / (x.std() + eps)\n    return x\n")
+    data = json.loads(walkthrough("quiz", path, "--all", "--json", state_dir=state_dir).stdout)
+    assert data
+    lines = [q["line"] for q in data]
+    assert len(lines) == len(set(lines))
+    cards = [q["idiom"] for q in data if q.get("idiom")]
+    assert len(cards) == len(set(cards))
+
+
+def test_lines_only_for_printing_or_logging_get_no_question():
+    index = index_of(LOGGED)
+    lines = LOGGED.splitlines()
+    logged = {lines[n - 1].strip().split(" ")[0] for n in questions.logging_only(index)}
+    assert logged == {"seen", "writer.add_scalar(\"losses/q\",", "print(\"loss\","}
+    for q in questions.for_file(index, every=True):
+        assert q.line not in questions.logging_only(index), q.prompt
+
+
+def test_a_formula_of_the_method_scores_above_setup_and_api_recall():
+    source = textwrap.dedent('''
+        import random
+        import torch
+
+        def run(rewards, gamma, seed, sizes, x):
+            random.seed(seed)
+            width = sizes[0] * 2 + sizes[1]
+            R = 0.0
+            for r in rewards[::-1]:
+                R = r + gamma * R
+            return R
+    ''')
+    asked = questions.for_file(index_of(source), every=True)
+    score = {index_of(source).lines[q.line - 1].strip(): q.score for q in asked}
+    assert score["R = r + gamma * R"] >= 4.0              # the discounted return: the idea itself
+    assert score["random.seed(seed)"] < questions.MIN_SCORE
+    assert score.get("width = sizes[0] * 2 + sizes[1]", 0) < questions.MIN_SCORE
+
+
+@pytest.mark.parametrize("source, card, not_claimed", [
+    # a squeezed output that goes to a loss checking shapes: nothing broadcasts silently there
+    ("import torch.nn as nn\n\ndef d(net, x, label):\n    out = net(x).view(-1, 1).squeeze(1)\n"
+     "    return nn.BCELoss()(out, label)\n", "squeeze-broadcast", "silently"),
+    # .item() that feeds the environment, not a log
+    ("def act(env, dist):\n    action = dist.sample()\n    obs, r, done, info = env.step(action.item())\n"
+     "    return obs\n", "item-scalar", "logging"),
+])
+def test_a_card_claims_nothing_the_code_it_attaches_to_contradicts(source, card, not_claimed):
+    found = [q for q in generated(source, ("idiom",), seeds=[0]) if q.idiom == card]
+    assert found and not_claimed not in found[0].answer.lower()
+
+
+@pytest.mark.parametrize("code, card", [
+    ("netG.zero_grad()\nlabel.fill_(real_label)\noutput = netD(fake)\nerrG = criterion(output, label)",
+     "gan-generator-real-labels"),
+    ("opt = optim.Adam(gen.parameters(), lr=2e-4, betas=(0.5, 0.999))", "adam-beta1-half"),
+    ("pi_loss = -critic(states, policy(states)).mean()", "deterministic-actor-loss"),
+    ("ret = discount_cumsum(rewards, gamma)", "reward-to-go"),
+    ("q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)", "multihead-split"),
+    ("out = out.transpose(1, 2).contiguous().view(B, T, C)", "multihead-merge"),
+    ("hidden = repackage_hidden(hidden)", "detach-hidden"),
+    ("y = torch.min(q1_targ, q2_targ)", "clipped-double-q"),
+    ("tp.data.mul_(polyak)\ntp.data.add_((1 - polyak) * p.data)", "polyak-average"),
+    ("tq.data.copy_(tau * q.data + (1 - tau) * tq.data)", "soft-update"),
+    ("loss = -(logp * adv).mean()", "policy-gradient-loss"),
+    ("target = critic_target(s2, actor_target(s2) + (torch.randn_like(a) * policy_noise).clamp(-c, c))",
+     "target-policy-smoothing"),
+    ("nxt = target_net(next_obs).max(dim=1)[0]", "q-learning-max-target"),
+    ("v = torch.min(q1, q2) - alpha * log_pi", "sac-entropy-term"),
+])
+def test_new_cards_are_found_in_code_written_another_way(code, card):
+    source = "import torch\nimport torch.optim as optim\n\ndef f(*a):\n" + textwrap.indent(code, "    ") + "\n"
+    assert card in {q.idiom for q in generated(source, ("idiom",), seeds=[0])}

@@ -38,7 +38,8 @@ def add_parser(sub, name: str) -> None:
     quiz.add_argument("--count", type=int, metavar="N", help="ask at most N questions (default: 10 when asking, "
                                                             "all when listing)")
     quiz.add_argument("--all", action="store_true",
-                      help="every valid question, not only the best of each line")
+                      help="every question worth asking (still one per line and one per idiom card), "
+                           "not only the best-scoring ones")
     quiz.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same questions")
     quiz.add_argument("--kinds", nargs="+", metavar="KIND",
                       help="only these kinds: idiom mutant blank parsons names")

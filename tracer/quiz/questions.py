@@ -36,6 +36,7 @@ DEFAULT_KINDS = ("idiom", "mutant", "blank", "parsons")     # names: only when a
 LIVE_KINDS = ("shape", "value", "whatif", "loop_count")
 ALL_KINDS = STATIC_KINDS + LIVE_KINDS
 MIN_SCORE = 2.5            # `walkthrough quiz` asks questions scoring at least this unless --all
+WORTHLESS = 1.0            # below this (an idiom card on a line only for logging) not even --all asks it
 BLANK = "____"
 _EMPTY = cst.Module([])
 
@@ -95,6 +96,9 @@ def _core(stmt: Statement, index: SourceIndex) -> bool:
     value = getattr(stmt.node, "value", None)
     if value is None or not any(isinstance(n, (cst.BinaryOperation, cst.UnaryOperation)) for n in _walk(value)):
         return False
+    leaves = [n for n in _walk(value) if not isinstance(n, (cst.BinaryOperation, cst.UnaryOperation))]
+    if len(leaves) <= 2 and all(isinstance(n, cst.Name) for n in leaves):
+        return False                                  # `qf_loss = qf1_loss + qf2_loss`: a sum, not a formula
     names = [n for n in stmt.writes if not n.startswith("<")]
     if isinstance(stmt.node, cst.Return):
         names.append(stmt.function.rpartition(".")[2])          # `return ...` of compute_loss_v
@@ -1275,7 +1279,7 @@ def for_file(index: SourceIndex, seed: int = 0, function: str | None = None, kin
     """What `walkthrough quiz` asks: the best question of each line (each idiom once per file), scoring at
     least MIN_SCORE; with `every` (or chosen kinds), whatever the score."""
     asked = kinds or DEFAULT_KINDS
-    minimum = 0.0 if kinds or every else MIN_SCORE
+    minimum = WORTHLESS if kinds or every else MIN_SCORE
     generated = generate_static(index, seed=seed, function=function, kinds=asked, stats=stats, minimum=minimum)
     return choose(generated, None, minimum=minimum)
 
