@@ -1021,8 +1021,8 @@ def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Ra
         stats.drop(f"parsons: {unprovable}")
         return None
     full = [_full_writes(s, index) for s in window]
-    if all(set(full[i]) & set(window[j].reads) for i, j in deps):
-        stats.drop("parsons: only a chain of assignments (solved by matching names)")
+    if all(set(full[i]) & set(window[j].reads) or isinstance(window[j].node, cst.Return) for i, j in deps):
+        stats.drop("parsons: only a chain of assignments (solved by matching names; a return goes last)")
         return None
     if not _orders_confirmed(window, orders, allowed, index):
         stats.drop("parsons: the key does not match what the orders compute")
