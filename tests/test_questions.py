@@ -833,3 +833,10 @@ def test_a_card_claims_nothing_the_code_it_attaches_to_contradicts(source, card,
 def test_new_cards_are_found_in_code_written_another_way(code, card):
     source = "import torch\nimport torch.optim as optim\n\ndef f(*a):\n" + textwrap.indent(code, "    ") + "\n"
     assert card in {q.idiom for q in generated(source, ("idiom",), seeds=[0])}
+
+
+def test_pythons_min_and_max_are_not_swapped_in_a_mutant():
+    source = "def schedule(start_e, end_e, duration, t):\n    slope = (end_e - start_e) / duration\n" \
+             "    return max(slope * t + start_e, end_e)\n"
+    for q in generated(source, ("mutant",)):          # decaying or rising: the function does not say
+        assert not any("min(" in c for c in q.choices)

@@ -189,27 +189,37 @@ def idiom_question(hit: idioms.IdiomHit, index: SourceIndex, rng: random.Random)
         verified="teacher-written answer from the idiom catalogue; the pattern matched this code")
 
 
-def _shown_numbers(index: SourceIndex, start: int, end: int, limit: int = 6) -> tuple[list[int], bool]:
-    """The lines an idiom question shows of a hit: its code lines with the decorators above a `def` (what
+def _shown_numbers(index: SourceIndex, start: int, end: int, limit: int = 6) -> tuple[list[int], int | None]:
+    """The lines an idiom question shows of a hit: its statements with the decorators above a `def` (what
     makes `@torch.no_grad()` true), without comments, blank lines and docstrings; a long hit by its first
-    three code lines and its last one."""
+    statements and its last one, never part of a statement. Returns (line numbers, the position in them where
+    the left-out middle is, or None)."""
     stmt = index.at(start)
+    units: list[tuple[int, int]] = []
     if stmt is not None and isinstance(stmt.node, (cst.FunctionDef, cst.ClassDef)) and stmt.node.decorators:
         position = index.wrapper.resolve(PositionProvider).get(stmt.node.decorators[0])
-        if position is not None:
-            start = min(start, position.start.line)
-    code = set(range(start, (stmt.line if stmt is not None and stmt.line >= start else start)))   # decorators
+        if position is not None and position.start.line < stmt.line:
+            units.append((position.start.line, stmt.line - 1))
     for s in index.statements:
         if s.line <= end and s.end_line >= start and not _docstring(s):
-            code.update(range(max(s.line, start), min(s.end_line, end) + 1))
-    code.update(n for n in range(start, end + 1)
-                if re.match(r"\s*(else|elif\b.*|except\b.*|finally)\s*:", index.lines[n - 1]))
-    code.update((start, end))
-    numbers = sorted(n for n in code if index.lines[n - 1].strip())
-    return (numbers, False) if len(numbers) <= limit else (numbers[:3] + numbers[-1:], True)
+            units.append((max(s.line, start), min(s.end_line, end)))
+    units += [(n, n) for n in range(start, end + 1)
+              if re.match(r"\s*(else|elif\b.*|except\b.*|finally)\s*:", index.lines[n - 1])]
+    units = sorted(set(units)) or [(start, end)]
+    size = lambda unit: unit[1] - unit[0] + 1                       # noqa: E731
+    if sum(size(u) for u in units) <= limit:
+        return [n for u in units for n in range(u[0], u[1] + 1)], None
+    head, lines = [], 0
+    for unit in units[:-1]:
+        if head and lines + size(unit) > limit - 2:
+            break
+        head.append(unit)
+        lines += size(unit)
+    tail = [units[-1]] if size(units[-1]) <= 3 else []
+    return [n for u in head + tail for n in range(u[0], u[1] + 1)], lines
 
 
-def _shown_code(index: SourceIndex, numbers: list[int], elided: bool = False) -> str:
+def _shown_code(index: SourceIndex, numbers: list[int], elided: int | None = None) -> str:
     """Those lines at their real indentation relative to each other (an ellipsis where a long hit's middle
     is left out), without comments: a comment such as `# da/dz = 1 where z > 0` would answer the question."""
     if not numbers:
@@ -217,10 +227,11 @@ def _shown_code(index: SourceIndex, numbers: list[int], elided: bool = False) ->
     lines = [_without_comments(index.lines[n - 1]).rstrip() for n in numbers]
     base = min((_indentation(line) for line in lines if line.strip()), default=0)
     shown = []
-    for k, (n, line) in enumerate(zip(numbers, lines)):
-        if elided and k == len(numbers) - 1:
-            following = next((index.lines[m - 1] for m in range(numbers[k - 1] + 1, n) if index.lines[m - 1].strip()
-                              and not index.lines[m - 1].strip().startswith("#")), index.lines[n - 1])
+    for k, line in enumerate(lines + [""]):
+        if k == elided:
+            after = numbers[k - 1] + 1
+            following = next((index.lines[m - 1] for m in range(after, len(index.lines) + 1)
+                              if index.lines[m - 1].strip() and not index.lines[m - 1].strip().startswith("#")), "")
             shown.append(" " * max(0, _indentation(following) - base) + "…")
         if line.strip():
             shown.append(line[base:] if line[:base].strip() == "" else line.lstrip())
@@ -301,7 +312,9 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
         elif isinstance(node, cst.Call):
             func = node.func
             name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
-            if name is not None and name.value in _MINMAX:
+            # Python's own min/max cap a value: which one is right depends on whether it rises or falls
+            builtin = isinstance(func, cst.Name) and index.qualified(func) in ("min", "max")
+            if name is not None and name.value in _MINMAX and not builtin:
                 out.append(_Edit(name, name.with_changes(value=_MINMAX[name.value]),
                                  f"{name.value} and {_MINMAX[name.value]} confused", ml=True, site=site(name)))
             if isinstance(func, cst.Attribute) and func.attr.value == "detach" and not node.args:
