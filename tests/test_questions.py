@@ -543,12 +543,17 @@ def test_the_rated_sample_is_complete_and_still_what_quiz_asks():
             assert q["answer"] in q["choices"] and set(q["misconceptions"]) == set(q["choices"]) - {q["answer"]}
     corpus = RATED.parent / "corpus"
     present = [q for q in rated if (corpus / q["file"]).is_file()]
-    by_file = {}
+    by_file, scored = {}, []
     for q in present:          # the corpus is not committed (see README): checked where it is present
         if q["file"] not in by_file:
             index = questions.SourceIndex.from_file(corpus / q["file"])
-            by_file[q["file"]] = {(g.line, g.source, json.dumps(g.answer)) for g in questions.for_file(index)}
-        assert (q["line"], q["kind"], json.dumps(q["answer"])) in by_file[q["file"]], (q["file"], q["line"])
+            by_file[q["file"]] = {(g.line, g.source, json.dumps(g.answer)): g.score for g in questions.for_file(index)}
+        key = (q["line"], q["kind"], json.dumps(q["answer"]))
+        assert key in by_file[q["file"]], (q["file"], q["line"])
+        scored.append((by_file[q["file"]][key], q["verdict"]["value"]))
+    if len(scored) >= 30:      # the teaching score follows the value a reader gave (Pearson r)
+        import statistics
+        assert statistics.correlation(*zip(*scored)) >= 0.5
 
 
 @pytest.mark.parametrize("reply", ["b", "B", "b)", "(b)", "b.", "2", "2)", "one-step TD error: delta_t",
