@@ -60,9 +60,9 @@ def test_a_blank_is_rendered_from_the_tree_and_keeps_every_parenthesis():
 @pytest.mark.parametrize("reply", ["-", " - ", "`-`"])
 def test_an_operator_typed_into_a_blank_is_accepted(reply):
     index = index_of(PPO_LOSS)
-    stmt = next(s for s in index.statements if s.code.startswith("frac ="))
-    masked = next(c for c in questions.blank_candidates(stmt, index) if c[1] == "-" and "(iteration" in c[0])[0]
-    assert masked == "frac = 1.0 ____ (iteration - 1.0) / n"
+    stmt = next(s for s in index.statements if s.code.startswith("v_loss ="))
+    masked = next(c for c in questions.blank_candidates(stmt, index) if c[1] == "-")[0]
+    assert masked == "v_loss = 0.5 * ((newvalue ____ b_returns) ** 2).mean()"
     q = Question(id="x", kind="blank", prompt="", expr=masked, answer="-")
     assert questions.check_blank(reply, q, stmt.code)
     assert not questions.check_blank("+", q, stmt.code)
@@ -660,13 +660,13 @@ def test_a_blank_shows_the_statements_above_it_past_comment_banners_at_their_rea
         assert "It comes after:" in q.prompt, q.prompt
 
 
-def test_a_method_blank_with_room_for_other_methods_is_not_asked():
-    blanks = {(q.line, q.answer) for q in generated(GAN_STEP, ("blank",))}
-    lines = GAN_STEP.splitlines()
-    asked = {lines[line - 1].strip(): answer for line, answer in blanks}
+def test_a_method_blank_with_room_for_other_methods_or_only_api_recall_is_not_asked():
+    source = GAN_STEP + "    h = dist.entropy()\n    y = torch.exp(errG - errD_fake)\n"
+    asked = {questions.SourceIndex(source).lines[q.line - 1].strip(): q.answer for q in generated(source, ("blank",))}
     assert "netG.zero_grad()" not in asked                 # train(), eval(), cuda() fit as well
-    assert asked.get("errG.backward()") == "backward"      # a loss's only method as a statement of its own
-    assert asked.get("optimizerG.step()") == "step"        # right after backward: step is the only right fill
+    assert "h = dist.entropy()" not in asked               # sample(), mode() too
+    assert not {"errG.backward()", "optimizerG.step()"} & set(asked)     # API recall: the card asks why instead
+    assert asked.get("y = torch.exp(errG - errD_fake)") == "exp"
 
 
 def test_a_blank_whose_answer_the_shown_code_spells_is_not_asked():
@@ -845,3 +845,44 @@ def test_pythons_min_and_max_are_not_swapped_in_a_mutant():
              "    return max(slope * t + start_e, end_e)\n"
     for q in generated(source, ("mutant",)):          # decaying or rising: the function does not say
         assert not any("min(" in c for c in q.choices)
+
+
+@pytest.mark.parametrize("code", [
+    "total_steps = steps_per_epoch * epochs",                      # bookkeeping, not a formula
+    "per_gpu = int(args.batch_size / ngpus_per_node)",             # `//` would do the same
+    "self.layers = self.layers + [Layer(d, d + 1)]",               # a list: the probe cannot compare operators
+])
+def test_no_operator_blank_outside_a_formula_or_with_a_second_right_answer(code):
+    source = f"import torch\n\nclass Net:\n    def f(self, steps_per_epoch, epochs, args, ngpus_per_node, d):\n" \
+             f"        x = 1\n        {code}\n"
+    assert not [q for q in generated(source, ("blank",)) if q.answer in ("+", "-", "*", "/")]
+
+
+def test_an_operator_blank_accepts_only_fills_that_compute_the_same():
+    source = "import torch\n\ndef f(self, layer, returns, values):\n    x = 1\n" \
+             "    loss = ((returns - values) ** 2).mean() + layer.weight.sum()\n"
+    qs = [q for q in generated(source, ("blank",)) if q.answer in ("+", "-", "*", "/", "**")]
+    assert qs
+    for q in qs:
+        assert len(q.accepted) <= 1 and not ({"+", "-"} <= set(q.accepted) | {q.answer})
+
+
+def test_an_idiom_inside_a_long_statement_is_shown_whole():
+    source = textwrap.dedent('''
+        import torch
+
+        def main(args, kwargs, datasets, transforms, loss, batch_idx):
+            train_loader = torch.utils.data.DataLoader(
+                datasets.MNIST('../data', train=True, download=True,
+                               transform=transforms.Compose([
+                                   transforms.ToTensor(),
+                                   transforms.Normalize((0.1307,), (0.3081,))
+                               ])),
+                batch_size=args.batch_size, shuffle=True, **kwargs)
+            print('Train: [{}]\tLoss: {:.6f}'.format(
+                batch_idx, loss.item()))
+    ''')
+    for q in generated(source, ("idiom",), seeds=[0]):
+        shown = q.prompt.split("\n\n", 1)[1]
+        assert shown.strip(), q.prompt                          # never an empty excerpt
+        compile(textwrap.dedent(shown), "<excerpt>", "exec")    # whole statements: it parses

@@ -221,16 +221,17 @@ class _Interpreter:
                 return left + right
             return self.unknown("op:" + type(op).__name__, left, right)
         if isinstance(left, tuple) or isinstance(right, tuple):
-            # a list or tuple: `+` of two concatenates, `*` by an integer repeats, anything else is a TypeError
-            # in Python (`[obs_dim] - list(sizes)` cannot run)
+            # lists and tuples: `+` of two concatenates, `*` by an integer repeats; any other operator between
+            # a sequence and a sequence or a number is a TypeError (`[obs_dim] - list(sizes)` cannot run). With
+            # a value we know nothing about (an unknown name may be a list too) the result is uninterpreted.
+            sequence, other = (left, right) if isinstance(left, tuple) else (right, left)
             if isinstance(op, ast.Add) and isinstance(left, tuple) and isinstance(right, tuple):
                 return left + right
-            if isinstance(op, ast.Mult):
-                times = right if isinstance(left, tuple) else left
-                if isinstance(times, int) and not isinstance(times, bool) and not (
-                        isinstance(left, tuple) and isinstance(right, tuple)):
-                    return (left if isinstance(left, tuple) else right) * max(0, min(times, 16))
-            raise TypeError("unsupported operand type for a sequence")
+            if isinstance(op, ast.Mult) and isinstance(other, int) and not isinstance(other, bool):
+                return sequence * max(0, min(other, 16))
+            if isinstance(other, (tuple, int, float, bool)):
+                raise TypeError("unsupported operand type for a sequence")
+            return self.unknown("op:" + type(op).__name__, left, right)
         with np.errstate(all="ignore"):
             if isinstance(op, ast.Add):
                 return left + right

@@ -106,7 +106,7 @@ def _core(stmt: Statement, index: SourceIndex) -> bool:
 
 
 _LOG_CALL = re.compile(r"^(print|pprint|(.*\.)?(add_scalars?|add_histogram|add_text|log_tabular|log_metrics|"
-                       r"set_postfix|set_description|info|debug|warning|dump_tabular))$")
+                       r"set_postfix|set_description|info|debug|warning|dump_tabular)|(plt|ax|axes|fig|pyplot)\..*)$")
 _LOGGER = re.compile(r"(?i)writer|logger|logging|wandb|tensorboard|\btb\b|summary|pbar|tqdm|log$")
 
 
@@ -202,13 +202,16 @@ def _shown_numbers(index: SourceIndex, start: int, end: int, limit: int = 6) -> 
             units.append((position.start.line, stmt.line - 1))
     for s in index.statements:
         if s.line <= end and s.end_line >= start and not _docstring(s):
-            units.append((max(s.line, start), min(s.end_line, end)))
+            inside = s.compound and s.line < start           # a block around the hit: only its lines in the hit
+            units.append((max(s.line, start), min(s.end_line, end)) if inside else (s.line, s.end_line))
     units += [(n, n) for n in range(start, end + 1)
               if re.match(r"\s*(else|elif\b.*|except\b.*|finally)\s*:", index.lines[n - 1])]
     units = sorted(set(units)) or [(start, end)]
     size = lambda unit: unit[1] - unit[0] + 1                       # noqa: E731
-    if sum(size(u) for u in units) <= limit:
-        return [n for u in units for n in range(u[0], u[1] + 1)], None
+    if sum(size(u) for u in units) <= limit or len(units) == 1 and size(units[0]) <= 3 * limit:
+        return [n for u in units for n in range(u[0], u[1] + 1)], None      # one long statement: shown whole
+    if len(units) == 1:
+        return list(range(units[0][0], units[0][0] + limit)), limit
     head, lines = [], 0
     for unit in units[:-1]:
         if head and lines + size(unit) > limit - 2:
@@ -574,12 +577,10 @@ def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
 
 
 def _the_line(index: SourceIndex, stmt: Statement, code: str, before: int = 2) -> str:
-    """`code` (the statement as rendered from the tree: its first line without indentation, later lines as in
-    the file) at the statement's indentation relative to the context shown above it."""
-    base = _base_indent(index, stmt, before)
-    first, *rest = code.splitlines() or [""]
-    lines = [" " * (_indentation(index.lines[stmt.line - 1]) - base) + first, *_dedent_by(rest, base)]
-    return _indent("\n".join(lines))
+    """`code` (the statement as rendered from the tree: lines relative to the statement's own indentation) at
+    the statement's indentation relative to the context shown above it."""
+    shift = " " * (_indentation(index.lines[stmt.line - 1]) - _base_indent(index, stmt, before))
+    return _indent("\n".join(shift + line if line.strip() else line for line in code.splitlines()))
 
 
 def _normal(code: str) -> str:
@@ -690,16 +691,13 @@ def _singled_out(options: list[str], answer: str) -> bool:
 # ----- blank: fill it in ---------------------------------------------------------------------------------
 # Functions whose name the context and ML knowledge determine (`loss.____()` after zero_grad is backward);
 # mean or sum, softmax or log_softmax, relu or tanh would each leave two defensible answers.
+# Not asked: recall of an API (`loss.____()`, `rb.____(batch_size)`, `torch.____(seed)`, `.item()`): a learner
+# who knows the idea gains nothing, and the zero_grad/backward/step and seeding cards ask why instead.
 _VOCABULARY = {
-    "backward", "zero_grad", "step", "exp", "max", "min", "clamp", "no_grad", "gather", "multinomial",
-    "masked_fill", "tril", "manual_seed", "shuffle", "clip_grad_norm_", "log_prob", "entropy", "sample", "item",
-    "argmax", "detach_", "sqrt", "logsumexp", "randn_like",
+    "exp", "max", "min", "clamp", "no_grad", "gather", "multinomial", "masked_fill", "tril", "clip_grad_norm_",
+    "log_prob", "entropy", "argmax", "detach_", "sqrt", "logsumexp", "randn_like",
 }
 _ALIASES = {"clamp": {"clip"}, "no_grad": {"inference_mode"}}
-_API_TRIVIA = {"item", "manual_seed", "sample", "shuffle", "step"}     # knowing an API, not an idea
-
-
-_TRAINING_LOOP = {"backward", "zero_grad", "step"}     # asked by the zero_grad/backward/step idiom already
 
 
 def _in_idiom(stmt: Statement, index: SourceIndex, value: int) -> bool:
@@ -717,35 +715,17 @@ def _function_blank_score(call: cst.Call, name: str, stmt: Statement, index: Sou
     if _spells(name, [masked_out, *(p.code for p in _previous(index, stmt))]):
         return None                    # `min_qf = torch.____(q1, q2)`, `errD.item(), errG.____()`
     if isinstance(call.func, cst.Name) and name in ("min", "max"):
-        return 2.0                     # Python's own min/max: capping a count, not an ML idea
-    if name in _TRAINING_LOOP:
-        return 2.2                     # asked by the zero_grad/backward/step idiom already
-    if name in _API_TRIVIA:
-        return 2.0
+        return None                    # Python's own min/max: capping a count, not an ML idea
     return 3.5 if _core(stmt, index) else 2.5
 
 
-_STATE_METHODS = {"zero_grad", "item", "detach_", "sample", "entropy", "step", "backward"}
+_STATE_METHODS = {"detach_", "entropy"}
 
 
 def _one_method_fits(call: cst.Call, name: str, stmt: Statement, index: SourceIndex) -> bool:
-    """A method called without arguments leaves room for others of the same form (`x.____()`: train, eval,
-    zero_grad, cuda, item, detach...). It is asked only when what the line and the code above show leaves one:
-    backward on a loss as a statement of its own; step on a scheduler, or on an optimizer right after
-    backward (or the gradient clipping that follows it)."""
-    if call.args or not isinstance(call.func, cst.Attribute) or name not in _STATE_METHODS:
-        return True
-    receiver = _EMPTY.code_for_node(call.func.value)
-    alone = isinstance(stmt.node, cst.Expr) and stmt.node.value is call
-    if name == "backward":
-        return alone and re.search(r"(?i)loss|err|cost|objective", receiver) is not None
-    if name == "step":
-        if re.search(r"(?i)sched", receiver):
-            return alone
-        previous = _previous(index, stmt, 1)
-        return alone and re.search(r"(?i)optim|opt\b|opt_|_opt", receiver) is not None and bool(previous) \
-            and re.search(r"\.backward\(|clip_grad_(norm|value)_\(", previous[-1].code) is not None
-    return False
+    """A method called without arguments leaves room for others of the same form (`netG.____()`: zero_grad,
+    train, eval, cuda; `dist.____()`: entropy, sample, mode; `x.____()`: detach_, zero_, relu_): not asked."""
+    return bool(call.args) or not isinstance(call.func, cst.Attribute) or name not in _STATE_METHODS
 
 
 def _spells(name: str, texts: list[str]) -> bool:
@@ -783,6 +763,7 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
         return []
     out = []
     operator_score = _line_score(stmt, index, 2.0)
+    operators = _core(stmt, index)          # an operator in bookkeeping (`steps * epochs`) teaches nothing
 
     def add(target, replacement, answer, what, score):
         try:
@@ -792,8 +773,9 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
         if masked.count(BLANK) == 1:
             out.append((masked, answer, what, score))
 
-    def walk(node):
-        if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS and not _textual(node):
+    def walk(node, parent=None):
+        if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS and not _textual(node) \
+                and operators and not _truncated_division(node, parent):
             op = node.operator
             add(op, _BlankOp(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after),
                 _BLANK_OPERATORS[type(op)], "the operator", operator_score)
@@ -807,10 +789,18 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
             # never dim (-1 and the last axis's number are the same) nor keepdim (both run; which one is right
             # depends on lines the learner does not see)
         for child in _children(node):
-            walk(child)
+            walk(child, node)
 
     walk(stmt.node)
     return out
+
+
+def _truncated_division(node: cst.BinaryOperation, parent) -> bool:
+    """`int(a / b)`, `round(a / b)`: `//` would do the same for positive counts, a second right answer."""
+    if not isinstance(node.operator, (cst.Divide, cst.FloorDivide)) or not isinstance(parent, cst.Call):
+        return False
+    name = (idioms._dotted(parent.func) or "").rpartition(".")[2]
+    return name in ("int", "round", "floor", "ceil", "trunc")
 
 
 def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stats: Stats,
@@ -862,6 +852,8 @@ def _equivalent_fills(masked: str, answer: str, original: str, what: str, index:
     states = probe.states([original, *codes], index.aliases)
     if states[0] is None:
         return []
+    if any(trial[0] == "error" for trial in states[0]):
+        return None                 # the real line fails on the probe's inputs: it cannot tell the operators apart
     accepted = []
     for op, state in zip(others, states[1:]):
         if state is None:
@@ -1196,7 +1188,7 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
             seen.add((hit.idiom.id, where))
             q = idiom_question(hit, index, random.Random(f"{seed}:{hit.line}:{hit.idiom.id}"))
             q.function = where
-            if hit.line in logged and hit.end_line == (stmt.end_line if stmt else hit.line):
+            if stmt is not None and stmt.line in logged and hit.end_line <= stmt.end_line:
                 q.score -= 1.5              # `.item()` for a print: the idea may matter, this use of it does not
             stats.count("idiom")
             questions.append(q)
