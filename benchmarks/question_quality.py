@@ -172,8 +172,13 @@ def main() -> None:
         print(f"note: no corpus files in {CORPUS} (see tests/data/questions/README.md); the repo's own files only")
     kinds, verified, how = Counter(), Counter(), defaultdict(set)
     all_questions, problems, worst, worst_name = [], [], 0.0, ""
+    pool_kinds, pool_questions, pool_problems = Counter(), [], []
     for path in paths:
         index, chosen, seconds = generate(path)
+        pool = questions.for_file(index, every=True)          # what `quiz --all` asks: checked the same way
+        pool_kinds.update(q.source for q in pool)
+        pool_questions += [(path, q) for q in pool]
+        pool_problems += [f"{path.name}:{q.line} {q.source} (--all): {d}" for q in pool for d in defects(q, index)]
         lines = len(path.read_text(encoding="utf-8").splitlines())
         scaled = seconds * 300 / max(lines, 300)
         if scaled > worst:
@@ -189,12 +194,16 @@ def main() -> None:
             all_questions.append((path, q))
             problems += [f"{path.name}:{q.line} {q.source}: {d}" for d in defects(q, index)]
     problems += [f"ambiguous prompt: {p}" for p in ambiguous_prompts(all_questions)]
+    pool_problems += [f"ambiguous prompt (--all): {p}" for p in ambiguous_prompts(pool_questions)]
+    problems += [p for p in pool_problems if p not in problems]
     total = sum(kinds.values())
     print()
     for kind in questions.STATIC_KINDS:
         if kinds[kind]:
             print(f"{kind}: {kinds[kind]} questions, {verified[kind]} machine-verified — "
                   + " | ".join(sorted(how[kind])))
+    print(f"\n--all: {sum(pool_kinds.values())} questions ({', '.join(f'{k} {v}' for k, v in sorted(pool_kinds.items()))}), "
+          f"checked for the same defects")
     print(f"\nstructural defects: {len(problems)}")
     for problem in problems[:20]:
         print("  " + problem)

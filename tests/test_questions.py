@@ -60,9 +60,9 @@ def test_a_blank_is_rendered_from_the_tree_and_keeps_every_parenthesis():
 @pytest.mark.parametrize("reply", ["-", " - ", "`-`"])
 def test_an_operator_typed_into_a_blank_is_accepted(reply):
     index = index_of(PPO_LOSS)
-    stmt = next(s for s in index.statements if s.code.startswith("frac ="))
-    masked = next(c for c in questions.blank_candidates(stmt, index) if c[1] == "-" and "(iteration" in c[0])[0]
-    assert masked == "frac = 1.0 ____ (iteration - 1.0) / n"
+    stmt = next(s for s in index.statements if s.code.startswith("v_loss ="))
+    masked = next(c for c in questions.blank_candidates(stmt, index) if c[1] == "-")[0]
+    assert masked == "v_loss = 0.5 * ((newvalue ____ b_returns) ** 2).mean()"
     q = Question(id="x", kind="blank", prompt="", expr=masked, answer="-")
     assert questions.check_blank(reply, q, stmt.code)
     assert not questions.check_blank("+", q, stmt.code)
@@ -223,6 +223,57 @@ def test_parsons_key_accepts_exactly_the_orders_that_compute_the_same():
         for order in accepted:                   # obs[i] = a must come before total = obs.sum()
             assert order.index("obs[i] = a") < order.index("total = obs.sum()")
         assert ("dones[i] = d", "obs[i] = a", "total = obs.sum()", "return total") in accepted or len(code) < 4
+
+
+def _really_same_orders(q, inputs):
+    """The orders of a Parsons question's lines that leave the same values as the real order, run for real
+    with torch on random inputs (our own test code, executed directly)."""
+    def run(lines):
+        torch.manual_seed(0)
+        env = {"torch": torch, "math": __import__("math"), **{k: v.clone() for k, v in inputs.items()}}
+        try:
+            exec("\n".join(lines), env)
+        except NameError:                       # a line before the one that computes what it reads
+            return None
+        return {k: v for k, v in env.items() if isinstance(v, torch.Tensor)}
+    reference = run(q.answer)
+    same = set()
+    for order in itertools.permutations(range(len(q.choices))):
+        result = run([q.choices[i] for i in order])
+        if result is not None and result.keys() == reference.keys() and all(torch.equal(result[k], reference[k]) for k in reference):
+            same.add(order)
+    return same
+
+
+@pytest.mark.parametrize("body, asked", [
+    # disjoint slices of one tensor commute, overlapping ones do not: running on random inputs cannot tell
+    ("pe[:, 0::2] = torch.sin(position * div)\npe[:, 1::2] = torch.cos(position * div)\npe = pe.unsqueeze(0)", False),
+    ("pe[:, 0:2] = torch.sin(position * div)\npe[:, 1:3] = torch.cos(position * div)\npe = pe.unsqueeze(0)", False),
+    # in-place adds commute, in-place add and multiply do not
+    ("pe.add_(position)\npe.add_(div)\ntotal = pe.sum()", False),
+    ("pe.add_(position)\npe.mul_(div)\ntotal = pe.sum()", False),
+    # two draws from one generator: swapped, each takes the other's numbers
+    ("a = torch.randn(4, 4) + position\nb = torch.randn(4, 4) * div\nc = a - b", False),
+    # a read before an overwrite; writes into two different tensors before their sum
+    ("total = pe.sum()\npe = pe * 2\nc = pe + total\nd = c.mean()", True),
+    ("pe[0] = position[0]\ndiv[1] = position[1]\ntotal = pe.sum() + div.sum()", True),
+])
+def test_parsons_key_is_what_really_running_every_order_says(body, asked):
+    source = "import math\nimport torch\n\ndef f(pe, position, div):\n" + textwrap.indent(body, "    ") + "\n"
+    inputs = {"pe": torch.rand(4, 4), "position": torch.rand(4, 4), "div": torch.rand(4, 4)}
+    found = generated(source, ("parsons",))
+    assert bool(found) is asked
+    for q in found:
+        assert _orders(q) == _really_same_orders(q, inputs), q.prompt
+
+
+def test_parsons_is_not_asked_on_a_chain_of_assignments():
+    source = "import torch\n\ndef f(data, real, device):\n    x = data[0].to(device)\n    n = x.size(0)\n" \
+             "    label = torch.full((n,), real, device=device)\n"
+    assert not generated(source, ("parsons",))
+    losses = "import torch.nn.functional as F\n\ndef f(q1, q2, y):\n    l1 = F.mse_loss(q1, y)\n" \
+             "    l2 = F.mse_loss(q2, y)\n    loss = l1 + l2\n"
+    assert not generated(losses, ("parsons",))
 
 
 def test_parsons_accepts_any_spelling_of_a_right_order():
@@ -492,12 +543,17 @@ def test_the_rated_sample_is_complete_and_still_what_quiz_asks():
             assert q["answer"] in q["choices"] and set(q["misconceptions"]) == set(q["choices"]) - {q["answer"]}
     corpus = RATED.parent / "corpus"
     present = [q for q in rated if (corpus / q["file"]).is_file()]
-    by_file = {}
+    by_file, scored = {}, []
     for q in present:          # the corpus is not committed (see README): checked where it is present
         if q["file"] not in by_file:
             index = questions.SourceIndex.from_file(corpus / q["file"])
-            by_file[q["file"]] = {(g.line, g.source, json.dumps(g.answer)) for g in questions.for_file(index)}
-        assert (q["line"], q["kind"], json.dumps(q["answer"])) in by_file[q["file"]], (q["file"], q["line"])
+            by_file[q["file"]] = {(g.line, g.source, json.dumps(g.answer)): g.score for g in questions.for_file(index)}
+        key = (q["line"], q["kind"], json.dumps(q["answer"]))
+        assert key in by_file[q["file"]], (q["file"], q["line"])
+        scored.append((by_file[q["file"]][key], q["verdict"]["value"]))
+    if len(scored) >= 30:      # the teaching score follows the value a reader gave (Pearson r)
+        import statistics
+        assert statistics.correlation(*zip(*scored)) >= 0.5
 
 
 @pytest.mark.parametrize("reply", ["b", "B", "b)", "(b)", "b.", "2", "2)", "one-step TD error: delta_t",
@@ -516,3 +572,317 @@ def test_an_idiom_the_steps_text_already_explains_is_not_asked():
     found = questions.for_stop(index, line, frame, 0, "t", count=5, screen=screen)
     assert not any(q.idiom == "clip-ratio" for q in found)
     del clipped
+
+
+# ----- noise: nothing but the questions reaches the learner's terminal -------------------------------------
+def test_the_probe_never_warns_about_overflow():
+    import warnings
+    from tracer.quiz import probe
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # numpy's RuntimeWarning would raise here
+        states = probe.states(["y = x ** 400", "y = x ** 401"], {})
+    assert states[0] is not None and states[0] != states[1]
+
+
+def test_quiz_prints_no_warning_and_no_traceback_when_the_reader_goes_away(tmp_path, state_dir):
+    import os
+    import subprocess
+    from conftest import WALKTHROUGH
+    path = tmp_path / "big.py"
+    path.write_text("import numpy as np\n\ndef f(x, y):\n    z = np.exp(x) ** 400 - y\n    return z * 2.0\n")
+    proc = walkthrough("quiz", path, "--all", "--print", state_dir=state_dir)
+    assert proc.returncode == 0 and proc.stderr == ""
+    env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(state_dir)}
+    reader_gone = subprocess.Popen([str(WALKTHROUGH), "quiz", str(PPO_DIR / "train.py"), "--all", "--json"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    reader_gone.stdout.close()                    # `| head` that has already exited
+    stderr = reader_gone.communicate(timeout=120)[1].decode()
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    assert reader_gone.returncode == 141
+
+
+# ----- typed blanks: what the code around the blank already shows may be typed again ------------------------
+@pytest.mark.parametrize("masked, real, reply, right", [
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "torch.min", True),
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "min()", True),
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "torch.min()", True),
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "np.min", False),
+    ("q = torch.____(q1, q2)", "q = torch.min(q1, q2)", "torch.max", False),
+    ("src = emb(src) * math.____(self.ninp)", "src = emb(src) * math.sqrt(self.ninp)", "math.sqrt", True),
+    ("logp.append(m.____(action))", "logp.append(m.log_prob(action))", "m.log_prob", True),
+    ("logp.append(m.____(action))", "logp.append(m.log_prob(action))", "m.log_prob()", True),
+    ("logp.append(m.____(action))", "logp.append(m.log_prob(action))", "dist.log_prob", False),
+])
+def test_a_typed_fill_may_repeat_the_shown_prefix_and_end_with_parentheses(masked, real, reply, right):
+    answer = re.search(r"\.(\w+)\(", real[masked.index("____") - 1:]).group(1)     # min, sqrt, log_prob
+    q = questions.GeneratedQuestion(id="x", kind="blank", prompt="", expr=masked, answer=answer, code=real)
+    assert questions.check_blank(reply, q, real) is right
+
+
+# ----- blanks: never without their context, never with room for another method, never spelled nearby ------------
+GAN_STEP = textwrap.dedent('''
+    import torch
+
+    def train(netD, netG, optimizerD, optimizerG, criterion, real, noise, fake_label, real_label, epochs):
+        for epoch in range(epochs):
+            output = netD(real)
+            errD_real = criterion(output, real_label)
+            errD_real.backward()
+            fake = netG(noise)
+            output = netD(fake.detach())
+            errD_fake = criterion(output, fake_label)
+            errD_fake.backward()
+            optimizerD.step()
+
+            ############################
+            # (2) Update G network: maximize log(D(G(z)))
+            ###########################
+            netG.zero_grad()
+            output = netD(fake)
+            errG = criterion(output, real_label)
+            errG.backward()
+            optimizerG.step()
+            print(errD_real.item(), errG.item(), torch.sqrt(errG).item())
+            loss = torch.sqrt(errG + errD_fake)
+''')
+
+
+def test_a_blank_shows_the_statements_above_it_past_comment_banners_at_their_real_indentation():
+    index = index_of(GAN_STEP)
+    stmt = next(s for s in index.statements if s.code == "output = netD(fake)")
+    context = questions._context(index, stmt)
+    assert "netG.zero_grad()" in context and "optimizerD.step()" in context and "#" not in context
+    first = next(s for s in index.statements if s.code == "output = netD(real)")
+    shown = questions._context(index, first) + "\n" + questions._the_line(index, first, first.code)
+    loop, line = re.search(r"\n( *)for epoch in range\(epochs\):\n( *)output = netD\(real\)", shown).groups()
+    assert len(line) == len(loop) + 4                                                  # shown inside its loop
+    for q in generated(GAN_STEP, ("blank",)):
+        assert "It comes after:" in q.prompt, q.prompt
+
+
+def test_a_method_blank_with_room_for_other_methods_or_only_api_recall_is_not_asked():
+    source = GAN_STEP + "    h = dist.entropy()\n    y = torch.exp(errG - errD_fake)\n"
+    asked = {questions.SourceIndex(source).lines[q.line - 1].strip(): q.answer for q in generated(source, ("blank",))}
+    assert "netG.zero_grad()" not in asked                 # train(), eval(), cuda() fit as well
+    assert "h = dist.entropy()" not in asked               # sample(), mode() too
+    assert not {"errG.backward()", "optimizerG.step()"} & set(asked)     # API recall: the card asks why instead
+    assert asked.get("y = torch.exp(errG - errD_fake)") == "exp"
+
+
+def test_a_blank_whose_answer_the_shown_code_spells_is_not_asked():
+    source = textwrap.dedent('''
+        import torch
+
+        def target(qf1_next, qf2_next, rewards, m, action, policy):
+            rewards = rewards * 2
+            min_qf_next_target = torch.min(qf1_next, qf2_next)
+            policy.saved_log_probs.append(m.log_prob(action))
+            value = torch.max(qf1_next, qf2_next)
+    ''')
+    asked = {q.code: q.answer for q in generated(source, ("blank",))}
+    assert "min_qf_next_target = torch.min(qf1_next, qf2_next)" not in asked
+    assert "policy.saved_log_probs.append(m.log_prob(action))" not in asked
+    assert asked.get("value = torch.max(qf1_next, qf2_next)") == "max"
+    assert not any("item" == a for a in asked.values())
+    print_line = [q for q in generated(GAN_STEP, ("blank",)) if q.code.startswith("print(")]
+    assert not any(q.answer == "item" for q in print_line)   # errD_real.item(), errG.____()
+
+
+# ----- distractors: wrong, but something a person could have written ----------------------------------------
+def test_no_option_is_a_line_that_cannot_run():
+    source = "import torch\n\ndef mlp(obs_dim, hidden_sizes, act_dim, x):\n" \
+             "    sizes = [obs_dim] + list(hidden_sizes) + [act_dim]\n    y = x * 2\n"
+    for q in generated(source, ("mutant",)):
+        for option in q.choices:
+            env = {"obs_dim": 3, "hidden_sizes": (64, 64), "act_dim": 2, "x": 1.0}
+            exec(option, env)                     # a TypeError (list minus list) would fail the test
+
+
+@pytest.mark.parametrize("code, absurd", [
+    ("target.data.copy_(args.tau * param.data + (1 - args.tau) * target.data)", ("/ param", "/ target")),
+    ("running_reward = 0.05 * ep_reward + (1 - 0.05) * running_reward", ("/ ep_reward", "/ running_reward")),
+    ("p = torch.clamp(p, min=1e-5, max=1 - 1e-5)", ("1e-5 - 1", "1 + 1e-5")),
+])
+def test_no_option_divides_by_data_or_rewrites_a_constant(code, absurd):
+    source = f"import torch\n\ndef f(target, param, args, ep_reward, running_reward, p):\n    {code}\n"
+    for q in generated(source, ("mutant",)):
+        for option in q.choices:
+            assert not any(a in option for a in absurd), option
+
+
+def test_a_mistake_from_the_fault_library_is_offered_even_when_it_rewrites_the_whole_expression():
+    source = "import torch\n\ndef update(target, param, args):\n    x = 1\n" \
+             "    target.data.copy_(args.tau * param.data + (1 - args.tau) * target.data)\n"
+    qs = generated(source, ("mutant",))
+    assert qs
+    for q in qs:
+        swapped = [c for c in q.choices if c.startswith("target.data.copy_((1 - args.tau) * param.data")]
+        assert swapped and all("tau weighs the target network" in q.misconceptions[c] for c in swapped)
+
+
+# ----- idiom excerpts show what makes the idiom true -------------------------------------------------------
+def test_an_idiom_excerpt_shows_the_decorator_and_keeps_indentation():
+    source = textwrap.dedent('''
+        import torch
+
+        class Model:
+            @torch.no_grad()
+            def generate(self, idx, steps):
+                """
+                Sample `steps` tokens.
+                """
+                for _ in range(steps):
+                    logits = self(idx)
+                    probs = logits.softmax(dim=-1)
+                    idx = torch.cat((idx, probs.argmax(dim=-1)), dim=1)
+                return idx
+    ''')
+    q = next(q for q in generated(source, ("idiom",), seeds=[0]) if q.idiom == "no-grad")
+    shown = q.prompt.split("\n\n", 1)[1]
+    assert shown.splitlines()[0] == "    @torch.no_grad()"
+    assert "    def generate(self, idx, steps):" in shown and "Sample" not in shown
+    assert shown.splitlines()[-1] == "        return idx"          # inside the function, as in the file
+    ellipsis = next(line for line in shown.splitlines() if line.strip() == "…")
+    assert ellipsis.startswith("            ")                     # at the loop body's indentation
+
+
+# ----- choosing: one question per line and per card, none on logging, scores that follow the line's role -------
+LOGGED = textwrap.dedent('''
+    import torch
+
+    def update(q, target, rewards, dones, gamma, optimizer, writer, step, returns, eps):
+        returns = (returns - returns.mean()) / (returns.std() + eps)
+        td_target = rewards + gamma * target.max(dim=1)[0] * (1 - dones)
+        loss = ((q - td_target) ** 2).mean()
+        seen = q.mean().item()
+        writer.add_scalar("losses/q", seen, step)
+        print("loss", loss.item() / 2.0, "SPS", int(step / (step - 1.0)))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+''')
+
+
+def test_all_asks_one_question_per_line_and_one_per_card(tmp_path, state_dir):
+    path = tmp_path / "logged.py"
+    path.write_text(LOGGED + "\n\ndef again(x, eps):\n    x = (x - x.mean()) / (x.std() + eps)\n    return x\n")
+    data = json.loads(walkthrough("quiz", path, "--all", "--json", state_dir=state_dir).stdout)
+    assert data
+    lines = [q["line"] for q in data]
+    assert len(lines) == len(set(lines))
+    cards = [q["idiom"] for q in data if q.get("idiom")]
+    assert len(cards) == len(set(cards))
+
+
+def test_lines_only_for_printing_or_logging_get_no_question():
+    index = index_of(LOGGED)
+    lines = LOGGED.splitlines()
+    logged = {lines[n - 1].strip().split(" ")[0] for n in questions.logging_only(index)}
+    assert logged == {"seen", "writer.add_scalar(\"losses/q\",", "print(\"loss\","}
+    for q in questions.for_file(index, every=True):
+        assert q.line not in questions.logging_only(index), q.prompt
+
+
+def test_a_formula_of_the_method_scores_above_setup_and_api_recall():
+    source = textwrap.dedent('''
+        import random
+        import torch
+
+        def run(rewards, gamma, seed, sizes, x):
+            random.seed(seed)
+            width = sizes[0] * 2 + sizes[1]
+            R = 0.0
+            for r in rewards[::-1]:
+                R = r + gamma * R
+            return R
+    ''')
+    asked = questions.for_file(index_of(source), every=True)
+    score = {index_of(source).lines[q.line - 1].strip(): q.score for q in asked}
+    assert score["R = r + gamma * R"] >= 4.0              # the discounted return: the idea itself
+    assert score["random.seed(seed)"] < questions.MIN_SCORE
+    assert score.get("width = sizes[0] * 2 + sizes[1]", 0) < questions.MIN_SCORE
+
+
+@pytest.mark.parametrize("source, card, not_claimed", [
+    # a squeezed output that goes to a loss checking shapes: nothing broadcasts silently there
+    ("import torch.nn as nn\n\ndef d(net, x, label):\n    out = net(x).view(-1, 1).squeeze(1)\n"
+     "    return nn.BCELoss()(out, label)\n", "squeeze-broadcast", "silently"),
+    # .item() that feeds the environment, not a log
+    ("def act(env, dist):\n    action = dist.sample()\n    obs, r, done, info = env.step(action.item())\n"
+     "    return obs\n", "item-scalar", "logging"),
+])
+def test_a_card_claims_nothing_the_code_it_attaches_to_contradicts(source, card, not_claimed):
+    found = [q for q in generated(source, ("idiom",), seeds=[0]) if q.idiom == card]
+    assert found and not_claimed not in found[0].answer.lower()
+
+
+@pytest.mark.parametrize("code, card", [
+    ("netG.zero_grad()\nlabel.fill_(real_label)\noutput = netD(fake)\nerrG = criterion(output, label)",
+     "gan-generator-real-labels"),
+    ("opt = optim.Adam(gen.parameters(), lr=2e-4, betas=(0.5, 0.999))", "adam-beta1-half"),
+    ("pi_loss = -critic(states, policy(states)).mean()", "deterministic-actor-loss"),
+    ("ret = discount_cumsum(rewards, gamma)", "reward-to-go"),
+    ("q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)", "multihead-split"),
+    ("out = out.transpose(1, 2).contiguous().view(B, T, C)", "multihead-merge"),
+    ("hidden = repackage_hidden(hidden)", "detach-hidden"),
+    ("y = torch.min(q1_targ, q2_targ)", "clipped-double-q"),
+    ("tp.data.mul_(polyak)\ntp.data.add_((1 - polyak) * p.data)", "polyak-average"),
+    ("tq.data.copy_(tau * q.data + (1 - tau) * tq.data)", "soft-update"),
+    ("loss = -(logp * adv).mean()", "policy-gradient-loss"),
+    ("target = critic_target(s2, actor_target(s2) + (torch.randn_like(a) * policy_noise).clamp(-c, c))",
+     "target-policy-smoothing"),
+    ("nxt = target_net(next_obs).max(dim=1)[0]", "q-learning-max-target"),
+    ("v = torch.min(q1, q2) - alpha * log_pi", "sac-entropy-term"),
+])
+def test_new_cards_are_found_in_code_written_another_way(code, card):
+    source = "import torch\nimport torch.optim as optim\n\ndef f(*a):\n" + textwrap.indent(code, "    ") + "\n"
+    assert card in {q.idiom for q in generated(source, ("idiom",), seeds=[0])}
+
+
+def test_pythons_min_and_max_are_not_swapped_in_a_mutant():
+    source = "def schedule(start_e, end_e, duration, t):\n    slope = (end_e - start_e) / duration\n" \
+             "    return max(slope * t + start_e, end_e)\n"
+    for q in generated(source, ("mutant",)):          # decaying or rising: the function does not say
+        assert not any("min(" in c for c in q.choices)
+
+
+@pytest.mark.parametrize("code", [
+    "total_steps = steps_per_epoch * epochs",                      # bookkeeping, not a formula
+    "per_gpu = int(args.batch_size / ngpus_per_node)",             # `//` would do the same
+    "self.layers = self.layers + [Layer(d, d + 1)]",               # a list: the probe cannot compare operators
+])
+def test_no_operator_blank_outside_a_formula_or_with_a_second_right_answer(code):
+    source = f"import torch\n\nclass Net:\n    def f(self, steps_per_epoch, epochs, args, ngpus_per_node, d):\n" \
+             f"        x = 1\n        {code}\n"
+    assert not [q for q in generated(source, ("blank",)) if q.answer in ("+", "-", "*", "/")]
+
+
+def test_an_operator_blank_accepts_only_fills_that_compute_the_same():
+    source = "import torch\n\ndef f(self, layer, returns, values):\n    x = 1\n" \
+             "    loss = ((returns - values) ** 2).mean() + layer.weight.sum()\n"
+    qs = [q for q in generated(source, ("blank",)) if q.answer in ("+", "-", "*", "/", "**")]
+    assert qs
+    for q in qs:
+        assert len(q.accepted) <= 1 and not ({"+", "-"} <= set(q.accepted) | {q.answer})
+
+
+def test_an_idiom_inside_a_long_statement_is_shown_whole():
+    source = textwrap.dedent('''
+        import torch
+
+        def main(args, kwargs, datasets, transforms, loss, batch_idx):
+            train_loader = torch.utils.data.DataLoader(
+                datasets.MNIST('../data', train=True, download=True,
+                               transform=transforms.Compose([
+                                   transforms.ToTensor(),
+                                   transforms.Normalize((0.1307,), (0.3081,))
+                               ])),
+                batch_size=args.batch_size, shuffle=True, **kwargs)
+            print('Train: [{}]\tLoss: {:.6f}'.format(
+                batch_idx, loss.item()))
+    ''')
+    for q in generated(source, ("idiom",), seeds=[0]):
+        shown = q.prompt.split("\n\n", 1)[1]
+        assert shown.strip(), q.prompt                          # never an empty excerpt
+        compile(textwrap.dedent(shown), "<excerpt>", "exec")    # whole statements: it parses

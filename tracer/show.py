@@ -139,8 +139,21 @@ def question_view(number: int, count: int, question) -> Group:
     # generated prompts hold code, printed exactly as it is (Markdown would join lines); authored ones are Markdown
     parts.append(Text(question.prompt.strip()) if question.source != "authored" else Markdown(question.prompt.strip()))
     for i, choice in enumerate(question.choices if question.kind == "choice" else []):
-        parts.append(Text(f"  {chr(ord('a') + i)}) {choice}"))
+        parts.append(_Hanging(f"  {chr(ord('a') + i)}) ", choice))
     return Group(*parts)
+
+
+class _Hanging:
+    """`label text`, a long text wrapped under itself rather than under the label (plain text, never markup)."""
+
+    def __init__(self, label: str, text: str):
+        self.label, self.text = label, text
+
+    def __rich_console__(self, console, options):
+        import textwrap
+        lines = textwrap.wrap(self.text, max(20, options.max_width - len(self.label))) or [""]
+        for n, line in enumerate(lines):
+            yield Text((self.label if n == 0 else " " * len(self.label)) + line)
 
 
 def feedback(right: bool, expected: str, explain: str = "", misconception: str = "") -> Text:

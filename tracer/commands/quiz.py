@@ -38,7 +38,8 @@ def add_parser(sub, name: str) -> None:
     quiz.add_argument("--count", type=int, metavar="N", help="ask at most N questions (default: 10 when asking, "
                                                             "all when listing)")
     quiz.add_argument("--all", action="store_true",
-                      help="every valid question, not only the best of each line")
+                      help="every question worth asking (still one per line and one per idiom card), "
+                           "not only the best-scoring ones")
     quiz.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same questions")
     quiz.add_argument("--kinds", nargs="+", metavar="KIND",
                       help="only these kinds: idiom mutant blank parsons names")
@@ -83,8 +84,7 @@ def run(args, program_args, console) -> int:
 
     path, chosen = _questions(args)
     if args.json:
-        print(json.dumps([questions.to_json(q) for q in chosen[:args.count]], ensure_ascii=False, indent=1))
-        return EXIT_OK
+        return _print_json([questions.to_json(q) for q in chosen[:args.count]])
     if not chosen:
         console.print(Text(f"No questions for {path}: no ML idiom was recognised and no line offers a question "
                            "worth asking (try --all, or --kinds names)."))
@@ -99,6 +99,21 @@ def run(args, program_args, console) -> int:
         console.print(Text(f"{len(listed)} questions from {path}"))
         return EXIT_OK
     return _ask(chosen[:args.count or 10], path, console)
+
+
+def _print_json(data) -> int:
+    """Print the questions as JSON; a reader that goes away early (`| head`) ends the output quietly."""
+    try:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # nothing left to flush at exit
+        return _BROKEN_PIPE
+    return EXIT_OK
+
+
+_BROKEN_PIPE = 141      # as a shell reports a reader that went away (the CLI's own broken-pipe net uses it too)
 
 
 def _ask(asked, path, console) -> int:

@@ -597,12 +597,15 @@ def _flatten(body) -> list:
 
 def header_line(lines: list[str], line: int) -> str:
     """The header of the compound statement starting at `line` (`with torch.no_grad():`), from the source."""
-    parts = []
-    for text in lines[line - 1:line + 9]:
-        parts.append(text.strip())
-        if text.split("#")[0].rstrip().endswith(":"):
-            break
-    return " ".join(parts)
+    return " ".join(text.strip() for text in lines[line - 1:header_end(lines, line)])
+
+
+def header_end(lines: list[str], line: int) -> int:
+    """The last line of the header of the compound statement starting at `line` (a header may span lines)."""
+    for end in range(line, min(len(lines), line + 9) + 1):
+        if lines[end - 1].split("#")[0].rstrip().endswith(":"):
+            return end
+    return min(len(lines), line + 9)
 
 
 def _one_line(code: str, limit: int = 100) -> str:

@@ -221,8 +221,16 @@ class _Interpreter:
                 return left + right
             return self.unknown("op:" + type(op).__name__, left, right)
         if isinstance(left, tuple) or isinstance(right, tuple):
+            # lists and tuples: `+` of two concatenates, `*` by an integer repeats; any other operator between
+            # a sequence and a sequence or a number is a TypeError (`[obs_dim] - list(sizes)` cannot run). With
+            # a value we know nothing about (an unknown name may be a list too) the result is uninterpreted.
+            sequence, other = (left, right) if isinstance(left, tuple) else (right, left)
             if isinstance(op, ast.Add) and isinstance(left, tuple) and isinstance(right, tuple):
                 return left + right
+            if isinstance(op, ast.Mult) and isinstance(other, int) and not isinstance(other, bool):
+                return sequence * max(0, min(other, 16))
+            if isinstance(other, (tuple, int, float, bool)):
+                raise TypeError("unsupported operand type for a sequence")
             return self.unknown("op:" + type(op).__name__, left, right)
         with np.errstate(all="ignore"):
             if isinstance(op, ast.Add):
@@ -518,8 +526,19 @@ _FUNCTIONS.update({
     "amin": _reduction(np.min), "mean": _reduction(np.mean), "sum": _reduction(np.sum), "std": _reduction(np.std, ddof=1),
     "var": _reduction(np.var, ddof=1), "prod": _reduction(np.prod), "softmax": _softmax(), "log_softmax": _softmax(True),
 })
+def _sequence(x=(), *args, **kwargs):
+    """list(x) / tuple(x): a sequence; of an array or an unknown value, a sequence of unknown items."""
+    if args or kwargs:
+        raise _NotModelled()
+    if isinstance(x, tuple):
+        return x
+    if isinstance(x, np.ndarray):
+        return tuple(x.reshape(x.shape[0], -1)[:, 0]) if x.ndim else (float(x),)
+    raise _NotModelled()
+
+
 _BUILTINS = {"abs": _elementwise(np.abs), "max": _builtin_extreme(max), "min": _builtin_extreme(min),
-             "float": lambda x: x if isinstance(x, np.ndarray) else float(x)}
+             "float": lambda x: x if isinstance(x, np.ndarray) else float(x), "list": _sequence, "tuple": _sequence}
 _METHODS = {name: _FUNCTIONS[name] for name in ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos",
                                                 "neg", "sign", "square", "log1p", "rsqrt", "reciprocal", "clamp",
                                                 "clip", "max", "min", "amax", "amin", "mean", "sum", "std", "var",
@@ -565,21 +584,24 @@ def state(code: str | list[ast.stmt], aliases: dict[str, str], trial: int, watch
     every name it writes (or those in `watch`), the value of a final expression, or ("error", kind).
     Raises Unsupported if the code uses something not modelled."""
     statements = parse_statements(code) if isinstance(code, str) else code
-    interpreter = _Interpreter(aliases, trial)
-    try:
-        interpreter.run(statements)
-        last = statements[-1] if statements else None
-        if isinstance(last, ast.Expr) and not any(k.startswith("<") for k in interpreter.env):
-            interpreter.env["<value>"] = interpreter.expr(last.value)
-    except Unsupported:
-        raise
-    except RecursionError:
-        raise Unsupported("too deep") from None
-    except Exception as exc:                          # the code itself fails on these inputs
-        return ("error", type(exc).__name__)
-    keys = watch if watch is not None else sorted(interpreter.env)
-    return tuple((k, fingerprint(interpreter.env.get(k, Opaque("<unset>")))) for k in keys) \
-        + (("<rng>", tuple(sorted(interpreter.rng_draws.items()))),)
+    # overflow, 0/0 and casts of huge values to float32 are data here, never a warning on the learner's terminal
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        interpreter = _Interpreter(aliases, trial)
+        try:
+            interpreter.run(statements)
+            last = statements[-1] if statements else None
+            if isinstance(last, ast.Expr) and not any(k.startswith("<") for k in interpreter.env):
+                interpreter.env["<value>"] = interpreter.expr(last.value)
+        except Unsupported:
+            raise
+        except RecursionError:
+            raise Unsupported("too deep") from None
+        except Exception as exc:                          # the code itself fails on these inputs
+            return ("error", type(exc).__name__)
+        keys = watch if watch is not None else sorted(interpreter.env)
+        return tuple((k, fingerprint(interpreter.env.get(k, Opaque("<unset>")))) for k in keys) \
+            + (("<rng>", tuple(sorted(interpreter.rng_draws.items()))),)
 
 
 def states(codes: list[str], aliases: dict[str, str], watch: list[str] | None = None,

@@ -29,13 +29,14 @@ from libcst.metadata import PositionProvider
 
 from ..spec import Question
 from . import calls, idioms, probe
-from .source import IO, SourceIndex, Statement
+from .source import IO, RNG, SourceIndex, Statement
 
 STATIC_KINDS = ("idiom", "mutant", "blank", "parsons", "names")
 DEFAULT_KINDS = ("idiom", "mutant", "blank", "parsons")     # names: only when asked for (`--kinds names`)
 LIVE_KINDS = ("shape", "value", "whatif", "loop_count")
 ALL_KINDS = STATIC_KINDS + LIVE_KINDS
 MIN_SCORE = 2.5            # `walkthrough quiz` asks questions scoring at least this unless --all
+WORTHLESS = 1.0            # below this (an idiom card on a line only for logging) not even --all asks it
 BLANK = "____"
 _EMPTY = cst.Module([])
 
@@ -83,6 +84,78 @@ def _ml_line(stmt: Statement, index: SourceIndex) -> bool:
     return bool(_ML_WORDS.search(stmt.code)) or bool(re.search(r"\b(torch|np|numpy|F|nn)\.", stmt.code))
 
 
+_CORE_NAMES = re.compile(r"(?i)loss|target|return|\bret\b|adv|delta|\btd|q_?val|next_q|logp|log_?prob|ratio|"
+                         r"objective|surr|^[RG]$|kl\b|\bgae|lastgaelam")
+
+
+def _core(stmt: Statement, index: SourceIndex) -> bool:
+    """Is the line a formula of the method itself (a loss, a target, a return, an advantage, a ratio; or part
+    of an idiom worth 4-5) rather than setup or bookkeeping? Mistakes and blanks there teach the most."""
+    if _in_idiom(stmt, index, 4):
+        return True
+    value = getattr(stmt.node, "value", None)
+    if value is None or not any(isinstance(n, (cst.BinaryOperation, cst.UnaryOperation)) for n in _walk(value)):
+        return False
+    leaves = [n for n in _walk(value) if not isinstance(n, (cst.BinaryOperation, cst.UnaryOperation))]
+    if len(leaves) <= 2 and all(isinstance(n, cst.Name) for n in leaves):
+        return False                                  # `qf_loss = qf1_loss + qf2_loss`: a sum, not a formula
+    names = [n for n in stmt.writes if not n.startswith("<")]
+    if isinstance(stmt.node, cst.Return):
+        names.append(stmt.function.rpartition(".")[2])          # `return ...` of compute_loss_v
+    return any(_CORE_NAMES.search(name.rpartition(".")[2]) for name in names)
+
+
+_LOG_CALL = re.compile(r"^(print|pprint|(.*\.)?(add_scalars?|add_histogram|add_text|log_tabular|log_metrics|"
+                       r"set_postfix|set_description|info|debug|warning|dump_tabular)|(plt|ax|axes|fig|pyplot)\..*)$")
+_LOGGER = re.compile(r"(?i)writer|logger|logging|wandb|tensorboard|\btb\b|summary|pbar|tqdm|log$")
+
+
+def _logging_call(stmt: Statement) -> bool:
+    """`print(...)`, `writer.add_scalar(...)`, `logger.store(...)`, `wandb.log(...)`: output for a person."""
+    node = stmt.node
+    if not (isinstance(node, cst.Expr) and isinstance(node.value, cst.Call)):
+        return False
+    name = idioms._dotted(node.value.func) or ""
+    receiver, _, method = name.rpartition(".")
+    return bool(_LOG_CALL.match(name)) or bool(receiver) and _LOGGER.search(receiver) is not None \
+        and method in ("log", "store", "add", "write", "info", "record", "update", "log_dict")
+
+
+def logging_only(index: SourceIndex) -> set[int]:
+    """Lines (first lines of statements) whose only use is printing or logging: logging calls, and values
+    computed only for them (`D_x = output.mean().item()` read by nothing but a print). No teaching value."""
+    cached = index.probe_cache.get("<logging-only>")
+    if cached is not None:
+        return cached
+    by_function: dict[str, list[Statement]] = {}
+    for stmt in index.statements:
+        by_function.setdefault(stmt.function, []).append(stmt)
+    found: set[int] = set()
+    for members in by_function.values():
+        logged = {id(s) for s in members if _logging_call(s)}
+        changed = True
+        while changed:
+            changed = False
+            for stmt in members:
+                if id(stmt) in logged or stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign)):
+                    continue
+                names = [n for n in stmt.writes if not n.startswith("<")]
+                readers = [r for r in members if r is not stmt and set(names) & set(r.reads)]
+                if names and readers and all(id(r) in logged for r in readers):
+                    logged.add(id(stmt))
+                    changed = True
+        found |= {s.line for s in members if id(s) in logged}
+    index.probe_cache["<logging-only>"] = found
+    return found
+
+
+def _line_score(stmt: Statement, index: SourceIndex, base: float) -> float:
+    """A question about a line: worth more on a formula of the method (`_core`) than on setup code."""
+    if _core(stmt, index):
+        return base + 1.0
+    return base + (0.3 if _ml_line(stmt, index) else 0.0)
+
+
 def _tensor_math(stmt: Statement) -> bool:
     """Arithmetic on tensors (an operator next to a torch/F call or a math method), not bookkeeping."""
     value = getattr(stmt.node, "value", None)
@@ -107,26 +180,65 @@ def idiom_question(hit: idioms.IdiomHit, index: SourceIndex, rng: random.Random)
     wrong = {hit.text(w.option): hit.text(w.misconception) for w in idiom.wrong}
     choices = [right, *wrong]
     rng.shuffle(choices)
-    shown = _shown_code(index, hit.line, hit.end_line)
-    prompt = f"{hit.text(idiom.question)}\n\n{_indent(shown)}"
-    long = hit.end_line - hit.line + 1 > 6
-    shown_lines = {hit.line, hit.line + 1, hit.line + 2, hit.end_line} if long else set(range(hit.line, hit.end_line + 1))
+    numbers, elided = _shown_numbers(index, hit.line, hit.end_line)
+    prompt = f"{hit.text(idiom.question)}\n\n{_indent(_shown_code(index, numbers, elided))}"
     return GeneratedQuestion(
         id="", kind="choice", prompt=prompt, answer=right, choices=choices, misconceptions=wrong,
         line=hit.line, end_line=hit.end_line, source="idiom", explain=f"{idiom.title}: {hit.text(idiom.explanation)}",
-        code=hit.code, score=idiom.value + 0.3, idiom=idiom.id, shown_lines=shown_lines,
+        code=hit.code, score=idiom.value + 0.3, idiom=idiom.id, shown_lines=set(numbers),
         verified="teacher-written answer from the idiom catalogue; the pattern matched this code")
 
 
-def _shown_code(index: SourceIndex, start: int, end: int, limit: int = 6) -> str:
-    """The lines of a hit (or its first and last lines around an ellipsis when it is long), without their
-    comments: a comment such as `# da/dz = 1 where z > 0` would answer the question."""
-    if end - start + 1 <= limit:
-        return _without_comments(index.source_lines(start, end))
-    head = "\n".join(line for line in _without_comments(index.source_lines(start, start + 2)).splitlines()
-                     if line.strip())
-    tail = _without_comments(index.lines[end - 1].strip())
-    return f"{head}\n    …\n{tail}"
+def _shown_numbers(index: SourceIndex, start: int, end: int, limit: int = 6) -> tuple[list[int], int | None]:
+    """The lines an idiom question shows of a hit: its statements with the decorators above a `def` (what
+    makes `@torch.no_grad()` true), without comments, blank lines and docstrings; a long hit by its first
+    statements and its last one, never part of a statement. Returns (line numbers, the position in them where
+    the left-out middle is, or None)."""
+    stmt = index.at(start)
+    units: list[tuple[int, int]] = []
+    if stmt is not None and isinstance(stmt.node, (cst.FunctionDef, cst.ClassDef)) and stmt.node.decorators:
+        position = index.wrapper.resolve(PositionProvider).get(stmt.node.decorators[0])
+        if position is not None and position.start.line < stmt.line:
+            units.append((position.start.line, stmt.line - 1))
+    for s in index.statements:
+        if s.line <= end and s.end_line >= start and not _docstring(s):
+            inside = s.compound and s.line < start           # a block around the hit: only its lines in the hit
+            units.append((max(s.line, start), min(s.end_line, end)) if inside else (s.line, s.end_line))
+    units += [(n, n) for n in range(start, end + 1)
+              if re.match(r"\s*(else|elif\b.*|except\b.*|finally)\s*:", index.lines[n - 1])]
+    units = sorted(set(units)) or [(start, end)]
+    size = lambda unit: unit[1] - unit[0] + 1                       # noqa: E731
+    if sum(size(u) for u in units) <= limit or len(units) == 1 and size(units[0]) <= 3 * limit:
+        return [n for u in units for n in range(u[0], u[1] + 1)], None      # one long statement: shown whole
+    if len(units) == 1:
+        return list(range(units[0][0], units[0][0] + limit)), limit
+    head, lines = [], 0
+    for unit in units[:-1]:
+        if head and lines + size(unit) > limit - 2:
+            break
+        head.append(unit)
+        lines += size(unit)
+    tail = [units[-1]] if size(units[-1]) <= 3 else []
+    return [n for u in head + tail for n in range(u[0], u[1] + 1)], lines
+
+
+def _shown_code(index: SourceIndex, numbers: list[int], elided: int | None = None) -> str:
+    """Those lines at their real indentation relative to each other (an ellipsis where a long hit's middle
+    is left out), without comments: a comment such as `# da/dz = 1 where z > 0` would answer the question."""
+    if not numbers:
+        return ""
+    lines = [_without_comments(index.lines[n - 1]).rstrip() for n in numbers]
+    base = min((_indentation(line) for line in lines if line.strip()), default=0)
+    shown = []
+    for k, line in enumerate(lines + [""]):
+        if k == elided:
+            after = numbers[k - 1] + 1
+            following = next((index.lines[m - 1] for m in range(after, len(index.lines) + 1)
+                              if index.lines[m - 1].strip() and not index.lines[m - 1].strip().startswith("#")), "")
+            shown.append(" " * max(0, _indentation(following) - base) + "…")
+        if line.strip():
+            shown.append(line[base:] if line[:base].strip() == "" else line.lstrip())
+    return "\n".join(shown)
 
 
 def _without_comments(code: str) -> str:
@@ -181,14 +293,17 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
         return (p.start.line, p.start.column, p.end.line, p.end.column) if p else None
 
     def walk(node):
-        if isinstance(node, cst.BinaryOperation) and not _textual(node):
+        if isinstance(node, cst.BinaryOperation) and not _textual(node) and not _constant(node):
             flip = _OPERATOR_FLIPS.get(type(node.operator))
+            if isinstance(node.operator, cst.Multiply) and not _scale_like(node.right):
+                flip = None                  # `tau / param.data`, `0.05 / ep_reward`: nobody writes that by mistake
             if flip:
                 new = flip[0](whitespace_before=node.operator.whitespace_before,
                               whitespace_after=node.operator.whitespace_after)
                 out.append(_Edit(node.operator, new, flip[1], site=site(node.operator)))
             label = _SWAP.get(type(node.operator))
-            if label and isinstance(node.left, _ATOMS) and isinstance(node.right, _ATOMS) \
+            if label and not (idioms._number(node.left) is not None and idioms._number(node.right) is not None) \
+                    and isinstance(node.left, _ATOMS) and isinstance(node.right, _ATOMS) \
                     and not (node.left.lpar or node.right.lpar):
                 out.append(_Edit(node, node.with_changes(left=node.right, right=node.left), label, site=site(node)))
         elif isinstance(node, cst.ComparisonTarget):
@@ -200,7 +315,9 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
         elif isinstance(node, cst.Call):
             func = node.func
             name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
-            if name is not None and name.value in _MINMAX:
+            # Python's own min/max cap a value: which one is right depends on whether it rises or falls
+            builtin = isinstance(func, cst.Name) and index.qualified(func) in ("min", "max")
+            if name is not None and name.value in _MINMAX and not builtin:
                 out.append(_Edit(name, name.with_changes(value=_MINMAX[name.value]),
                                  f"{name.value} and {_MINMAX[name.value]} confused", ml=True, site=site(name)))
             if isinstance(func, cst.Attribute) and func.attr.value == "detach" and not node.args:
@@ -234,6 +351,27 @@ _MAX_STATEMENT = 600        # characters: a longer statement is a table or gener
 def _too_big(stmt: Statement) -> bool:
     """Each candidate re-renders the statement: cap the work on huge statements (a 300-term sum)."""
     return len(stmt.code) > _MAX_STATEMENT
+
+
+def _constant(node: cst.BinaryOperation) -> bool:
+    """`1 - 1e-5`: arithmetic on two numbers (changed, it gives an odd number, not a mistake in an idea)."""
+    return idioms._number(node.left) is not None and idioms._number(node.right) is not None
+
+
+_SCALE_WORDS = re.compile(r"(?i)scale|temp|std|sigma|sqrt|norm|size|dim|coef|factor|count|len|num|^n_|_n$|^n$|"
+                          r"batch|steps|width|var")
+
+
+def _scale_like(node) -> bool:
+    """Could `x * node` plausibly be written `x / node` by mistake: a number, a square root, a scale-like name
+    (`self.action_scale`, `temperature`, `math.sqrt(d)`), never a tensor of data or parameters."""
+    if idioms._number(node) is not None:
+        return True
+    if isinstance(node, cst.Call):
+        name = idioms._dotted(node.func) or ""
+        return name.rpartition(".")[2] in ("sqrt", "rsqrt", "len")
+    dotted = idioms._dotted(node)
+    return dotted is not None and _SCALE_WORDS.search(dotted.rpartition(".")[2]) is not None
 
 
 def _textual(node: cst.BinaryOperation) -> bool:
@@ -302,6 +440,7 @@ class _Candidate:
     end: int = 0                 # original[start:end] was replaced by `replacement`
     replacement: str = ""
     state: object = None
+    fault: bool = False          # from the fault library (a rewrite of a whole expression, often)
 
     def overlaps(self, other: "_Candidate", margin: int = 3) -> bool:
         """Changes this close could merge into one (`a * b * c` with both operators changed reads as one change)."""
@@ -324,10 +463,21 @@ def _diff_span(original: str, changed: str) -> tuple[int, int, str]:
     return start, len(original) - end, changed[start:len(changed) - end]
 
 
-def _combine(original: str, a: _Candidate, b: _Candidate) -> str:
-    first, second = (a, b) if a.start <= b.start else (b, a)
-    return (original[:first.start] + first.replacement + original[first.end:second.start] + second.replacement
-            + original[second.end:])
+def _combine(original: str, a: _Candidate, b: _Candidate) -> str | None:
+    """Both changes at once: side by side when they do not overlap; a small generic change inside a fault's
+    rewrite when the text it changes appears exactly once in the rewritten code (`tau * p + (1 - tau) * t`
+    swapped to `(1 - tau) * p + tau * t`, and its `+` flipped); else None."""
+    if not a.overlaps(b):
+        first, second = (a, b) if a.start <= b.start else (b, a)
+        return (original[:first.start] + first.replacement + original[first.end:second.start] + second.replacement
+                + original[second.end:])
+    fault, small = (a, b) if a.fault and not b.fault else (b, a) if b.fault and not a.fault else (None, None)
+    if fault is None:
+        return None
+    changed = original[small.start:small.end]
+    if not changed.strip() or fault.code.count(changed) != 1:
+        return None
+    return fault.code.replace(changed, small.replacement, 1)
 
 
 # ----- mutant: which is the real line ----------------------------------------------------------------------
@@ -341,9 +491,9 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
     if stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)):
         return None
     original = stmt.code
-    candidates = [_Candidate(code, label, True) for code, label in _fault_mutations(stmt, index)]
+    candidates = [_Candidate(code, label, True, fault=True) for code, label in _fault_mutations(stmt, index)]
     edits = _edits(stmt, index)
-    if minimum > 2.0 and not candidates and not any(e.ml for e in edits):
+    if minimum > 2.3 and not candidates and not any(e.ml for e in edits) and not _core(stmt, index):
         return None                                  # generic slips only: it would score below `minimum`
     candidates += [_Candidate(_render(stmt.node, [e]), e.label, e.ml) for e in edits]
     candidates = _distinct_candidates(original, candidates, index, stats)
@@ -361,7 +511,7 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
         id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}{_where(stmt)}?{_context(index, stmt)}",
         answer=original, choices=options, misconceptions=labels, line=stmt.line, end_line=stmt.end_line,
         source="mutant", explain="The others each hide a mistake: " + "; ".join(dict.fromkeys(labels.values())),
-        code=original, score=(3.0 if ml else 1.5) + (0.5 if _ml_line(stmt, index) else 0.0), function=stmt.function,
+        code=original, score=_line_score(stmt, index, 2.0 + (1.0 if ml else 0.0)), function=stmt.function,
         shown_lines=set(_context_lines(index, stmt)), asked_lines=set(range(stmt.line, stmt.end_line + 1)),
         verified="every option computes something different from every other on 4 sets of random inputs")
 
@@ -370,20 +520,67 @@ def _where(stmt: Statement) -> str:
     return f" (in {stmt.function})" if stmt.function != "<module>" else ""
 
 
+def _previous(index: SourceIndex, stmt: Statement, count: int = 2, max_lines: int = 8) -> list[Statement]:
+    """The statements a reader sees just above `stmt` (a compound statement by its header), walking back past
+    comments, comment banners, blank lines and docstrings; at most `count` of them and `max_lines` lines."""
+    earlier = sorted((s for s in index.statements if s.end_line < stmt.line and not _docstring(s)),
+                     key=lambda s: (s.line, s.end_line))
+    chosen, lines = [], 0
+    for previous in reversed(earlier):
+        size = previous.end_line - previous.line + 1
+        if lines + size > max_lines:
+            break
+        chosen.insert(0, previous)
+        lines += size
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _docstring(stmt: Statement) -> bool:
+    return isinstance(stmt.node, cst.Expr) and isinstance(stmt.node.value, (cst.SimpleString, cst.ConcatenatedString))
+
+
 def _context_lines(index: SourceIndex, stmt: Statement, before: int = 2) -> list[int]:
-    """Numbers of the code lines just above the statement (comments left out: they can give the answer away)."""
-    numbers = [n for n in range(max(1, stmt.line - before - 2), stmt.line)
-               if index.lines[n - 1].strip() and not index.lines[n - 1].strip().startswith("#")]
-    return numbers[-before:]
+    """Numbers of the code lines of the statements just above (comments are never shown: they can give the
+    answer away)."""
+    return [n for s in _previous(index, stmt, before) for n in range(s.line, s.end_line + 1)]
+
+
+def _indentation(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _base_indent(index: SourceIndex, stmt: Statement, before: int = 2) -> int:
+    """The indentation shared by the statement and the lines shown above it: removed, the rest is kept, so a
+    line inside a loop is shown inside it."""
+    firsts = [s.line for s in _previous(index, stmt, before)] + [stmt.line]
+    return min(_indentation(index.lines[n - 1]) for n in firsts)
+
+
+def _dedent_by(lines: list[str], width: int) -> list[str]:
+    return [line[width:] if line[:width].strip() == "" else line.lstrip() for line in lines]
 
 
 def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
-    """The lines just above the statement, for a learner who does not have the file open."""
+    """The statements just above the statement, for a learner who does not have the file open, at their real
+    indentation relative to it."""
     numbers = _context_lines(index, stmt, before)
     if not numbers:
         return ""
-    import textwrap
-    return "\n\nIt comes after:\n\n" + _indent(textwrap.dedent("\n".join(index.lines[n - 1] for n in numbers)))
+    base = _base_indent(index, stmt, before)
+    shown = []
+    for previous in _previous(index, stmt, before):
+        code = "\n".join(_dedent_by(index.lines[previous.line - 1:previous.end_line], base))
+        shown.append(_without_comments(code) if "#" in code else code)
+    return "\n\nIt comes after:\n\n" + _indent("\n".join(shown))
+
+
+def _the_line(index: SourceIndex, stmt: Statement, code: str, before: int = 2) -> str:
+    """`code` (the statement as rendered from the tree: lines relative to the statement's own indentation) at
+    the statement's indentation relative to the context shown above it."""
+    shift = " " * (_indentation(index.lines[stmt.line - 1]) - _base_indent(index, stmt, before))
+    return _indent("\n".join(shift + line if line.strip() else line for line in code.splitlines()))
 
 
 def _normal(code: str) -> str:
@@ -413,6 +610,9 @@ def _distinct_candidates(original: str, candidates: list[_Candidate], index, sta
         if state is None or probe.same_in_some_trial(state, states[0]):
             stats.drop("mutant: equivalent to the real line")
             continue
+        if all(trial[0] == "error" for trial in state) and not all(trial[0] == "error" for trial in states[0]):
+            stats.drop("mutant: the wrong version cannot run at all (eliminated at sight)")
+            continue
         candidate.state = state
         candidate.start, candidate.end, candidate.replacement = _diff_span(original, candidate.code)
         kept.append(candidate)
@@ -420,12 +620,12 @@ def _distinct_candidates(original: str, candidates: list[_Candidate], index, sta
 
 
 def _two_by_two(original, candidates, index, rng, stats):
-    pairs = [(a, b) for a, b in itertools.combinations(candidates, 2) if not a.overlaps(b)]
+    pairs = [(a, b, both) for a, b in itertools.combinations(candidates, 2)
+             if (both := _combine(original, a, b)) is not None]
     rng.shuffle(pairs)
-    pairs.sort(key=lambda p: -(p[0].ml + p[1].ml))          # ML mistakes first
+    pairs.sort(key=lambda p: -(p[0].ml + p[1].ml + p[0].fault + p[1].fault))    # the fault library's mistakes first
     original_state = index.probe_cache.get(original)
-    for a, b in pairs[:12]:
-        both = _combine(original, a, b)
+    for a, b, both in pairs[:12]:
         options = [original, a.code, b.code, both]
         if len({_normal(o) for o in options}) < 4 or _singled_out(options, original):
             continue
@@ -491,16 +691,13 @@ def _singled_out(options: list[str], answer: str) -> bool:
 # ----- blank: fill it in ---------------------------------------------------------------------------------
 # Functions whose name the context and ML knowledge determine (`loss.____()` after zero_grad is backward);
 # mean or sum, softmax or log_softmax, relu or tanh would each leave two defensible answers.
+# Not asked: recall of an API (`loss.____()`, `rb.____(batch_size)`, `torch.____(seed)`, `.item()`): a learner
+# who knows the idea gains nothing, and the zero_grad/backward/step and seeding cards ask why instead.
 _VOCABULARY = {
-    "backward", "zero_grad", "step", "exp", "max", "min", "clamp", "no_grad", "gather", "multinomial",
-    "masked_fill", "tril", "manual_seed", "shuffle", "clip_grad_norm_", "log_prob", "entropy", "sample", "item",
-    "argmax", "detach_", "sqrt", "logsumexp", "randn_like",
+    "exp", "max", "min", "clamp", "no_grad", "gather", "multinomial", "masked_fill", "tril", "clip_grad_norm_",
+    "log_prob", "entropy", "argmax", "detach_", "sqrt", "logsumexp", "randn_like",
 }
 _ALIASES = {"clamp": {"clip"}, "no_grad": {"inference_mode"}}
-_API_TRIVIA = {"item", "manual_seed", "sample", "shuffle", "step"}     # knowing an API, not an idea
-
-
-_TRAINING_LOOP = {"backward", "zero_grad", "step"}     # asked by the zero_grad/backward/step idiom already
 
 
 def _in_idiom(stmt: Statement, index: SourceIndex, value: int) -> bool:
@@ -509,15 +706,44 @@ def _in_idiom(stmt: Statement, index: SourceIndex, value: int) -> bool:
                and (h.end_line - h.line <= 3 or stmt.line == h.line) for h in index.hits)
 
 
-def _function_blank_score(call: cst.Call, name: str, statement_code: str) -> float:
+def _function_blank_score(call: cst.Call, name: str, stmt: Statement, index: SourceIndex) -> float | None:
+    """The teaching score of blanking the function `name` in `call`; None when the blank has no single
+    defensible answer (`netG.____()`: zero_grad, train and eval all fit) or the code shown spells it."""
+    if not _one_method_fits(call, name, stmt, index):
+        return None
+    masked_out = stmt.code.replace(_EMPTY.code_for_node(call.func), "", 1)
+    if _spells(name, [masked_out, *(p.code for p in _previous(index, stmt))]):
+        return None                    # `min_qf = torch.____(q1, q2)`, `errD.item(), errG.____()`
     if isinstance(call.func, cst.Name) and name in ("min", "max"):
-        return 2.0                     # Python's own min/max: capping a count, not an ML idea
-    rest = statement_code.replace(_EMPTY.code_for_node(call.func), "", 1)
-    if re.search(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", rest):
-        return 1.5                     # `log_prob = normal.____(x)`: the line spells the answer
-    if name in _TRAINING_LOOP:
-        return 2.4
-    return 2.0 if name in _API_TRIVIA else 3.0
+        return None                    # Python's own min/max: capping a count, not an ML idea
+    return 3.5 if _core(stmt, index) else 2.5
+
+
+_STATE_METHODS = {"detach_", "entropy"}
+
+
+def _one_method_fits(call: cst.Call, name: str, stmt: Statement, index: SourceIndex) -> bool:
+    """A method called without arguments leaves room for others of the same form (`netG.____()`: zero_grad,
+    train, eval, cuda; `dist.____()`: entropy, sample, mode; `x.____()`: detach_, zero_, relu_): not asked."""
+    return bool(call.args) or not isinstance(call.func, cst.Attribute) or name not in _STATE_METHODS
+
+
+def _spells(name: str, texts: list[str]) -> bool:
+    """Does any identifier in `texts` contain the name's words in order (`min_qf_next_target` spells min,
+    `saved_log_probs` spells log_prob, `errD.item()` spells item)?"""
+    words = [w for w in name.lower().split("_") if w]
+    if not words:
+        return False
+    for text in texts:
+        for identifier in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text):
+            parts = [p.lower() for p in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", identifier)]
+            for k in range(len(parts) - len(words) + 1):
+                window = parts[k:k + len(words)]
+                if window[:-1] == words[:-1] and window[-1] in (words[-1], words[-1] + "s"):
+                    return True
+    return False
+
+
 _BLANK_OPERATORS = {cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.Power: "**",
                     cst.MatrixMultiply: "@"}
 
@@ -536,7 +762,8 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
             or _too_big(stmt):
         return []
     out = []
-    in_idiom = _in_idiom(stmt, index, 4)
+    operator_score = _line_score(stmt, index, 2.0)
+    operators = _core(stmt, index)          # an operator in bookkeeping (`steps * epochs`) teaches nothing
 
     def add(target, replacement, answer, what, score):
         try:
@@ -546,24 +773,34 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
         if masked.count(BLANK) == 1:
             out.append((masked, answer, what, score))
 
-    def walk(node):
-        if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS and not _textual(node):
+    def walk(node, parent=None):
+        if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS and not _textual(node) \
+                and operators and not _truncated_division(node, parent):
             op = node.operator
             add(op, _BlankOp(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after),
-                _BLANK_OPERATORS[type(op)], "the operator", 2.8 if in_idiom else 2.0)
+                _BLANK_OPERATORS[type(op)], "the operator", operator_score)
         elif isinstance(node, cst.Call):
             func = node.func
             name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
-            if name is not None and name.value in _VOCABULARY:
-                add(name, cst.Name(BLANK), name.value, "the function",
-                    _function_blank_score(node, name.value, stmt.code))
+            score = _function_blank_score(node, name.value, stmt, index) \
+                if name is not None and name.value in _VOCABULARY else None
+            if score is not None:
+                add(name, cst.Name(BLANK), name.value, "the function", score)
             # never dim (-1 and the last axis's number are the same) nor keepdim (both run; which one is right
             # depends on lines the learner does not see)
         for child in _children(node):
-            walk(child)
+            walk(child, node)
 
     walk(stmt.node)
     return out
+
+
+def _truncated_division(node: cst.BinaryOperation, parent) -> bool:
+    """`int(a / b)`, `round(a / b)`: `//` would do the same for positive counts, a second right answer."""
+    if not isinstance(node.operator, (cst.Divide, cst.FloorDivide)) or not isinstance(parent, cst.Call):
+        return False
+    name = (idioms._dotted(parent.func) or "").rpartition(".")[2]
+    return name in ("int", "round", "floor", "ceil", "trunc")
 
 
 def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stats: Stats,
@@ -572,9 +809,19 @@ def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stat
     candidates = blank_candidates(stmt, index) if candidates is None else candidates
     if not candidates:
         return None
-    if any(_same_shape(index.lines[n - 1].strip(), stmt.code) for n in _context_lines(index, stmt)):
-        stats.drop("blank: a line just above has the same form and shows the answer")
+    previous = _previous(index, stmt)
+    if not previous:
+        stats.drop("blank: nothing above the line to show as its context")
         return None
+    if any(_same_shape(p.code, stmt.code) for p in previous):
+        # `x = x + self.attn(...)` above `x = x ____ self.mlp(...)` shows the operator (a function name shown
+        # above is caught where function blanks are made)
+        operators = [c for c in candidates if c[2] == "the operator"]
+        candidates = [c for c in candidates if c[2] != "the operator"]
+        for _ in operators:
+            stats.drop("blank: a line just above has the same form and shows the answer")
+        if not candidates:
+            return None
     best = max(c[3] for c in candidates)
     masked, answer, what, score = rng.choice([c for c in candidates if c[3] == best])
     accepted = _equivalent_fills(masked, answer, stmt.code, what, index)
@@ -584,7 +831,7 @@ def blank_question(stmt: Statement, index: SourceIndex, rng: random.Random, stat
     stats.count("blank")
     return GeneratedQuestion(
         id="", kind="blank", prompt=f"Fill the blank ({what}) in line {stmt.line}{_where(stmt)}:{_context(index, stmt)}"
-        f"\n\nThe line:\n\n{_indent(masked)}", answer=answer, line=stmt.line, end_line=stmt.end_line,
+        f"\n\nThe line:\n\n{_the_line(index, stmt, masked)}", answer=answer, line=stmt.line, end_line=stmt.end_line,
         source="blank", expr=masked, explain=f"The line is: {stmt.code}", code=stmt.code, accepted=accepted,
         score=score, function=stmt.function, shown_lines=set(_context_lines(index, stmt)),
         asked_lines=set(range(stmt.line, stmt.end_line + 1)),
@@ -605,6 +852,8 @@ def _equivalent_fills(masked: str, answer: str, original: str, what: str, index:
     states = probe.states([original, *codes], index.aliases)
     if states[0] is None:
         return []
+    if any(trial[0] == "error" for trial in states[0]):
+        return None                 # the real line fails on the probe's inputs: it cannot tell the operators apart
     accepted = []
     for op, state in zip(others, states[1:]):
         if state is None:
@@ -643,11 +892,28 @@ def check_blank(reply: str, question: Question, original: str | None = None) -> 
         return False
     accepted = [question.answer, *getattr(question, "accepted", [])] if isinstance(question.answer, str) else []
     masked = question.expr or ""
-    for fill in [reply]:
+    fills = _fills(reply, masked)
+    for fill in fills:
         filled = masked.replace(BLANK, fill, 1)
         if _same_tree(filled, original):
             return True
-    return any(_words(reply) == _words(a) for a in accepted)
+    return any(_words(fill) == _words(a) for fill in fills for a in accepted)
+
+
+def _fills(reply: str, masked: str) -> list[str]:
+    """The reply, and the reply without what the code around the blank already shows: a repeated prefix
+    (`torch.min` for `torch.____(a, b)`, `m.log_prob` for `m.____(action)`) and a trailing `()` before the
+    call's own parenthesis. Each is still checked by filling it in: the line must then be the real line."""
+    before, _, after = masked.partition(BLANK)
+    fills = [reply]
+    if reply.endswith("()") and after.lstrip().startswith("("):
+        fills.append(reply[:-2].rstrip())
+    for fill in list(fills):
+        for cut in range(1, len(fill)):
+            prefix = fill[:cut]
+            if prefix.endswith(".") and before.endswith(prefix) and re.fullmatch(r"[\w.]+", prefix):
+                fills.append(fill[cut:])
+    return list(dict.fromkeys(f for f in fills if f))
 
 
 def _same_tree(a: str, b: str) -> bool:
@@ -755,8 +1021,14 @@ def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Ra
     if not deps or len(allowed) == len(orders):
         stats.drop("parsons: the lines do not depend on each other")
         return None
-    if len(allowed) == 1 and n == 3:
-        pass                                             # a chain: still a data-flow exercise
+    unprovable = _unprovable_order(window, index)
+    if unprovable:
+        stats.drop(f"parsons: {unprovable}")
+        return None
+    full = [_full_writes(s, index) for s in window]
+    if all(set(full[i]) & set(window[j].reads) or isinstance(window[j].node, cst.Return) for i, j in deps):
+        stats.drop("parsons: only a chain of assignments (solved by matching names; a return goes last)")
+        return None
     if not _orders_confirmed(window, orders, allowed, index):
         stats.drop("parsons: the key does not match what the orders compute")
         return None
@@ -789,6 +1061,53 @@ def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Ra
 
 def _one_line(code: str) -> str:
     return " ".join(code.split())
+
+
+def _full_writes(stmt: Statement, index: SourceIndex) -> list[str]:
+    """The variables a statement assigns as a whole (`x = ...`, `x += ...`, `self.x = ...`), not by writing
+    into them (`x[i] = ...`, `args.lr = ...`, `x.add_(y)`)."""
+    node = stmt.node
+    targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else \
+        [node.target] if isinstance(node, (cst.AugAssign, cst.AnnAssign)) else []
+    out = []
+    while targets:
+        target = targets.pop()
+        if isinstance(target, (cst.Tuple, cst.List)):
+            targets.extend(e.value for e in target.elements)
+        elif isinstance(target, cst.StarredElement):
+            targets.append(target.value)
+        elif isinstance(target, cst.Name) or isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) \
+                and target.value.value in ("self", "cls"):
+            name = index.variable_of(target)
+            if name:
+                out.append(name)
+    return out
+
+
+def _unprovable_order(window: list[Statement], index: SourceIndex) -> str:
+    """Why the key could mark a right order wrong, or "" if it cannot. Two lines that write into the same
+    variable (`pe[:, 0::2] = ...` and `pe[:, 1::2] = ...`: disjoint slices commute, overlapping ones do not;
+    `xs.append(a)` twice does not commute, `x.add_(a)` twice does) and two draws from one random generator
+    (swapped, each gets the other's numbers: the same computation to a learner) cannot be told apart by
+    running them on random inputs."""
+    into: dict[str, int] = {}
+    for stmt in window:
+        full = set(_full_writes(stmt, index))
+        for name in set(stmt.writes) - full:
+            if not name.startswith("<"):
+                into[name] = into.get(name, 0) + 1
+    if any(count >= 2 for count in into.values()):
+        return "two lines write into the same variable (whether they commute depends on what they write)"
+    draws: dict[str, int] = {}
+    for stmt in window:
+        if re.search(r"\bseed\(|manual_seed", stmt.code):
+            continue                         # seeding, then drawing: an order that matters, and is provable
+        for name in stmt.reads:
+            if name.startswith(RNG):
+                draws[name] = draws.get(name, 0) + 1
+    if any(count >= 2 for count in draws.values()):
+        return "two lines draw from one random generator (either order is the same computation to a learner)"
+    return ""
 
 
 def _orders_confirmed(window, orders, allowed, index) -> bool:
@@ -857,6 +1176,7 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
     With `minimum`, questions sure to score below it are not even built."""
     stats = stats if stats is not None else Stats()
     statements = [s for s in index.statements if _in_function(s.function, function)]
+    logged = logging_only(index)
     questions: list[GeneratedQuestion] = []
     if "idiom" in kinds:
         seen = set()
@@ -868,9 +1188,14 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
             seen.add((hit.idiom.id, where))
             q = idiom_question(hit, index, random.Random(f"{seed}:{hit.line}:{hit.idiom.id}"))
             q.function = where
+            if stmt is not None and stmt.line in logged and hit.end_line <= stmt.end_line:
+                q.score -= 1.5              # `.item()` for a print: the idea may matter, this use of it does not
             stats.count("idiom")
             questions.append(q)
     for stmt in statements:
+        if stmt.line in logged:
+            stats.drop("a line only for printing or logging")
+            continue
         rng = random.Random(f"{seed}:{stmt.line}")
         if "mutant" in kinds:
             q = mutant_question(stmt, index, rng, stats, minimum)
@@ -886,6 +1211,9 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
                 questions.append(q)
     if "parsons" in kinds:
         for window in parsons_windows(index, statements):
+            if any(s.line in logged for s in window):
+                stats.drop("parsons: a line only for printing or logging")
+                continue
             q = parsons_question(window, index, random.Random(f"{seed}:{window[0].line}:parsons"), stats)
             if q is not None:
                 questions.append(q)
@@ -953,13 +1281,11 @@ def choose(questions: list, count: int | None, minimum: float = 0.0, per_stateme
 
 def for_file(index: SourceIndex, seed: int = 0, function: str | None = None, kinds: tuple[str, ...] | None = None,
              every: bool = False, stats: Stats | None = None) -> list[GeneratedQuestion]:
-    """What `walkthrough quiz` asks: the best question of each line (idiom questions once per idiom),
-    scoring at least MIN_SCORE; with `every`, every valid question."""
+    """What `walkthrough quiz` asks: the best question of each line (each idiom once per file), scoring at
+    least MIN_SCORE; with `every` (or chosen kinds), whatever the score."""
     asked = kinds or DEFAULT_KINDS
-    minimum = 0.0 if kinds or every else MIN_SCORE
+    minimum = WORTHLESS if kinds or every else MIN_SCORE
     generated = generate_static(index, seed=seed, function=function, kinds=asked, stats=stats, minimum=minimum)
-    if every:
-        return generated
     return choose(generated, None, minimum=minimum)
 
 

@@ -113,7 +113,7 @@ class _Collector(cst.CSTVisitor):
     def _compound(self, node):
         line = self.get_metadata(PositionProvider, node).start.line
         header = idioms.header_line(self.index.lines, line)
-        statement = self._add(node, header, True, line + header.count("\n"))
+        statement = self._add(node, header, True, idioms.header_end(self.index.lines, line))
         self.index.analyse(statement)
 
     def visit_SimpleStatementLine(self, node):
