@@ -122,7 +122,8 @@ def test_a_working_copy_with_a_rewritten_exercise_region_starts_without_those_st
 
     copy = workcopy.create(MLP_DIR, tmp_path / "work" / "mlp", "exercise")
     model = copy.path / "model.py"
-    model.write_text(model.read_text().replace("    dW = x.T @ dz ", "    dW = torch.einsum('ni,nj->ij', x, dz) "))
+    model.write_text(model.read_text().replace("    dW = x.T @ dz ", "    grad_W = torch.einsum('ni,nj->ij', x, dz)\n"
+                                                                 "    dW = grad_W "))
     proc = run("start", "mlp", "--repo", copy.path, "--auto", "--generated", "0", "--", "--epochs", "1",
                state_dir=state_dir)
     assert proc.returncode == 0, proc.stdout
@@ -135,3 +136,16 @@ def test_a_working_copy_with_a_rewritten_exercise_region_starts_without_those_st
     assert re.search(r"skipped \(their code changed: `walkthrough check` names the nearest code\): dW",
                      " ".join(proc.stdout.split()))
     assert (ROOT / "walkthroughs" / "mlp.toml").read_text().count('at = "dW = x.T @ dz"') == 1   # not rewritten
+
+
+def test_a_working_copy_with_an_edited_anchored_statement_stops_at_the_edited_statement(tmp_path, state_dir):
+    from tracer.practice import workcopy
+
+    copy = workcopy.create(MLP_DIR, tmp_path / "work" / "mlp", "exercise")
+    model = copy.path / "model.py"
+    model.write_text(model.read_text().replace("    dW = x.T @ dz ", "    dW = torch.einsum('ni,nj->ij', x, dz) "))
+    proc = run("start", "mlp", "--repo", copy.path, "--auto", "--generated", "0", "--", "--epochs", "1",
+               state_dir=state_dir)
+    assert proc.returncode == 0, proc.stdout
+    assert "skipping step" not in proc.stdout
+    assert "The weight gradient" in proc.stdout and "torch.einsum('ni,nj->ij', x, dz)" in proc.stdout
