@@ -886,3 +886,60 @@ def test_an_idiom_inside_a_long_statement_is_shown_whole():
         shown = q.prompt.split("\n\n", 1)[1]
         assert shown.strip(), q.prompt                          # never an empty excerpt
         compile(textwrap.dedent(shown), "<excerpt>", "exec")    # whole statements: it parses
+
+
+# ----- round 2 of independent rating: defect classes ------------------------------------------------------
+@pytest.mark.parametrize("code", [
+    "y = 0.5 * np.linalg.norm(a - b) ** 2",
+    "y = torch.norm(a - b) / d",
+    "y = (a - b).norm() / d",
+    "y = torch.linalg.norm(a - b, dim=-1).sum() / d",
+    "y = torch.nn.functional.cosine_similarity(a - x, b).sum() / d",
+    "y = np.abs(a - b) / d",
+])
+def test_no_option_equals_the_answer_under_an_even_or_symmetric_function(code):
+    """‖a − b‖ = ‖b − a‖: a mutant that swaps the operands inside a norm (or a symmetric loss) is the same line."""
+    import numpy as np
+    source = f"import numpy as np\nimport torch\n\ndef f(a, b, x, d):\n    {code}\n    return y\n"
+    def value(line, seed):
+        rng = np.random.default_rng(seed)
+        env = {n: torch.tensor(rng.uniform(0.5, 2.0, (3, 3)) * rng.choice([-1, 1], (3, 3))) for n in "abx"}
+        env.update(d=1.5, np=np, torch=torch)
+        if "np." in line:
+            env.update({n: env[n].numpy() for n in "abx"})
+        exec(line.replace("return y", "").strip(), env)
+        return np.asarray(env["y"], dtype=float)
+    found = generated(source, ("mutant",))
+    assert found
+    for q in found:
+        for one, other in itertools.combinations(q.choices, 2):
+            assert not all(np.allclose(value(one, s), value(other, s)) for s in range(3)), (one, other)
+
+
+def test_parsons_key_never_orders_lines_that_touch_different_keys_of_a_dict():
+    """`state['step'] += 1` neither reads nor writes `state['exp_avg']`: the three lines commute, so no key may
+    reject an order (the window is asked only if its key is exactly what running every order says)."""
+    source = textwrap.dedent('''
+        import torch
+
+        def step(state, group, grad):
+            exp_avg, exp_avg_sq = state['exp_avg'], state['exp_avg_sq']
+            beta1, beta2 = group['betas']
+            state['step'] += 1
+
+            exp_avg_sq.mul_(beta2).addcmul_(1 - beta2, grad, grad)
+    ''')
+
+    def run(lines):
+        env = {"torch": torch, "state": {"exp_avg": torch.ones(2), "exp_avg_sq": torch.ones(2), "step": 3},
+               "group": {"betas": (0.9, 0.99)}, "grad": torch.ones(2)}
+        try:
+            exec("\n".join(lines), env)
+        except NameError:
+            return None
+        return {k: repr(v) for k, v in env.items() if k not in ("__builtins__", "torch")}
+    for q in generated(source, ("parsons",)):
+        reference = run(q.answer)
+        really = {order for order in itertools.permutations(range(len(q.choices)))
+                  if run([q.choices[i] for i in order]) == reference}
+        assert _orders(q) == really, q.prompt
