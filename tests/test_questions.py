@@ -943,3 +943,28 @@ def test_parsons_key_never_orders_lines_that_touch_different_keys_of_a_dict():
         really = {order for order in itertools.permutations(range(len(q.choices)))
                   if run([q.choices[i] for i in order]) == reference}
         assert _orders(q) == really, q.prompt
+
+
+def test_mutant_feedback_says_what_each_wrong_option_would_compute():
+    """Not a list of fault labels ("sign flipped: − instead of +; …"): every wrong option is named with what it
+    computes differently, in words, and a mistake from the fault library with the belief behind it."""
+    source = textwrap.dedent('''
+        import torch
+
+        def td_target(r, gamma, q_next, done_mask, tau, p, t):
+            target = r + gamma * q_next * done_mask
+            soft = t * (1.0 - tau) + p * tau
+            return target, soft
+    ''')
+    found = generated(source, ("mutant",))
+    assert found
+    for q in found:
+        assert "hide a mistake" not in q.explain and "sign flipped" not in q.explain
+        wrong = [c for c in q.choices if c != q.answer]
+        for option in wrong:
+            assert f"`{option}`:" in q.explain, (option, q.explain)
+            assert q.misconceptions[option] and not re.match(r"(sign flipped|operands swapped|÷|×)",
+                                                             q.misconceptions[option]), q.misconceptions[option]
+        if "gamma * q_next" in q.answer and any("gamma" not in c for c in wrong):
+            assert "belief behind it" in q.explain
+

@@ -268,6 +268,21 @@ class _Edit:
     label: str                     # the misconception the change stands for
     ml: bool = False               # an ML mistake (the wrong dim, a dropped detach) rather than generic syntax
     site: tuple = ()               # (start, end) positions: edits at disjoint sites combine
+    does: str = ""                 # what the changed line computes differently, in words a learner reads
+
+
+def _code(node) -> str:
+    return " ".join(_EMPTY.code_for_node(node).split())
+
+
+_FLIP_DOES = {cst.Subtract: "adds `{r}` where the real line subtracts it",
+              cst.Add: "subtracts `{r}` where the real line adds it",
+              cst.Multiply: "divides by `{r}` where the real line multiplies by it",
+              cst.Divide: "multiplies by `{r}` where the real line divides by it"}
+_SWAP_DOES = {cst.Subtract: "computes `{r} - {l}`, the negative of `{l} - {r}`: every value changes sign",
+              cst.Divide: "computes `{r} / {l}`, the reciprocal of `{l} / {r}`",
+              cst.MatrixMultiply: "multiplies in the other order, `{r} @ {l}`: a different matrix, or shapes that "
+                                  "do not fit"}
 
 
 _OPERATOR_FLIPS = {cst.Subtract: (cst.Add, "sign flipped: + instead of −"), cst.Add: (cst.Subtract, "sign flipped: − instead of +"),
@@ -300,18 +315,22 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
             if flip:
                 new = flip[0](whitespace_before=node.operator.whitespace_before,
                               whitespace_after=node.operator.whitespace_after)
-                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator)))
+                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator),
+                                 does=_FLIP_DOES[type(node.operator)].format(r=_code(node.right))))
             label = _SWAP.get(type(node.operator))
             if label and not (idioms._number(node.left) is not None and idioms._number(node.right) is not None) \
                     and isinstance(node.left, _ATOMS) and isinstance(node.right, _ATOMS) \
                     and not (node.left.lpar or node.right.lpar):
-                out.append(_Edit(node, node.with_changes(left=node.right, right=node.left), label, site=site(node)))
+                out.append(_Edit(node, node.with_changes(left=node.right, right=node.left), label, site=site(node),
+                                 does=_SWAP_DOES[type(node.operator)].format(l=_code(node.left), r=_code(node.right))))
         elif isinstance(node, cst.ComparisonTarget):
             flip = _OPERATOR_FLIPS.get(type(node.operator))
             if flip:
                 new = flip[0](whitespace_before=node.operator.whitespace_before,
                               whitespace_after=node.operator.whitespace_after)
-                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator)))
+                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator),
+                                 does=f"tests the opposite comparison against `{_code(node.comparator)}`: it "
+                                      "holds where the real test fails"))
         elif isinstance(node, cst.Call):
             func = node.func
             name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
@@ -319,10 +338,13 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
             builtin = isinstance(func, cst.Name) and index.qualified(func) in ("min", "max")
             if name is not None and name.value in _MINMAX and not builtin:
                 out.append(_Edit(name, name.with_changes(value=_MINMAX[name.value]),
-                                 f"{name.value} and {_MINMAX[name.value]} confused", ml=True, site=site(name)))
+                                 f"{name.value} and {_MINMAX[name.value]} confused", ml=True, site=site(name),
+                                 does=f"takes the {_MINMAX[name.value]} where the real line takes the {name.value}"))
             if isinstance(func, cst.Attribute) and func.attr.value == "detach" and not node.args:
                 out.append(_Edit(node, func.value, "detach forgotten: gradients flow back through this value",
-                                 ml=True, site=site(node)))
+                                 ml=True, site=site(node),
+                                 does=f"uses `{_code(func.value)}` without `.detach()`: the loss's gradient would "
+                                      "flow back into whatever computed it"))
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value in ("dim", "axis"):
                     value = idioms._number(arg.value)
@@ -330,11 +352,15 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
                         for other in (-1, 0, 1, 2):
                             if other != value:
                                 out.append(_Edit(arg.value, cst.parse_expression(str(other)),
-                                                 "the wrong dimension", ml=True, site=site(arg.value)))
+                                                 "the wrong dimension", ml=True, site=site(arg.value),
+                                                 does=f"works along {arg.keyword.value}={other} instead of "
+                                                      f"{arg.keyword.value}={int(value)}: another axis of the tensor "
+                                                      "(say the batch axis instead of the features), or one it lacks"))
                 # never keepdim: whether the kept dimension matters depends on lines the option does not show
         elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
                 and idioms._number(node) is None:
-            out.append(_Edit(node, node.expression, "sign dropped", site=site(node)))
+            out.append(_Edit(node, node.expression, "sign dropped", site=site(node),
+                             does=f"uses `{_code(node.expression)}` where the real line uses its negative"))
         for child in _children(node):
             walk(child)
 
@@ -423,10 +449,12 @@ def _render(stmt_node: cst.CSTNode, edits: list[_Edit]) -> str:
     return _EMPTY.code_for_node(node).strip()
 
 
-def _fault_mutations(stmt: Statement, index: SourceIndex) -> list[tuple[str, str]]:
-    """(mutated code, misconception) from the shared fault library (tracer/practice/faults.py). A changed
-    hyperparameter is a different experiment, not a wrong line: those are left out."""
-    return [(mutated, fault.misconception) for fault, mutated in index.faults.get(stmt.line, [])
+def _fault_mutations(stmt: Statement, index: SourceIndex) -> list[tuple[str, str, str]]:
+    """(mutated code, misconception, what the change does) from the shared fault library
+    (tracer/practice/faults.py). A changed hyperparameter is a different experiment, not a wrong line: those
+    are left out."""
+    return [(mutated, fault.misconception, fault.title[:1].lower() + fault.title[1:])
+            for fault, mutated in index.faults.get(stmt.line, [])
             if mutated and fault.category != "hyperparameters"]
 
 
@@ -441,6 +469,7 @@ class _Candidate:
     replacement: str = ""
     state: object = None
     fault: bool = False          # from the fault library (a rewrite of a whole expression, often)
+    does: str = ""               # what it computes differently, in words
 
     def overlaps(self, other: "_Candidate", margin: int = 3) -> bool:
         """Changes this close could merge into one (`a * b * c` with both operators changed reads as one change)."""
@@ -491,11 +520,12 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
     if stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)):
         return None
     original = stmt.code
-    candidates = [_Candidate(code, label, True, fault=True) for code, label in _fault_mutations(stmt, index)]
+    candidates = [_Candidate(code, label, True, fault=True, does=does) for code, label, does in _fault_mutations(stmt, index)]
     edits = _edits(stmt, index)
     if minimum > 2.3 and not candidates and not any(e.ml for e in edits) and not _core(stmt, index):
         return None                                  # generic slips only: it would score below `minimum`
-    candidates += [_Candidate(_render(stmt.node, [e]), e.label, e.ml) for e in edits]
+    candidates += [_Candidate(_render(stmt.node, [e]), f"it {e.does}" if e.does else e.label, e.ml, does=e.does)
+                   for e in edits]
     candidates = _distinct_candidates(original, candidates, index, stats)
     if not candidates:
         return None
@@ -503,17 +533,39 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
     if design is None:
         stats.drop("mutant: no fair set of options")
         return None
-    options, labels = design
+    options, labels, does = design
     rng.shuffle(options)
     ml = any(c.ml for c in candidates if c.code in labels)
     stats.count("mutant")
     return GeneratedQuestion(
         id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}{_where(stmt)}?{_context(index, stmt)}",
         answer=original, choices=options, misconceptions=labels, line=stmt.line, end_line=stmt.end_line,
-        source="mutant", explain="The others each hide a mistake: " + "; ".join(dict.fromkeys(labels.values())),
+        source="mutant", explain=_mutant_explanation(stmt, index, original, options, labels, does),
         code=original, score=_line_score(stmt, index, 2.0 + (1.0 if ml else 0.0)), function=stmt.function,
         shown_lines=set(_context_lines(index, stmt)), asked_lines=set(range(stmt.line, stmt.end_line + 1)),
         verified="every option computes something different from every other on 4 sets of random inputs")
+
+
+def _mutant_explanation(stmt: Statement, index: SourceIndex, original: str, options: list[str],
+                        labels: dict[str, str], does: dict[str, str]) -> str:
+    """Why the real line is right (the idea of a catalogue card that matches it, if one does) and what each
+    wrong option would compute instead, with the mistake in thinking it stands for."""
+    parts = []
+    cards = [hit.idiom for hit in index.hits if stmt.line <= hit.line <= stmt.end_line]
+    if cards:
+        parts.append(f"The real line is right: {cards[0].explanation.strip()}")
+    lines = [f"  · `{_one_line(option)}`: {does.get(option) or labels.get(option, 'a mistake')}."
+             for option in options if option != original]
+    parts.append("What the other options would do:\n" + "\n".join(lines))
+    return "\n".join(parts)
+
+
+def _said(candidate: _Candidate) -> str:
+    """A wrong option in words: what it computes differently, and for a mistake from the fault library the
+    belief that leads to it."""
+    if candidate.fault:
+        return f"{candidate.does} (the belief behind it: {candidate.label})"
+    return candidate.does or candidate.label
 
 
 def _where(stmt: Statement) -> str:
@@ -638,7 +690,8 @@ def _two_by_two(original, candidates, index, rng, stats):
             stats.drop("mutant: two options compute the same")
             continue
         labels = {a.code: a.label, b.code: b.label, both: f"{a.label}; and {b.label}"}
-        return options, labels
+        does = {a.code: _said(a), b.code: _said(b), both: f"both changes: {_said(a)}; and {_said(b)}"}
+        return options, labels, does
     return None
 
 
@@ -655,7 +708,7 @@ def _one_site(original, candidates, rng):
         options = [original] + [c.code for c in group]
         if _singled_out(options, original):
             continue
-        return options, {c.code: c.label for c in group}
+        return options, {c.code: c.label for c in group}, {c.code: _said(c) for c in group}
     return None
 
 
@@ -1060,7 +1113,7 @@ def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Ra
 
 
 def _one_line(code: str) -> str:
-    return " ".join(code.split())
+    return " ".join(code.replace("\\\n", " ").split())
 
 
 def _full_writes(stmt: Statement, index: SourceIndex) -> list[str]:
