@@ -968,3 +968,28 @@ def test_mutant_feedback_says_what_each_wrong_option_would_compute():
         if "gamma * q_next" in q.answer and any("gamma" not in c for c in wrong):
             assert "belief behind it" in q.explain
 
+
+@pytest.mark.parametrize("code, card", [
+    ("self.scale = self.head_dim ** -0.5", "attention-scale-factor"),
+    ("attn = (q @ k.transpose(-2, -1)) * self.scale", "attention-scale"),
+    ("q = rearrange(q, 'b n (h d) -> b h n d', h=heads)", "multihead-rearrange-split"),
+    ("y = rearrange(y, 'b h n d -> b n (h d)')", "multihead-rearrange-merge"),
+    ("h = self.mlp(self.norm(h)) + h", "residual"),
+    ("y = tokens[:, j + 1:j + 1 + block]", "next-token-targets"),
+    ("w = (1 - lr * (lam / n_train)) * w - lr * grad_w", "l2-weight-decay-factor"),
+    ("m.mul_(b1).add_(g, alpha=1 - b1)", "adam-first-moment"),
+    ("v = b2 * v + (1 - b2) * g ** 2", "adam-second-moment"),
+    ("corr = 1 - b1 ** t", "adam-bias-correction"),
+    ("p.mul_(1 - lr * weight_decay)", "decoupled-weight-decay"),
+    ("mixed = eps * real_imgs + (1 - eps) * fake_imgs", "gradient-penalty-interpolates"),
+    ("g = torch.autograd.grad(out.sum(), x_hat, create_graph=True)[0]", "create-graph"),
+    ("h = detach(h)", "detach-hidden"),
+    ("tq.data.copy_(tq.data * (1 - tau) + q.data * tau)", "soft-update"),
+    ("c = (-t * torch.log(p) - (1 - t) * torch.log(1 - p)).mean()", "binary-cross-entropy"),
+])
+def test_central_ideas_of_attention_optimisers_and_gans_get_a_card(code, card):
+    """Ideas an independent reviewer found asked nowhere (attention's scale kept in `self.scale`, einops heads,
+    `x = f(x) + x`, next-token targets, hand-written L2 decay, Adam's moments and bias correction, AdamW's decay,
+    WGAN-GP's interpolation and create_graph, truncated BPTT), in code written unlike the cards' examples."""
+    source = "import math\nimport torch\nfrom einops import rearrange\n\ndef f(*a):\n" + textwrap.indent(code, "    ") + "\n"
+    assert card in {q.idiom for q in generated(source, ("idiom",), seeds=[0])}
