@@ -993,3 +993,28 @@ def test_central_ideas_of_attention_optimisers_and_gans_get_a_card(code, card):
     WGAN-GP's interpolation and create_graph, truncated BPTT), in code written unlike the cards' examples."""
     source = "import math\nimport torch\nfrom einops import rearrange\n\ndef f(*a):\n" + textwrap.indent(code, "    ") + "\n"
     assert card in {q.idiom for q in generated(source, ("idiom",), seeds=[0])}
+
+
+def test_values_computed_only_for_a_progress_bar_get_no_question():
+    source = textwrap.dedent('''
+        import torch
+
+        def train(net, loader, criterion, optimizer):
+            train_loss = correct = total = 0
+            for batch_idx, (inputs, targets) in enumerate(loader):
+                outputs = net(inputs)
+                loss = criterion(outputs, targets)
+                loss.backward()
+                train_loss += loss.item()
+                _, predicted = outputs.max(1)
+                total += targets.size(0)
+                correct += predicted.eq(targets).sum().item()
+                progress_bar(batch_idx, len(loader), 'Loss: %.3f | Acc: %.3f%%' % (train_loss / (batch_idx + 1),
+                                                                                  100. * correct / total))
+    ''')
+    index = index_of(source)
+    logged = {n for n in questions.logging_only(index)}
+    for text in ("train_loss += loss.item()", "_, predicted = outputs.max(1)", "correct += predicted"):
+        assert any(text in index.lines[n - 1] for n in logged), text
+    for q in questions.for_file(index, every=True):
+        assert q.line not in logged, q.prompt

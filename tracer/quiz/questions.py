@@ -106,7 +106,8 @@ def _core(stmt: Statement, index: SourceIndex) -> bool:
 
 
 _LOG_CALL = re.compile(r"^(print|pprint|(.*\.)?(add_scalars?|add_histogram|add_text|log_tabular|log_metrics|"
-                       r"set_postfix|set_description|info|debug|warning|dump_tabular)|(plt|ax|axes|fig|pyplot)\..*)$")
+                       r"set_postfix|set_description|info|debug|warning|dump_tabular|log|log_dict|log_scalars?|"
+                       r"\w*progress(_?bar)?\w*|print_\w+)|(plt|ax|axes|fig|pyplot)\..*)$")
 _LOGGER = re.compile(r"(?i)writer|logger|logging|wandb|tensorboard|\btb\b|summary|pbar|tqdm|log$")
 
 
