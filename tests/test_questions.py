@@ -1018,3 +1018,20 @@ def test_values_computed_only_for_a_progress_bar_get_no_question():
         assert any(text in index.lines[n - 1] for n in logged), text
     for q in questions.for_file(index, every=True):
         assert q.line not in logged, q.prompt
+
+
+@pytest.mark.parametrize("source, family", [
+    ("def fit(net, data, test):\n    net.train()\n    for x in data:\n        net(x)\n    net.eval()\n"
+     "    return net(test)\n", {"train-mode", "eval-mode"}),
+    ("import torch\n\nclass A:\n    def __init__(self, dim_head):\n        self.scale = dim_head ** -0.5\n\n"
+     "    def forward(self, q, k):\n        return torch.matmul(q, k.transpose(-1, -2)) * self.scale\n",
+     {"attention-scale", "attention-scale-factor"}),
+])
+def test_a_file_is_asked_one_card_of_a_family_not_its_mirror(tmp_path, state_dir, source, family):
+    """`net.train()` and `net.eval()` asked in one file have mirror answers; the attention scale and its use
+    ask one idea twice."""
+    index = index_of(source)
+    assert family <= {h.idiom.id for h in index.hits}
+    for every in (False, True):
+        asked = [q.idiom for q in questions.for_file(index, every=every) if q.idiom in family]
+        assert len(asked) == 1, asked

@@ -1319,7 +1319,8 @@ def choose(questions: list, count: int | None, minimum: float = 0.0, per_stateme
             continue
         if getattr(q, "asked_lines", set()) & shown or getattr(q, "shown_lines", set()) & asked:
             continue                         # one question would show the code another asks for
-        key = ("idiom", q.idiom) if getattr(q, "idiom", "") else ("blank", repr(q.answer)) if q.source == "blank" else None
+        key = ("idiom", _family(q.idiom)) if getattr(q, "idiom", "") else ("blank", repr(q.answer)) \
+            if q.source == "blank" else None
         if key is not None and repeats.get(key, 0) >= (per_idiom if key[0] == "idiom" else 1):
             continue
         taken.append(q)
@@ -1331,6 +1332,12 @@ def choose(questions: list, count: int | None, minimum: float = 0.0, per_stateme
         if count is not None and len(taken) >= count:
             break
     return sorted(taken, key=lambda q: (q.line or 0, q.id))
+
+
+def _family(card: str) -> str:
+    """The idea a card asks: cards of one family (train()/eval(), the attention scale and its use) count as one."""
+    found = {idiom.id: idiom.family for idiom in idioms.catalogue()}
+    return found.get(card) or card
 
 
 def for_file(index: SourceIndex, seed: int = 0, function: str | None = None, kinds: tuple[str, ...] | None = None,
@@ -1361,7 +1368,8 @@ def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, coun
     rng = random.Random(f"{seed}:{step_id}")
     candidates = []
     for hit in index.hits:        # idioms around the stop, or inside its (multi-line) statement
-        if hit.line <= stmt.end_line and stmt.line <= hit.end_line and hit.idiom.id not in asked_idioms:
+        if hit.line <= stmt.end_line and stmt.line <= hit.end_line \
+                and _family(hit.idiom.id) not in {_family(a) for a in asked_idioms}:
             q = idiom_question(hit, index, random.Random(f"{seed}:{step_id}:{hit.idiom.id}"))
             if hit.end_line - hit.line > 3 and line != hit.line:
                 q.score -= 1.0              # a block around the stop (no_grad) matters less than the line itself
