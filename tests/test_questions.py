@@ -1035,3 +1035,20 @@ def test_a_file_is_asked_one_card_of_a_family_not_its_mirror(tmp_path, state_dir
     for every in (False, True):
         asked = [q.idiom for q in questions.for_file(index, every=every) if q.idiom in family]
         assert len(asked) == 1, asked
+
+
+def test_names_states_lambda_parameters_and_never_says_an_unknown_call_changes_nothing():
+    source = textwrap.dedent('''
+        import torch
+        from einops import rearrange
+
+        def f(optimizer_G, parser, qkv, heads):
+            optimizer_G.zero_grad()
+            parser.add_argument('--lr', default=0.1)
+            q, k, v = map(lambda t: rearrange(t, 'b n (h d) -> b h n d', h=heads), qkv)
+    ''')
+    found = {q.line: q for q in generated(source, ("names",))}
+    assert {6, 7, 8} <= set(found)
+    for line in (6, 7):                               # zero_grad and add_argument change their objects
+        assert "changes: none" not in found[line].explain
+    assert "`t`" in found[8].prompt and "lambda" in found[8].prompt

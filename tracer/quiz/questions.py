@@ -1004,12 +1004,41 @@ def names_question(stmt: Statement, index: SourceIndex, rng: random.Random, stat
     else:
         return None
     stats.count("names")
+    convention = NAMES_CONVENTION
+    bound = _bound_inside(stmt.node)
+    if bound:
+        convention += (f" Names the line binds for its own use ({', '.join(f'`{n}`' for n in bound)}, the parameter "
+                       "of a lambda or the variable of a comprehension) are not counted.")
+    if stmt.effect in (calls.PURE, calls.RANDOM, calls.MUTATES):
+        changes = ", ".join(writes) or "none"
+    else:                  # `optimizer.zero_grad()`, `parser.add_argument(...)`: what a call changes is not shown
+        changes = ", ".join(writes + ["whatever its calls change inside the objects they are called on"])
     return GeneratedQuestion(
         id="", kind="names", prompt=f"Which variables does line {stmt.line}{_where(stmt)} {which}? "
-        f"Comma-separated, any order.\n\n{_indent(stmt.code)}\n\n{NAMES_CONVENTION}", answer=answer,
+        f"Comma-separated, any order.\n\n{_indent(stmt.code)}\n\n{convention}", answer=answer,
         line=stmt.line, end_line=stmt.end_line, source="names", code=stmt.code, score=1.5, function=stmt.function,
-        explain=f"reads: {', '.join(reads) or 'none'}; changes: {', '.join(writes) or 'none'}",
+        explain=f"reads: {', '.join(reads) or 'none'}; changes: {changes}",
         verified="static analysis under the stated convention; lines with calls of unknown effect are not asked")
+
+
+def _bound_inside(node) -> list[str]:
+    """Names a statement binds for its own use: lambda parameters and comprehension variables."""
+    found: list[str] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Param(self, param):
+            found.append(param.name.value)
+
+        def visit_CompFor(self, comp):
+            targets = [comp.target]
+            while targets:
+                target = targets.pop()
+                if isinstance(target, cst.Name):
+                    found.append(target.value)
+                elif isinstance(target, (cst.Tuple, cst.List)):
+                    targets.extend(e.value for e in target.elements)
+    node.visit(Visitor())
+    return list(dict.fromkeys(found))
 
 
 def check_names(reply: str, expected: list[str]) -> bool:
