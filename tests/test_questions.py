@@ -1052,3 +1052,25 @@ def test_names_states_lambda_parameters_and_never_says_an_unknown_call_changes_n
     for line in (6, 7):                               # zero_grad and add_argument change their objects
         assert "changes: none" not in found[line].explain
     assert "`t`" in found[8].prompt and "lambda" in found[8].prompt
+
+
+def test_a_long_code_line_wraps_under_itself_never_at_column_zero():
+    import io
+    from rich.console import Console
+    from tracer import show
+    source = "import numpy as np\n\nclass Noise:\n    def __call__(self):\n" \
+             "        x = self.x_prev + self.theta * (self.mu - self.x_prev) * self.dt + \\\n" \
+             "                self.sigma * np.sqrt(self.dt) * np.random.normal(size=self.mu.shape)\n" \
+             "        return x\n"
+    qs = [q for q in generated(source, ("blank",), seeds=[0]) if q.line == 5]
+    assert qs
+    for width in (50, 80):
+        out = io.StringIO()
+        Console(file=out, width=width, color_system=None).print(show.question_view(1, 1, qs[0]))
+        indent = None
+        for line in out.getvalue().splitlines():
+            if line.lstrip().startswith("x = "):
+                indent = len(line) - len(line.lstrip())
+            elif indent is not None and line.strip():
+                assert len(line) - len(line.lstrip()) > indent, (width, line)   # a continuation stays inside the code
+        assert indent is not None

@@ -632,8 +632,11 @@ def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
 def _the_line(index: SourceIndex, stmt: Statement, code: str, before: int = 2) -> str:
     """`code` (the statement as rendered from the tree: lines relative to the statement's own indentation) at
     the statement's indentation relative to the context shown above it."""
-    shift = " " * (_indentation(index.lines[stmt.line - 1]) - _base_indent(index, stmt, before))
-    return _indent("\n".join(shift + line if line.strip() else line for line in code.splitlines()))
+    base = _base_indent(index, stmt, before)
+    shift = " " * (_indentation(index.lines[stmt.line - 1]) - base)
+    first, *rest = code.splitlines() or [""]
+    # continuation lines keep the file's own indentation: dedented like the context, never shifted again
+    return _indent("\n".join([shift + first, *_dedent_by(rest, base)]))
 
 
 def _normal(code: str) -> str:
