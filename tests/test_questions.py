@@ -1074,3 +1074,15 @@ def test_a_long_code_line_wraps_under_itself_never_at_column_zero():
             elif indent is not None and line.strip():
                 assert len(line) - len(line.lstrip()) > indent, (width, line)   # a continuation stays inside the code
         assert indent is not None
+
+
+def test_a_fault_labels_only_the_kind_of_line_it_is_about():
+    """'Weights initialised far too small' fits `randn(...) * sqrt(2 / n_in)`, not an optimiser's step size that
+    happens to be `lr * sqrt(a / b)` (the label would tell a learner about initialisation on an Adam line)."""
+    source = "import math\nimport torch\n\ndef step(group, beta2_t, n_sma, n_max, beta1, t, n_in, n_out):\n" \
+             "    step_size = group['lr'] * math.sqrt((1 - beta2_t) * (n_sma - 4) / (n_max - 2)) / (1 - beta1 ** t)\n" \
+             "    w = torch.randn(n_in, n_out) * math.sqrt(2 / n_in)\n    return step_size, w\n"
+    index = index_of(source)
+    labels = {line: {fault.id for fault, _ in found} for line, found in index.faults.items()}
+    assert "init-too-small" not in labels.get(5, set())
+    assert "init-too-small" in labels.get(6, set())
