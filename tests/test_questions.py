@@ -1086,3 +1086,26 @@ def test_a_fault_labels_only_the_kind_of_line_it_is_about():
     labels = {line: {fault.id for fault, _ in found} for line, found in index.faults.items()}
     assert "init-too-small" not in labels.get(5, set())
     assert "init-too-small" in labels.get(6, set())
+
+
+def test_a_blank_is_not_asked_on_an_idea_its_card_already_asks():
+    """Adam's bias correction asked by its card at one line, then `1 - beta1 ____ step` at the next: a drill."""
+    source = textwrap.dedent('''
+        import math
+
+        def plain_step(group, beta1, state, exp_avg, denom, p):
+            step_size = group['lr'] / (1 - beta1 ** state['step'])
+            p.addcdiv_(-step_size, exp_avg, denom)
+
+        def adamw_step(group, beta1, beta2, state, exp_avg, exp_avg_sq, p):
+            denom = exp_avg_sq.sqrt().add_(group['eps'])
+            bias_correction1 = 1 - beta1 ** state['step']
+            step_size = group['lr'] * math.sqrt(1 - beta2 ** state['step']) / bias_correction1
+            p.addcdiv_(-step_size, exp_avg, denom)
+    ''')
+    index = index_of(source)
+    card_lines = {h.line for h in index.hits if h.idiom.id == "adam-bias-correction"}
+    assert len(card_lines) == 2
+    asked = questions.for_file(index)
+    assert [q.idiom for q in asked].count("adam-bias-correction") == 1
+    assert not [q for q in asked if q.source == "blank" and q.line in card_lines]

@@ -56,6 +56,7 @@ class GeneratedQuestion(Question):
     function: str = ""
     shown_lines: set = field(default_factory=set)      # code lines the prompt shows as they are
     asked_lines: set = field(default_factory=set)      # lines whose code (or order) is the answer
+    ideas: set = field(default_factory=set)            # card families of the code it asks about (one question each)
 
 
 @dataclass
@@ -1304,6 +1305,9 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
             if q is not None:
                 questions.append(q)
     questions = _unambiguous(questions, stats)
+    for q in questions:         # `1 - beta1 ____ state['step']` once Adam's bias correction card is asked: a drill
+        q.ideas = {_family(q.idiom)} if q.idiom else set() if q.source != "blank" else \
+            {_family(h.idiom.id) for h in index.hits if h.line <= q.end_line and q.line <= h.end_line and h.idiom.value >= 3}
     questions.sort(key=lambda q: (q.line, STATIC_KINDS.index(q.source)))
     for q in questions:
         q.id = f"L{q.line}.{q.source}" + (f".{q.idiom}" if q.idiom else "")
@@ -1355,12 +1359,17 @@ def choose(questions: list, count: int | None, minimum: float = 0.0, per_stateme
             if q.source == "blank" else None
         if key is not None and repeats.get(key, 0) >= (per_idiom if key[0] == "idiom" else 1):
             continue
+        ideas = getattr(q, "ideas", set())
+        if ideas and not getattr(q, "idiom", "") and any(repeats.get(("idiom", i), 0) >= per_idiom for i in ideas):
+            continue                         # the idea of this line is asked already (by its card, or another line)
         taken.append(q)
         shown |= getattr(q, "shown_lines", set())
         asked |= getattr(q, "asked_lines", set())
         lines[q.line] = lines.get(q.line, 0) + 1
         if key is not None:
             repeats[key] = repeats.get(key, 0) + 1
+        for idea in ideas - ({key[1]} if key else set()):
+            repeats[("idiom", idea)] = repeats.get(("idiom", idea), 0) + 1
         if count is not None and len(taken) >= count:
             break
     return sorted(taken, key=lambda q: (q.line or 0, q.id))
