@@ -1109,3 +1109,12 @@ def test_a_blank_is_not_asked_on_an_idea_its_card_already_asks():
     asked = questions.for_file(index)
     assert [q.idiom for q in asked].count("adam-bias-correction") == 1
     assert not [q for q in asked if q.source == "blank" and q.line in card_lines]
+
+
+def test_min_and_max_are_not_swapped_inside_an_enclosing_max_or_min():
+    """`max(a.max(), b.min())` equals `max(a.max(), b.max())` whenever a holds the largest value: on real data
+    (labels of a train and a test split) nearly always, so it is no wrong option."""
+    source = "def classes(y_train, y_test):\n    n_classes = int(max(y_train.max(), y_test.max())) + 1\n" \
+             "    return n_classes\n"
+    for q in generated(source, ("mutant",)):
+        assert not any(".min()" in c for c in q.choices), q.choices

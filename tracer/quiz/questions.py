@@ -309,7 +309,7 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
         p = positions.get(node)
         return (p.start.line, p.start.column, p.end.line, p.end.column) if p else None
 
-    def walk(node):
+    def walk(node, in_extreme=False):
         if isinstance(node, cst.BinaryOperation) and not _textual(node) and not _constant(node):
             flip = _OPERATOR_FLIPS.get(type(node.operator))
             if isinstance(node.operator, cst.Multiply) and not _scale_like(node.right):
@@ -338,7 +338,8 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
             name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
             # Python's own min/max cap a value: which one is right depends on whether it rises or falls
             builtin = isinstance(func, cst.Name) and index.qualified(func) in ("min", "max")
-            if name is not None and name.value in _MINMAX and not builtin:
+            # `max(a.max(), b.max())` with b.min(): the outer max hides the change whenever a holds the largest
+            if name is not None and name.value in _MINMAX and not builtin and not in_extreme:
                 out.append(_Edit(name, name.with_changes(value=_MINMAX[name.value]),
                                  f"{name.value} and {_MINMAX[name.value]} confused", ml=True, site=site(name),
                                  does=f"takes the {_MINMAX[name.value]} where the real line takes the {name.value}"))
@@ -363,8 +364,9 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
                 and idioms._number(node) is None:
             out.append(_Edit(node, node.expression, "sign dropped", site=site(node),
                              does=f"uses `{_code(node.expression)}` where the real line uses its negative"))
+        extreme = isinstance(node, cst.Call) and (idioms._dotted(node.func) or "").rpartition(".")[2] in _MINMAX
         for child in _children(node):
-            walk(child)
+            walk(child, extreme and child is not node.func)
 
     root = stmt.node
     if isinstance(root, (cst.For, cst.While, cst.If, cst.With)) or _too_big(stmt):
