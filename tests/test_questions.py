@@ -479,7 +479,9 @@ def test_quiz_asks_checks_and_scores_in_a_terminal(tmp_path, state_dir):
     child.expect("right")
     child.expect("Question 2/3")
     child.expect("answer> ")
-    child.sendline("zzz")                                   # wrong
+    choices = data[1].get("choices") if data[1]["kind"] != "parsons" else None
+    wrong = chr(ord("a") + next(i for i, c in enumerate(choices) if c != data[1]["answer"])) if choices else "zzz"
+    child.sendline(wrong)                                   # wrong
     child.expect("not quite")
     child.expect("Question 3/3")
     child.expect("answer> ")
