@@ -479,9 +479,14 @@ def test_quiz_asks_checks_and_scores_in_a_terminal(tmp_path, state_dir):
     child.expect("right")
     child.expect("Question 2/3")
     child.expect("answer> ")
-    choices = data[1].get("choices") if data[1]["kind"] != "parsons" else None
-    wrong = chr(ord("a") + next(i for i, c in enumerate(choices) if c != data[1]["answer"])) if choices else "zzz"
-    child.sendline(wrong)                                   # wrong
+    if data[1].get("choices") and data[1]["kind"] != "parsons":
+        child.sendline("zzz")                               # names no option: asked again, not graded
+        child.expect("not one of the options")
+        child.expect("answer> ")
+        wrong = next(c for c in data[1]["choices"] if c != data[1]["answer"])
+        child.sendline(chr(ord("a") + data[1]["choices"].index(wrong)))
+    else:
+        child.sendline("zzz")                               # wrong
     child.expect("not quite")
     child.expect("Question 3/3")
     child.expect("answer> ")

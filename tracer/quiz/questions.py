@@ -1420,7 +1420,7 @@ def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, coun
                 candidates.append(q)
     candidates += live.questions_at(stmt, index, frame, rng, authored=authored, shown=shown)
     chosen = choose(candidates, count, per_statement=count, per_idiom=1)
-    chosen.sort(key=lambda q: -q.score)
+    chosen.sort(key=lambda q: (q.source == "whatif", -q.score))   # a what-if's feedback shows values: last
     for n, q in enumerate(chosen, start=1):
         q.id = f"{step_id}.g{n}"
     return chosen
