@@ -123,6 +123,7 @@ class Session:
         try:
             for entry in self.walkthrough.runs:
                 script = self.walkthrough.repo_dir / entry.script
+                self._stop_status()             # the last script's spinner, if it still runs: never on this line
                 self.console.print(Text.assemble(("▶ ", "bold"), ("python " + " ".join([entry.script, *entry.args]),
                                                                    "bold cyan")))
                 self._run_entry(script, entry.args)
