@@ -58,7 +58,8 @@ def test_running_it_again_resumes_the_hunt(planted, hunt_state):
     assert entry_of(hunt_state)["fault"] == "bias-grad-mean"
 
 
-@pytest.mark.parametrize("guess, message", [("model.py:x", "write FILE:LINE"), ("nosuch.py:3", "no file 'nosuch.py'")])
+@pytest.mark.parametrize("guess, message", [("model.py:x", "write FILE:LINE"), ("nosuch.py:3", "no file 'nosuch.py'"),
+                                            ("model.py:99999", "model.py has lines 1-")])
 def test_a_malformed_guess_is_a_usage_error(planted, hunt_state, guess, message):
     proc = walkthrough("bughunt", "mlp", "--guess", guess, state_dir=hunt_state, cwd=planted[0])
     assert proc.returncode == 2 and message in proc.stdout
@@ -83,6 +84,11 @@ def test_guess_hint_and_reveal_as_a_learner_does(planted, hunt_state):
     assert "+    db = dz.mean(dim=0)" in reveal.stdout
     assert faults.by_id("bias-grad-mean").title in reveal.stdout
     assert "where the values first differ, in the order the program runs: step 13" in reveal.stdout
+    progress = walkthrough("progress", state_dir=hunt_state, cwd=cwd)
+    assert progress.returncode == 0
+    assert "bug hunts" in progress.stdout
+    row = next(line for line in progress.stdout.splitlines() if line.strip("│ ").startswith("mlp "))
+    assert [cell.strip() for cell in row.split("│")][1:5] == ["mlp", "found", "2", "2"]     # hunt, now, guesses, hints
 
 
 def test_the_live_check_rejects_an_equivalent_mutant(planted, hunt_state, monkeypatch):
