@@ -78,6 +78,7 @@ class Session:
         self._paused_s = 0.0                       # time spent at stops: the program's own clocks count it
         self._predicting = None                    # (frame, first line, last line) of the statement predicted
         self._told_answer_keys = False
+        self._hint_step: Step | None = None        # the step whose hint `h` shows after its line ran
         self._predictions: list[tuple[Question, str, types.FrameType]] = []
         self.engine: Engine | None = None
 
@@ -199,6 +200,7 @@ class Session:
         rows = values.frame_values(frame, [*step.watch, *values.line_expressions(step.code)])
         self.console.print(show.step_view(index + 1, len(self.walkthrough.steps), step,
                                           self.walkthrough.repo_dir, rows))
+        self._hint_step = step
         try:
             self._ask(step, frame)
         except ExpressionFailed as exc:
@@ -295,7 +297,7 @@ class Session:
             asked = review.to_ask(asked, self.tour)
         for n, question in enumerate(asked, start=1):
             self.console.print(show.question_view(n, len(asked), question))
-            reply = self._answer_for(question)
+            reply = self._answer_for(question, frame, step)
             if reply is None:
                 self.console.print(Text("  skipped", style="dim"))
                 continue
@@ -310,7 +312,8 @@ class Session:
                 verdict = questions.check_reply(question, reply)
                 self._record(question, verdict.right, verdict.expected, verdict.misconception)
 
-    def _answer_for(self, question: Question) -> str | None:
+    def _answer_for(self, question: Question, frame: types.FrameType | None = None,
+                    step: Step | None = None) -> str | None:
         if self.mode == SCRIPTED:
             step_id, n = question.id.rsplit(".", 1)
             reply = self.scripted.get(question.id)
@@ -322,12 +325,23 @@ class Session:
             return None if reply is None else str(reply)
         if not self._told_answer_keys:
             self._told_answer_keys = True
-            self.console.print(Text("  (type your answer and Enter; Enter alone skips the question; q quits, "
-                                    "progress saved)", style="dim"))
-        reply = self.read_line("answer> ").strip()
-        if reply.lower() in QUIT_WORDS and not any(reply.lower() == c.lower() for c in question.choices):
-            raise QuitTour()
-        return reply or None
+            self.console.print(Text("  (type your answer and Enter; Enter alone skips the question; h hint, "
+                                    "p EXPR prints a value first; q quits, progress saved)", style="dim"))
+        while True:
+            reply = self.read_line("answer> ").strip()
+            if reply.lower() in QUIT_WORDS and not any(reply.lower() == c.lower() for c in question.choices):
+                raise QuitTour()
+            if not reply:
+                return None
+            command = answers.prompt_command(reply, question)
+            if command is not None and frame is not None:
+                self._run_command(command, reply.strip().partition(" ")[2], frame, step)
+                continue
+            refused = answers.not_an_answer(reply, question)
+            if refused is None:
+                return reply
+            self.console.print(Text.assemble(("  ", ""), (refused, "yellow"),
+                                             " (not counted; Enter skips the question)"))
 
     def read_line(self, prompt: str) -> str:
         try:
@@ -383,15 +397,8 @@ class Session:
                 return STEP_INTO
             if word in ("n", "next"):
                 return STEP_OVER
-            if word in ("p", "print"):
-                self._print_expression(rest, frame)
-            elif word in ("w", "where", "bt"):
-                self.console.print(show.stack_view(self._repo_stack(frame)))
-            elif word in ("h", "hint"):
-                hint = step.hint if step and step.hint else "No hint here: print a value with `p NAME`."
-                self.console.print(Text(hint.strip(), style="italic"))
-            elif word == "check":
-                self._check(frame, step)
+            if word in ("p", "print", "w", "where", "bt", "h", "hint", "check"):
+                self._run_command(word, rest, frame, step)
             elif word in QUIT_WORDS:
                 raise QuitTour()
             elif word in ("?", "help"):
@@ -399,6 +406,22 @@ class Session:
             else:
                 self.console.print(Text.assemble((f"unknown command {word[:60]!r}", "red"), "; "),
                                    show.PROMPT_HELP)
+
+    def _run_command(self, word: str, rest: str, frame: types.FrameType, step: Step | None) -> None:
+        """A debugger command, at the `walkthrough>` prompt or typed at `answer>` before answering."""
+        if word in ("p", "print"):
+            self._print_expression(rest, frame)
+        elif word in ("w", "where", "bt"):
+            self.console.print(show.stack_view(self._repo_stack(frame)))
+        elif word in ("h", "hint"):
+            step = step or self._hint_step
+            hint = step.hint if step and step.hint else "No hint here: print a value with `p NAME`."
+            self.console.print(Text(hint.strip(), style="italic"))
+        elif word == "check":
+            self._check(frame, step)
+        else:                                   # ? / help at answer>
+            self.console.print(Text("At answer>: type your answer; h hint, p EXPR print a value, w stack, "
+                                    "check value checks, Enter skips, q quits."))
 
     def _check(self, frame: types.FrameType, step: Step | None) -> None:
         from .practice import checks
