@@ -127,3 +127,19 @@ def test_a_removed_statement_is_found_on_either_side_of_the_gap(monkeypatch, tmp
     ((low, high),) = bughunt.accepted(entry)
     lines = m.source.splitlines()
     assert "dWs, dbs, _ = model.backward" in lines[low - 1] and "epoch_loss +=" in lines[high - 1]
+
+
+def test_a_removed_tour_statement_is_skipped_by_the_watchdog_and_the_divergence(monkeypatch, tmp_path):
+    """Removing `x_train, x_test = (x_train - mean) / std, ...` takes away the anchor of the tour's standardisation
+    step: that step cannot stop on the copy, and the rest of the run is still checked and compared."""
+    from tracer.practice.checks import run_checked_subprocess
+
+    monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(tmp_path / "state"))
+    cfg = bughunt.load_config()["mlp"]
+    (m,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "inputs-not-standardised"]
+    assert m.mutated == ""
+    copy = bughunt.stage_copy(cfg, {m.path: m.source}, tmp_path)
+    result = run_checked_subprocess("mlp", copy, ["--epochs", "1"], watch=True)
+    assert result["error"] is None and result["stops"] is not None
+    divergence = bughunt.first_divergence(cfg, copy)
+    assert divergence is not None and not divergence.crashed and divergence.step_id not in ("", "standardize")

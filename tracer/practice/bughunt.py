@@ -573,7 +573,7 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
     tours, shown = {}, {}
     for label, repo in (("healthy", cfg.origin.resolve()), ("buggy", Path(buggy_dir).resolve())):
         walkthrough = spec.load(spec.find(cfg.walkthrough), repo=repo)
-        steps = [s for s in walkthrough.steps if s.file in {cfg.script, *cfg.files}]
+        steps = [s for s in walkthrough.steps if s.file in {cfg.script, *cfg.files} and not s.stale]
         probes = []
         for step in steps:
             reads, writes = _statement_names(step.code)

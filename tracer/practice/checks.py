@@ -489,7 +489,8 @@ def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script
             return None
 
     points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when,
-                        optional=step.optional) for step in walkthrough.steps]
+                        optional=step.optional) for step in walkthrough.steps
+              if not step.stale]            # on a copy, a step whose code is gone (a removed statement) cannot stop
     engine = (Watchdog if watch else Engine)(points, walkthrough.repo_dir, Client())
     error = None
     runs = [(script or walkthrough.runs[0].script, list(argv))]
