@@ -143,3 +143,20 @@ def test_a_removed_tour_statement_is_skipped_by_the_watchdog_and_the_divergence(
     assert result["error"] is None and result["stops"] is not None
     divergence = bughunt.first_divergence(cfg, copy)
     assert divergence is not None and not divergence.crashed and divergence.step_id not in ("", "standardize")
+
+
+def test_on_a_hunt_copy_a_removed_tour_statement_is_followed_not_skipped(tmp_path):
+    """Skipping the step whose statement a bug removed ('skipping step 23 (optim-step) ... your copy changed
+    here') would name the bug: on a bug-hunt copy the step stops at the statement after the gap instead."""
+    from tracer import spec
+    from tracer.practice import workcopy
+
+    cfg = bughunt.load_config()["ppo"]
+    (m,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "no-optimizer-step"]
+    for kind in ("bughunt", "exercise"):
+        workcopy.create(cfg.origin, tmp_path / kind, kind, replace={m.path: m.source}, force=True)
+    hunt = {s.id: s for s in spec.load(spec.find("ppo"), repo=tmp_path / "bughunt").steps}
+    assert not hunt["optim-step"].stale and hunt["optim-step"].line >= m.line
+    assert "optimizer.step()" not in hunt["optim-step"].code
+    exercise = {s.id: s for s in spec.load(spec.find("ppo"), repo=tmp_path / "exercise").steps}
+    assert exercise["optim-step"].stale           # a learner's own rewrite is still skipped, with a warning
