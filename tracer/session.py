@@ -51,7 +51,7 @@ class Session:
     def __init__(self, walkthrough: Walkthrough, store: ProgressStore, console: Console | None = None, *,
                  mode: str = INTERACTIVE, scripted_answers: dict | None = None, restart: bool = False,
                  read_line=input, seed: int = 0, generated: int = 2, editor=None, review: bool = False,
-                 outputs: list[tuple[Path, str]] = ()):
+                 outputs: list[tuple[Path, str]] = (), command: str = "", program_args: list[str] = ()):
         self.walkthrough = walkthrough
         self.store = store
         self.console = console or show.make_console()
@@ -66,13 +66,23 @@ class Session:
         self.review = review                       # stop only where questions were missed; ask only those
         self.outputs = list(outputs)               # (file the run writes, command that uses it): the final panel
         self.tour = store.tour(walkthrough.name)
-        if not review and (restart or self.tour.finished):
+        args_changed = (not review and not restart and self.tour.started and not self.tour.finished
+                        and bool(self.tour.command) and self.tour.program_args != list(program_args))
+        if args_changed:
+            self.console.print(show.say("[dim]Your unfinished attempt ran with other arguments ({old}); with these "
+                                        "({new}) the program computes other things, so a new attempt starts at "
+                                        "step 1 (the last one's score stays in `walkthrough progress`).[/]",
+                                        old=" ".join(self.tour.program_args) or "none",
+                                        new=" ".join(program_args) or "none"))
+        if not review and (restart or self.tour.finished or args_changed):
             if self.tour.finished and not restart:
                 right, asked = self.tour.score
                 self.console.print(show.say("[dim]You finished this walkthrough before ({right}/{asked} right; kept in "
                                             "`walkthrough progress`); starting attempt {n} from step 1.[/]",
                                             right=right, asked=asked, n=len(self.tour.attempts) + 2))
             self.tour.archive()                    # the score and missed questions of the last attempt are kept
+        if not review and command:
+            self.tour.command, self.tour.program_args = command, list(program_args)
         self.first_step = 0 if review else min(self.tour.next_step, len(walkthrough.steps))
         self._status = show.Status(self.console)
         self._paused_s = 0.0                       # time spent at stops: the program's own clocks count it

@@ -137,7 +137,11 @@ def question_view(number: int, count: int, question) -> Group:
     if question.line:
         parts.append(Text(f"about line {question.line}", style="dim"))
     # generated prompts hold code, printed exactly as it is (Markdown would join lines); authored ones are Markdown
-    parts.append(Text(question.prompt.strip()) if question.source != "authored" else Markdown(question.prompt.strip()))
+    if question.source != "authored":        # an indented (code) line too long for the width wraps under itself
+        parts.extend(_Hanging(line[:len(line) - len(line.lstrip())], line.lstrip(), indent_more=4)
+                     for line in question.prompt.strip().splitlines())
+    else:
+        parts.append(Markdown(question.prompt.strip()))
     for i, choice in enumerate(question.choices if question.kind == "choice" else []):
         parts.append(_Hanging(f"  {chr(ord('a') + i)}) ", choice))
     return Group(*parts)
@@ -146,14 +150,16 @@ def question_view(number: int, count: int, question) -> Group:
 class _Hanging:
     """`label text`, a long text wrapped under itself rather than under the label (plain text, never markup)."""
 
-    def __init__(self, label: str, text: str):
-        self.label, self.text = label, text
+    def __init__(self, label: str, text: str, indent_more: int = 0):
+        self.label, self.text, self.indent_more = label, text, indent_more
 
     def __rich_console__(self, console, options):
         import textwrap
-        lines = textwrap.wrap(self.text, max(20, options.max_width - len(self.label))) or [""]
-        for n, line in enumerate(lines):
-            yield Text((self.label if n == 0 else " " * len(self.label)) + line)
+        hang = " " * (len(self.label) + (self.indent_more if self.label.strip() == "" and self.label else 0))
+        lines = textwrap.wrap(self.text, max(20, options.max_width), initial_indent=self.label,
+                              subsequent_indent=hang, replace_whitespace=False, drop_whitespace=True) or [self.label]
+        for line in lines:
+            yield Text(line)
 
 
 def feedback(right: bool, expected: str, explain: str = "", misconception: str = "") -> Text:

@@ -239,7 +239,11 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
     seen = seen_in_run(group)
     if seen:
         bullets.append("**Seen in the short run:** " + "; ".join(seen) + ".")
-    runs = "It ran once in the short run" if head.hits == 1 else f"It ran {head.hits:,} times in the short run"
+    if isinstance(head.node, (ast.For, ast.While)):      # a loop's header runs once more than its body each time
+        runs = (f"Its header line ran {head.hits:,} time{'s' if head.hits != 1 else ''} in the short run (once per "
+                "pass through the body, plus once more each time the loop ends, so the body ran fewer times)")
+    else:
+        runs = "It ran once in the short run" if head.hits == 1 else f"It ran {head.hits:,} times in the short run"
     if loop is not None and loop.path == head.path and loop.line < head.line <= loop.node.end_lineno:
         runs += f", inside the training loop at line {loop.line}"
     bullets.append(runs + "; you stop the first time it runs after the previous step, just before it runs "

@@ -1,6 +1,8 @@
 """`walkthrough progress` (scores, history, the questions to ask again) and `walkthrough reset NAME`."""
 from __future__ import annotations
 
+import shlex
+
 from rich.table import Table
 from rich.text import Text
 
@@ -52,8 +54,12 @@ def run(args, program_args, console) -> int:
             console.print(Text(f"  • {text}"))
         if len(tour.missed) > MISSED_SHOWN:
             console.print(Text(f"  … and {len(tour.missed) - MISSED_SHOWN} more"))
-        base = name.split("@")[0]
-        command = f"walkthrough start {base} --review" + (f" --repo {name.split('@', 1)[1]}" if "@" in name else "")
+        if tour.command:       # recorded when the tour ran: a generated tour's script, --repo, the program's args
+            command = " ".join([tour.command, "--review",
+                                *(["--", *map(shlex.quote, tour.program_args)] if tour.program_args else [])])
+        else:
+            base = name.split("@")[0]
+            command = f"walkthrough start {base} --review" + (f" --repo {name.split('@', 1)[1]}" if "@" in name else "")
         console.print(Text.assemble("  ask them again: ", (command, "bold"),
                                     " (stops only where you missed a question)"))
     for name, tour in sorted(progress.tours.items()):
