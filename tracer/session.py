@@ -437,7 +437,7 @@ class Session:
     def _check(self, frame: types.FrameType, step: Step | None) -> None:
         from .practice import checks
         statement = step.code if step is not None else self._statement_at(frame.f_code.co_filename, frame.f_lineno)
-        self.console.print(show.check_view(checks.check_frame(frame, statement)))
+        self.console.print(show.check_view(checks.check_frame(frame, statement), checks.tensors_in_frame(frame)))
 
     def _print_expression(self, expr: str, frame: types.FrameType) -> None:
         if not expr.strip():

@@ -229,6 +229,27 @@ def hunt_score_line(score: dict) -> Text:
                          f"{_minutes(score['seconds'])}", (f"  ({state})", "dim"))
 
 
+def hunts_table(entries: dict[str, dict], scores: dict[str, dict]) -> Table:
+    """`walkthrough progress`: one row per bug-hunt folder: the hunt now (its score) and the earlier ones there.
+    The fault of a hunt still under way is never shown."""
+    table = Table(title=Text("bug hunts"), title_justify="left")
+    for column in ("hunt", "now", "guesses", "hints", "time", "earlier hunts"):
+        table.add_column(column)
+    for name, entry in sorted(entries.items()):
+        score = scores[name]
+        state = "found" if score["found"] else "revealed" if score["revealed"] else "hunting"
+        history = [h for h in entry.get("history", []) if isinstance(h, dict)]
+        counts = {s: sum(h.get("state") == s for h in history) for s in ("found", "revealed", "abandoned")}
+        earlier = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "-"
+        if history and counts["found"]:
+            found = [h for h in history if h.get("state") == "found"]
+            earlier += (f" (found ones: {sum(h.get('guesses', 0) for h in found) / len(found):.1f} guesses, "
+                        f"{sum(h.get('hints', 0) for h in found) / len(found):.1f} hints on average)")
+        table.add_row(Text(name), Text(state), Text(str(score["guesses"])), Text(str(score["hints"])),
+                      Text(_minutes(score["seconds"])), Text(earlier))
+    return table
+
+
 def fault_table(rows) -> Table:
     """rows: (Fault, number of places it applies)."""
     table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
@@ -302,6 +323,8 @@ def guess_view(right: bool, text: str, hint, levels: int, score: dict, was_over:
                                border_style="yellow"))
         elif not was_over:
             parts.append(Text.assemble("No hints left; ", (f"{command} --reveal", "bold"), " shows the bug."))
+        if not was_over:
+            parts.append(hunt_score_line(score))
     return Group(*parts)
 
 
@@ -339,11 +362,17 @@ def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str)
     return Group(*parts)
 
 
-def check_view(flags) -> Table | Text:
+def check_view(flags, tensors: int | None = None) -> Table | Text:
+    """The flags of `check` at a stop; `tensors`: how many tensors were looked at (0: nothing to check here)."""
+    if not flags and tensors == 0:
+        return Text.assemble(("nothing to check here", "bold"), ": no tensor in this frame yet. `check` looks at the "
+                             "tensors of the frame you are stopped in (and the model and optimiser it can see); "
+                             "try it at a stop where the model computes.")
     if not flags:
-        return Text.assemble(("✓ no flags", "bold green"), " — no NaN/inf, no loss without gradient, no unexpected "
-                             "gradient, no [N,1]+[N] broadcast, probabilities sum to 1, gradient norms in range, "
-                             "no dead ReLU layer")
+        looked = "" if tensors is None else f" in {tensors} tensor{'' if tensors == 1 else 's'}"
+        return Text.assemble(("✓ no flags", "bold green"), looked, " — no NaN/inf, no loss without gradient, no "
+                             "unexpected gradient, no [N,1]+[N] broadcast, probabilities sum to 1, gradient norms in "
+                             "range, no dead ReLU layer")
     table = Table(title=Text(f"{len(flags)} flag(s)"), title_justify="left", title_style="bold red", box=None,
                   padding=(0, 1), show_header=False)
     table.add_column(style="bold red", no_wrap=True)

@@ -25,8 +25,12 @@ def run(args, program_args, console) -> int:
         existed = progress.reset(args.name)
         console.print(Text(f"progress of {args.name!r} " + ("forgotten" if existed else "was already empty")))
         return EXIT_OK
-    if not progress.tours:
+    hunts = _hunts(progress)
+    if not progress.tours and not hunts:
         console.print(Text(f"no progress yet (kept in {progress.path}); start with: walkthrough start ppo"))
+        return EXIT_OK
+    if not progress.tours:
+        console.print(hunts)
         return EXIT_OK
     table = Table(title=Text(f"progress ({progress.path})"), title_justify="left")
     for column in ("walkthrough", "next step", "seen", "score", "best", "attempts", "to ask again"):
@@ -63,7 +67,25 @@ def run(args, program_args, console) -> int:
             history = ", ".join(f"{a['right']}/{a['asked']}" + ("" if a["finished"] else " (unfinished)")
                                 for a in tour.attempts[-5:])
             console.print(Text(f"{name}: earlier attempts {history}", style="dim"))
+    if hunts is not None:
+        console.print()
+        console.print(hunts)
     return EXIT_OK
+
+
+def _hunts(progress):
+    """The bug hunts' table, or None when there are none (or none readable)."""
+    from .. import show
+    from ..practice import bughunt
+
+    entries, scores = {}, {}
+    for name, entry in progress.sections.get(bughunt.SECTION, {}).items():
+        try:
+            scores[name] = bughunt.score(entry)
+        except (KeyError, TypeError):           # an entry of another version: nothing to show for it
+            continue
+        entries[name] = entry
+    return show.hunts_table(entries, scores) if entries else None
 
 
 def _questions_of(name: str) -> dict[str, str]:
