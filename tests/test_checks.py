@@ -75,6 +75,60 @@ def test_the_watchdog_flags_parameters_that_training_never_changes():
     assert flag.check == "frozen-params" and flag.name == "net.bias"
 
 
+def _supervised_epochs(trends, losses, train_scores=None, test_scores=None):
+    """A supervised training loop's per-epoch stop: its frame holds the epoch's loss and scores."""
+    for hit, train_loss in enumerate(losses, 1):
+        train_score = train_scores[hit - 1] if train_scores else None
+        test_score = test_scores[hit - 1] if test_scores else None
+        trends.observe(sys._getframe(), "evaluate", hit)
+    return {flag.check: flag for flags in trends.flags().values() for flag in flags}
+
+
+def test_the_watchdog_flags_a_loss_that_does_not_fall_over_the_run():
+    from tracer.practice.checks import RunTrends
+
+    falling = [1.0 / epoch for epoch in range(1, 13)]
+    assert _supervised_epochs(RunTrends(), falling) == {}
+    flat = [1.1, 1.0, 1.05, 1.0, 1.02, 0.99, 1.0, 1.01, 0.98, 1.0, 1.03, 0.97]    # noise around a constant
+    flag = _supervised_epochs(RunTrends(), flat)["loss-not-falling"]
+    assert flag.name == "train_loss"
+    assert _supervised_epochs(RunTrends(), flat[:7]) == {}                        # too few values to judge
+
+
+def test_the_watchdog_never_judges_losses_where_rewards_move_the_targets():
+    from tracer.practice.checks import RunTrends
+
+    trends = RunTrends()
+    rewards = torch.ones(4)
+    for hit in range(1, 13):
+        v_loss = 1.0 + 0.1 * hit               # a critic's loss rises as the returns it predicts grow
+        trends.observe(sys._getframe(), "value-loss", hit)
+    assert trends.flags() == {} and rewards is not None and v_loss > 1
+
+
+def test_the_watchdog_flags_a_held_out_score_far_below_the_training_score():
+    from tracer.practice.checks import RunTrends
+
+    falling = [1.0 / epoch for epoch in range(1, 13)]
+    train = [0.5 + 0.04 * epoch for epoch in range(12)]
+    assert "train-test-gap" not in _supervised_epochs(RunTrends(), falling, train, [x - 0.02 for x in train])
+    flag = _supervised_epochs(RunTrends(), falling, train, [0.34] * 12)["train-test-gap"]
+    assert flag.name == "train_score and test_score"
+
+
+def test_the_watchdog_flags_an_episode_return_that_never_rises():
+    from tracer.practice.checks import RunTrends
+
+    def iterations(returns):
+        trends = RunTrends()
+        for hit, episodic_return in enumerate(returns, 1):
+            trends.observe(sys._getframe(), "logging", hit)
+        return [flag.check for flags in trends.flags().values() for flag in flags]
+
+    assert iterations([20.0, 22, 25, 30, 41, 60, 80, 95, 120, 130, 150, 160]) == []
+    assert iterations([20.0, 22, 19, 21, 20, 18, 22, 21, 19, 20, 21, 20]) == ["return-not-rising"]
+
+
 def test_a_loss_without_grad_is_fine_without_autograd():
     """The hand-written MLP computes its loss with no autograd at all: no flag there."""
     assert checks_of({"loss": torch.tensor(0.7), "model": object()}) == set()

@@ -23,6 +23,22 @@ statement about to run) and returns Flags:
     frozen-params        (watching a whole run) trainable parameters that do not change for 64
                          executions of a step: the update never reaches them
     dead-relu            most units of a ReLU activation are 0 for every example of the batch
+    loss-not-falling     (watching a whole run) a loss seen at one step over the run: the median of its
+                         last quarter of values is not at least 10 % below the median of its first quarter
+                         (at least 8 values; each quarter at least 2). Only losses against fixed targets,
+                         which training should bring down: a frame that also holds rewards or advantages
+                         (reinforcement learning, where the targets move as the agent improves and the
+                         policy loss has no reason to fall) is never judged. Judged when the run ends
+                         cleanly, at the step's last execution.
+    return-not-rising    (watching a whole run) an episode's score that reinforcement learning maximises (a
+                         float named episodic_return, mean_reward, ...), seen at one step over the run: the
+                         median of its last quarter is not above the median of its first eighth (at least 2
+                         values) by 10 % of that value (at least 8 values): the agent does not get better.
+    train-test-gap       (watching a whole run) a score seen at one step as train_X beside test_X (or
+                         valid_X / val_X), where X names an accuracy or score (at most 1): over the last
+                         quarter of the run (at least 8 values) the held-out score is, in the median, more
+                         than 0.25 below the training score. The model does not carry what it learned to
+                         data it has not seen: overfitting, or the two sets are prepared differently.
 
 Checks only read values: no call of the learner's code, so checking never changes the run. The
 thresholds are set so that the healthy reference runs raise no flag (tests/test_checks.py).
@@ -45,6 +61,9 @@ ENTROPY_COLLAPSE = 0.05
 KL_TOO_LARGE = 0.5
 FROZEN_AFTER = 64
 DEAD_FRACTION = 0.5
+LOSS_MIN_VALUES = 8
+LOSS_MIN_DROP = 0.10
+SCORE_GAP = 0.25
 
 _LOSS = re.compile(r"(?i)(\w+_)?loss(es)?")
 _DATA = re.compile(r"(?i)(b_|mb_)?(obs|observations?|actions?|logprobs?|log_probs?|rewards?|dones?|values|returns?|"
@@ -58,6 +77,9 @@ _MSE = re.compile(r"(?i)(v|value|vf|critic)_loss|mse(_loss)?|\w*squared_error")
 _NOT_DONE = re.compile(r"(?i)(next_?)?non_?terminals?|(next_?)?not_?dones?")
 _OUTPUT = re.compile(r"(?i)(\w+_)?(logits|outputs?|scores|preds?|predictions)")
 _RATIO = re.compile(r"(?i)(\w+_)?ratios?")
+_TRAIN_SCORE = re.compile(r"(?i)train_(\w*(acc|accuracy|score|r2))")
+_EPISODE_SCORE = re.compile(r"(?i)(\w+_)?(episodic|episode|mean|avg|average)_?(returns?|rewards?)")
+_RL_TARGETS = re.compile(r"(?i)\w*(rewards?|advantages?)")
 _HAND_GRAD = re.compile(r"d(W|w|b|x|z|a|h|y|logits|outputs?|probs|scores|inputs?|hidden)s?\d*|grads?|\w+_grads?|gradients?")
 
 
@@ -442,6 +464,118 @@ class ParameterMemory:
                                              "optimiser's list?)")]
 
 
+class RunTrends:
+    """Records, at every execution of a step, the losses and scores its frame holds (floats or one-element
+    tensors), then judges at the end of a run whether each loss fell (loss-not-falling, AutoTrainer's 'loss
+    not decreasing') and whether held-out scores keep up with training scores (train-test-gap). Losses in a
+    frame with rewards or advantages among its variables are not recorded: in reinforcement learning the
+    targets move as the agent improves and a policy or value loss may rightly rise. Cheap: which names to
+    read is decided once per step from the code's variable names."""
+
+    def __init__(self):
+        self.names: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {}
+        self.series: dict[tuple[str, str], list[float]] = {}
+        self.gaps: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
+        self.scores: dict[tuple[str, str], list[float]] = {}
+        self.last_hit: dict[str, int] = {}
+
+    def _names(self, frame):
+        code = frame.f_code            # a training loop at module level keeps its variables in co_names
+        variables = code.co_names if code.co_name == "<module>" else code.co_varnames + code.co_cellvars
+        rl = any(_RL_TARGETS.fullmatch(v) for v in variables)
+        losses = () if rl else tuple(v for v in variables if _LOSS.fullmatch(v))
+        pairs = []
+        for v in variables:
+            match = _TRAIN_SCORE.fullmatch(v)
+            if match:
+                pairs += [(v, held) for held in (f"{prefix}_{match.group(1)}" for prefix in ("test", "valid", "val"))
+                          if held in variables]
+        scores = tuple(v for v in variables if _EPISODE_SCORE.fullmatch(v))
+        return losses, tuple(pairs), scores
+
+    def observe(self, frame, step_id: str, hit: int) -> None:
+        names = self.names.get(step_id)
+        if names is None:
+            names = self.names[step_id] = self._names(frame)
+        losses, pairs, scores = names
+        if not losses and not pairs and not scores:
+            return
+        local = frame.f_locals
+        for name in losses:
+            value = _scalar(local.get(name))
+            if value is not None:
+                self.series.setdefault((step_id, name), []).append(value)
+        for train, held in pairs:
+            a, b = _scalar(local.get(train)), _scalar(local.get(held))
+            if a is not None and b is not None and a <= 1 and b <= 1:
+                self.gaps.setdefault((step_id, train, held), []).append((a, b))
+        for name in scores:                 # plain numbers only: not a vector of returns being summed up
+            value = local.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                self.scores.setdefault((step_id, name), []).append(float(value))
+        self.last_hit[step_id] = hit
+
+    def flags(self) -> dict[str, list[Flag]]:
+        """{"step id#last execution": flags} for the losses that did not fall and the scores that fell apart."""
+        found: dict[str, list[Flag]] = {}
+        for (step_id, name), values in _once_per_name(self.series):
+            k = max(2, len(values) // 4)
+            early, late = _median(values[:k]), _median(values[-k:])
+            if early > 0 and late > early * (1 - LOSS_MIN_DROP):
+                found.setdefault(f"{step_id}#{self.last_hit[step_id]}", []).append(Flag(
+                    "loss-not-falling", name, f"over {len(values)} executions of this step the loss went from "
+                    f"{early:.4g} (median of the first {k}) to {late:.4g} (median of the last {k}): training does "
+                    "not bring it down. The gradient or the update is wrong (a sign, a missing step, the "
+                    "wrong parameters), the step size is far off, or the inputs and targets no longer match"))
+        for (step_id, name), values in _once_per_name(self.scores):
+            k_early, k_late = max(2, len(values) // 8), max(2, len(values) // 4)
+            early, late = _median(values[:k_early]), _median(values[-k_late:])
+            if late - early < LOSS_MIN_DROP * abs(early):
+                found.setdefault(f"{step_id}#{self.last_hit[step_id]}", []).append(Flag(
+                    "return-not-rising", name, f"over {len(values)} executions of this step the score went from "
+                    f"{early:.4g} (median of the first {k_early}) to {late:.4g} (median of the last {k_late}): the "
+                    "agent does not get better. The advantages, the policy loss or the update may be wrong (a "
+                    "sign, a mask, an index), or the step size is far off"))
+        for (step_id, train, held), values in _once_per_name(self.gaps):
+            k = max(2, len(values) // 4)
+            last = values[-k:]
+            gap = _median([a - b for a, b in last])
+            if gap > SCORE_GAP:
+                found.setdefault(f"{step_id}#{self.last_hit[step_id]}", []).append(Flag(
+                    "train-test-gap", f"{train} and {held}", f"over the last {k} executions of this step {held} "
+                    f"(median {_median([b for _, b in last]):.3g}) stays {gap:.2f} below {train} (median "
+                    f"{_median([a for a, _ in last]):.3g}): what the model learned does not carry over to the "
+                    "held-out data. Overfitting, or are the two sets prepared differently (standardised, "
+                    "encoded, split)?"))
+        return found
+
+
+def _once_per_name(series: dict) -> list:
+    """One series per variable (several steps of a loop see the same variable): the one recorded at the step
+    that runs least often but at least LOSS_MIN_VALUES times (once per epoch or iteration, not per example)."""
+    chosen: dict = {}
+    for key, values in sorted(series.items(), key=lambda item: len(item[1])):
+        if len(values) >= LOSS_MIN_VALUES:
+            chosen.setdefault(key[1:], (key, values))
+    return list(chosen.values())
+
+
+def _scalar(value) -> float | None:
+    """A finite float from a Python number or a one-element tensor; None otherwise."""
+    torch = _torch()
+    if torch is not None and isinstance(value, torch.Tensor) and value.numel() == 1 and value.is_floating_point():
+        value = float(value.detach())
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return None
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 # ----- a whole run with checks at every stop of a tour --------------------------------------------------
 def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script: str | None = None,
                 run_dir: str | None = None, watch: bool = False) -> dict:
@@ -475,14 +609,16 @@ def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.memory = ParameterMemory()
+            self.trend = RunTrends()
 
         def gate(self, k: int):
             self.hits[k] += 1
             hit = self.hits[k]
-            if hit & (hit - 1):
-                return None
             step = self.points[k].key
             frame = sys._getframe(1)
+            self.trend.observe(frame, step.id, hit)
+            if hit & (hit - 1):
+                return None
             flags = check_frame(frame, step.code) + self.memory.frozen(frame, step.id, hit)
             if flags:
                 results[f"{step.id}#{hit}"] = [flag.__dict__ for flag in flags]
@@ -506,6 +642,9 @@ def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script
             error = f"{name}: {exc.__class__.__name__}: {exc}"
         if error:
             break
+    if watch and error is None:          # the trends of a whole run, judged once it has ended
+        for key, flags in engine.trend.flags().items():
+            results.setdefault(key, []).extend(flag.__dict__ for flag in flags)
     return {"stops": results, "error": error}
 
 
