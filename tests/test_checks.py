@@ -129,6 +129,21 @@ def test_the_watchdog_flags_an_episode_return_that_never_rises():
     assert iterations([20.0, 22, 19, 21, 20, 18, 22, 21, 19, 20, 21, 20]) == ["return-not-rising"]
 
 
+def test_the_watchdog_flags_a_critic_whose_values_do_not_explain_the_returns():
+    from tracer.practice.checks import RunTrends
+
+    def iterations(noise):
+        trends, g = RunTrends(), torch.Generator().manual_seed(0)
+        for hit in range(1, 13):
+            b_returns = torch.randn(64, generator=g) * 10
+            b_values = b_returns * (1 - noise) + noise * 10 * torch.randn(64, generator=g)
+            trends.observe(sys._getframe(), "flatten", hit)
+        return [flag.check for flags in trends.flags().values() for flag in flags]
+
+    assert iterations(noise=0.2) == []                     # values follow the returns: most variance explained
+    assert iterations(noise=1.0) == ["critic-not-learning"]  # values unrelated to the returns
+
+
 def test_a_loss_without_grad_is_fine_without_autograd():
     """The hand-written MLP computes its loss with no autograd at all: no flag there."""
     assert checks_of({"loss": torch.tensor(0.7), "model": object()}) == set()

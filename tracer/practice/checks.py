@@ -34,6 +34,13 @@ statement about to run) and returns Flags:
                          float named episodic_return, mean_reward, ...), seen at one step over the run: the
                          median of its last quarter is not above the median of its first eighth (at least 2
                          values) by 10 % of that value (at least 8 values): the agent does not get better.
+    critic-not-learning  (watching a whole run) a value function's predictions beside its targets (tensors
+                         named values / b_values and returns / b_returns, same size): the explained variance
+                         1 - Var(returns - values) / Var(returns), the diagnostic PPO implementations log,
+                         has a median below 0.1 over the last quarter of the run (at least 8 values) at
+                         every step that sees both: the critic predicts the returns no better than their
+                         mean. Judged at the step where it is best, so a step that sees this rollout's values
+                         beside the last rollout's returns cannot raise it.
     train-test-gap       (watching a whole run) a score seen at one step as train_X beside test_X (or
                          valid_X / val_X), where X names an accuracy or score (at most 1): over the last
                          quarter of the run (at least 8 values) the held-out score is, in the median, more
@@ -64,6 +71,7 @@ DEAD_FRACTION = 0.5
 LOSS_MIN_VALUES = 8
 LOSS_MIN_DROP = 0.10
 SCORE_GAP = 0.25
+CRITIC_MIN_EV = 0.1
 
 _LOSS = re.compile(r"(?i)(\w+_)?loss(es)?")
 _DATA = re.compile(r"(?i)(b_|mb_)?(obs|observations?|actions?|logprobs?|log_probs?|rewards?|dones?|values|returns?|"
@@ -79,6 +87,7 @@ _OUTPUT = re.compile(r"(?i)(\w+_)?(logits|outputs?|scores|preds?|predictions)")
 _RATIO = re.compile(r"(?i)(\w+_)?ratios?")
 _TRAIN_SCORE = re.compile(r"(?i)train_(\w*(acc|accuracy|score|r2))")
 _EPISODE_SCORE = re.compile(r"(?i)(\w+_)?(episodic|episode|mean|avg|average)_?(returns?|rewards?)")
+_VALUE_PREDS = re.compile(r"(?i)(b_|mb_)?values")
 _RL_TARGETS = re.compile(r"(?i)\w*(rewards?|advantages?)")
 _HAND_GRAD = re.compile(r"d(W|w|b|x|z|a|h|y|logits|outputs?|probs|scores|inputs?|hidden)s?\d*|grads?|\w+_grads?|gradients?")
 
@@ -477,6 +486,8 @@ class RunTrends:
         self.series: dict[tuple[str, str], list[float]] = {}
         self.gaps: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
         self.scores: dict[tuple[str, str], list[float]] = {}
+        self.explained: dict[str, list[float]] = {}
+        self.seen: dict[str, tuple] = {}
         self.last_hit: dict[str, int] = {}
 
     def _names(self, frame):
@@ -491,14 +502,16 @@ class RunTrends:
                 pairs += [(v, held) for held in (f"{prefix}_{match.group(1)}" for prefix in ("test", "valid", "val"))
                           if held in variables]
         scores = tuple(v for v in variables if _EPISODE_SCORE.fullmatch(v))
-        return losses, tuple(pairs), scores
+        critic = tuple((v, v[:-len("values")] + "returns") for v in variables
+                       if _VALUE_PREDS.fullmatch(v) and v[:-len("values")] + "returns" in variables)
+        return losses, tuple(pairs), scores, critic
 
     def observe(self, frame, step_id: str, hit: int) -> None:
         names = self.names.get(step_id)
         if names is None:
             names = self.names[step_id] = self._names(frame)
-        losses, pairs, scores = names
-        if not losses and not pairs and not scores:
+        losses, pairs, scores, critic = names
+        if not losses and not pairs and not scores and not critic:
             return
         local = frame.f_locals
         for name in losses:
@@ -513,7 +526,25 @@ class RunTrends:
             value = local.get(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 self.scores.setdefault((step_id, name), []).append(float(value))
+        for values_name, returns_name in critic[:1]:
+            self._explained_variance(step_id, local.get(values_name), local.get(returns_name))
         self.last_hit[step_id] = hit
+
+    def _explained_variance(self, step_id: str, values, returns) -> None:
+        torch = _torch()
+        if torch is None or not all(isinstance(t, torch.Tensor) and t.is_floating_point() for t in (values, returns)):
+            return
+        if values.numel() != returns.numel() or values.numel() < 8:
+            return
+        key = (id(values), values._version, id(returns), returns._version)
+        if self.seen.get(step_id) == key:          # the same tensors as at this step's last execution
+            return
+        self.seen[step_id] = key
+        with torch.no_grad():
+            r, v = returns.reshape(-1).double(), values.reshape(-1).double()
+            spread = float(r.var())
+            if spread > 0 and math.isfinite(spread):
+                self.explained.setdefault(step_id, []).append(1 - float((r - v).var()) / spread)
 
     def flags(self) -> dict[str, list[Flag]]:
         """{"step id#last execution": flags} for the losses that did not fall and the scores that fell apart."""
@@ -536,6 +567,16 @@ class RunTrends:
                     f"{early:.4g} (median of the first {k_early}) to {late:.4g} (median of the last {k_late}): the "
                     "agent does not get better. The advantages, the policy loss or the update may be wrong (a "
                     "sign, a mask, an index), or the step size is far off"))
+        judged = [(step_id, _median(values[-max(2, len(values) // 4):]))
+                  for step_id, values in self.explained.items() if len(values) >= LOSS_MIN_VALUES]
+        if judged:
+            step_id, best = max(judged, key=lambda item: item[1])
+            if best < CRITIC_MIN_EV:
+                found.setdefault(f"{step_id}#{self.last_hit[step_id]}", []).append(Flag(
+                    "critic-not-learning", "values and returns", f"the value predictions explain {best:.0%} of the "
+                    "returns' variance over the last quarter of the run (1 - Var(returns - values) / Var(returns), "
+                    "median): the critic does no better than predicting the mean. Are the returns it learns "
+                    "(advantages + values, the done mask, the index) or its loss wrong?"))
         for (step_id, train, held), values in _once_per_name(self.gaps):
             k = max(2, len(values) // 4)
             last = values[-k:]
