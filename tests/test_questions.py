@@ -1125,3 +1125,22 @@ def test_min_and_max_are_not_swapped_inside_an_enclosing_max_or_min():
              "    return n_classes\n"
     for q in generated(source, ("mutant",)):
         assert not any(".min()" in c for c in q.choices), q.choices
+
+
+def test_context_above_a_line_in_an_else_branch_shows_the_else():
+    source = textwrap.dedent('''
+        import torch
+
+        def gae(t, num_steps, next_done, dones, values, next_value):
+            for t in reversed(range(num_steps)):
+                if t == num_steps - 1:
+                    nextnonterminal = 1.0 - next_done
+                    nextvalues = next_value
+                else:
+                    nextnonterminal = 1.0 - dones[t + 1]
+                    nextvalues = values[t + 1]
+    ''')
+    index = questions.SourceIndex(source)
+    stmt = next(s for s in index.statements if s.code.startswith("nextnonterminal = 1.0 - dones"))
+    context = questions._context(index, stmt)
+    assert context.rstrip().endswith("else:"), context

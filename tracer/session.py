@@ -259,7 +259,8 @@ class Session:
                 return STEP_OVER           # still inside the statement (a call spread over several lines)
         self._stop_status()
         self._predicting = None
-        if self._predictions:
+        checked = bool(self._predictions)
+        if checked:
             self._check_predictions()
             if self.mode != INTERACTIVE:
                 self._start_status()
@@ -267,7 +268,8 @@ class Session:
         statement = self._statement_at(frame.f_code.co_filename, frame.f_lineno)
         rows = values.frame_values(frame, values.line_expressions(statement)) if statement else []
         self.console.print(show.line_view(Path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name,
-                                          self.walkthrough.repo_dir, rows))
+                                          self.walkthrough.repo_dir, rows,
+                                          context=1 if checked else None))    # the step's panel is just above
         return self._prompt(frame, None)
 
     def _statement_at(self, path: str, line: int) -> str:

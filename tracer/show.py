@@ -69,22 +69,25 @@ class Status:
         return self._live is not None
 
 
-def code_view(path: Path, line: int, end_line: int | None = None, source: str | None = None) -> Syntax:
+def code_view(path: Path, line: int, end_line: int | None = None, source: str | None = None,
+              context: int | None = None) -> Syntax:
     if source is None:
         from .engine.anchors import read_source
         source = read_source(path)
     text = source
     end_line = end_line or line
     return Syntax(text, "python", line_numbers=True, highlight_lines=set(range(line, end_line + 1)),
-                  line_range=(max(1, line - CONTEXT_LINES), end_line + CONTEXT_LINES),
+                  line_range=(max(1, line - (context if context is not None else CONTEXT_LINES)),
+                              end_line + (context if context is not None else CONTEXT_LINES)),
                   background_color="default", word_wrap=True)
 
 
 def location(path: Path, line: int, function: str, repo_dir: Path) -> Text:
-    try:
-        shown = Path(path).relative_to(repo_dir.parent.parent) if repo_dir else Path(path)
-    except ValueError:
-        shown = Path(path)
+    shown = Path(path)
+    try:                               # relative to where the learner is, else the whole path (never ambiguous)
+        shown = Path(path).resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        shown = Path(path).resolve()
     return Text.assemble((f"{shown}:{line}", "bold cyan"), "  in ", (f"{function}()", "bold"))
 
 
@@ -116,9 +119,10 @@ def step_view(number: int, total: int, step, repo_dir: Path, rows: list[tuple[st
     return Group(*parts)
 
 
-def line_view(path: Path, line: int, function: str, repo_dir: Path, rows: list[tuple[str, str]]) -> Group:
+def line_view(path: Path, line: int, function: str, repo_dir: Path, rows: list[tuple[str, str]],
+              context: int | None = None) -> Group:
     return Group(Rule(Text("step", style="bold magenta"), align="left"),
-                 location(path, line, function, repo_dir), code_view(path, line), values_table(rows))
+                 location(path, line, function, repo_dir), code_view(path, line, context=context), values_table(rows))
 
 
 _KINDS = {"choice": "choose one", "value": "predict the value", "text": "short answer", "blank": "fill the blank",

@@ -607,10 +607,23 @@ def _indentation(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
+_BRANCH_HEADER = re.compile(r"\s*(else|elif\b.*|except\b.*|finally)\s*:")
+
+
+def _branch_headers(index: SourceIndex, stmt: Statement, before: int = 2) -> list[int]:
+    """`else:` / `elif ...:` / `except ...:` lines between the context shown and the statement: without them a
+    line in the else branch reads as if it came right after the if branch's lines."""
+    previous = _previous(index, stmt, before)
+    if not previous:
+        return []
+    return [n for n in range(previous[-1].end_line + 1, stmt.line)
+            if _BRANCH_HEADER.match(index.lines[n - 1])]
+
+
 def _base_indent(index: SourceIndex, stmt: Statement, before: int = 2) -> int:
     """The indentation shared by the statement and the lines shown above it: removed, the rest is kept, so a
     line inside a loop is shown inside it."""
-    firsts = [s.line for s in _previous(index, stmt, before)] + [stmt.line]
+    firsts = [s.line for s in _previous(index, stmt, before)] + _branch_headers(index, stmt, before) + [stmt.line]
     return min(_indentation(index.lines[n - 1]) for n in firsts)
 
 
@@ -629,6 +642,8 @@ def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
     for previous in _previous(index, stmt, before):
         code = "\n".join(_dedent_by(index.lines[previous.line - 1:previous.end_line], base))
         shown.append(_without_comments(code) if "#" in code else code)
+    for n in _branch_headers(index, stmt, before):
+        shown.append(_dedent_by([_without_comments(index.lines[n - 1]).rstrip()], base)[0])
     return "\n\nIt comes after:\n\n" + _indent("\n".join(shown))
 
 
