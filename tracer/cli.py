@@ -74,6 +74,7 @@ def _main(argv: list[str] | None, console) -> int:
         parser.print_help()
         return EXIT_USAGE
     module = importlib.import_module(f".commands.{COMMANDS[args.command]}", __package__)
+    from .datafile import DataFileError
     from .progress import ProgressError
     from .spec import SpecError
 
@@ -81,7 +82,7 @@ def _main(argv: list[str] | None, console) -> int:
         if program_args and not getattr(module, "TAKES_PROGRAM_ARGS", False):
             raise UsageError(f"`--` passes arguments to a program; `walkthrough {args.command}` runs none")
         return module.run(args, program_args, console)
-    except (SpecError, UsageError, ProgressError) as exc:
+    except (SpecError, UsageError, ProgressError, DataFileError) as exc:   # catalogue errors are DataFileErrors
         console.print(Text.assemble(("error: ", "bold red"), str(exc)))
         return EXIT_USAGE
 
