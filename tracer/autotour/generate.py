@@ -154,7 +154,7 @@ def _idiom_hits(statements: dict) -> dict:
     by_statement: dict = {}
     for path in {s.path for s in statements.values()}:
         try:
-            hits = find_idioms(path.read_text(encoding="utf-8"), str(path))
+            hits = find_idioms(anchors.read_source(path), str(path))
         except Exception:          # a catalogue problem must not stop a tour
             continue
         for hit in hits:
