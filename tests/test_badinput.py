@@ -255,7 +255,7 @@ VSCODE = [
     Case("vscode-wait-negative", ["start", "mlp", "--vscode", "--wait", "-5"], 2, r"-5 is not a positive"),
     Case("vscode-wait-inf", ["start", "mlp", "--vscode", "--wait", "inf"], 2, r"inf is not a positive, finite"),
     Case("vscode-port-without-vscode", ["start", "{tmp}/toy.toml", "--port", "6000"], 2,
-         r"--host and --port go with --vscode", _toy()),
+         r"--host, --port and --wait go with --vscode", _toy()),
     Case("vscode-dir-is-a-file", ["vscode", "mlp", "--dir", "{tmp}"], 2,
          r"\.vscode is a file, not a folder", _write(".vscode", "x")),
     Case("vscode-launch-binary", ["vscode", "mlp", "--dir", "{tmp}"], 2, r"launch\.json:1: not UTF-8 text",

@@ -7,6 +7,7 @@ A new subcommand is a new module plus one line in tracer.cli.COMMANDS.
 from __future__ import annotations
 
 import argparse
+import math
 
 EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_BROKEN_PIPE = 141      # the reader of our output went away (`walkthrough list | head -1`), as a shell reports it
@@ -27,6 +28,71 @@ progress is kept in $WALKTHROUGH_STATE_DIR (default ~/.local/state/walkthrough).
 
 class UsageError(Exception):
     """Bad input from the command line; the message says what to do."""
+
+
+def output_closed() -> bool:
+    """Is our standard output gone: a reader that went away (`| head`), or a descriptor the program closed?"""
+    import os
+    import select
+
+    try:
+        os.fstat(1)
+        poll = select.poll()
+        poll.register(1, select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _, events in poll.poll(0))
+    except OSError:
+        return True
+
+
+def os_error_message(exc: OSError, path=None) -> str:
+    """An OSError on a path the user gave (a file where a folder is needed, no permission, a full disk) as one
+    line naming the path: it is the input or the machine, not a bug of ours."""
+    import errno
+
+    path = path if path is not None else exc.filename if exc.filename is not None else "?"
+    advice = {errno.ENOTDIR: "a part of this path is a file, not a folder",
+              errno.EISDIR: "this is a folder, not a file",
+              errno.EEXIST: "it already exists",
+              errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+              errno.ENOSPC: "no space left on the device", errno.EROFS: "the file system is read-only",
+              errno.ENAMETOOLONG: "the name is too long"}.get(exc.errno, exc.strerror or type(exc).__name__)
+    return f"{path}: cannot use it ({advice}); choose another path"
+
+
+# argparse types shared by the subcommands: a bad number is an error naming the flag and the value (exit 2)
+def port_number(text: str) -> int:
+    """argparse type: a TCP port an editor can connect to."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: choose one from 1 to 65535, e.g. 5678")
+    return port
+
+
+def seconds(text: str) -> float:
+    """argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"{text[:40]} is not a positive, finite number of seconds, e.g. 120")
+    return min(value, 7 * 24 * 3600.0)
+
+
+def bounded_int(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: {low} to {high}")
+        return value
+    return parse
+
 
 
 def subparser(sub, name: str, *, help: str, description: str = "", epilog: str = EPILOG) -> argparse.ArgumentParser:
@@ -72,5 +138,8 @@ def report_crash(console, details: str, what: str = "walkthrough hit a bug of it
             continue
     where = f"the details are in {saved}; please attach that file to a bug report" if saved else \
         "the details could not be written to a file"
-    console.print(Text.assemble((what, "bold red"), f" ({last[:300]}). Your progress is saved; {where}."))
+    try:
+        console.print(Text.assemble((what, "bold red"), f" ({last[:300]}). Your progress is saved; {where}."))
+    except OSError:             # our output is gone too: the crash file is all there is
+        pass
     return EXIT_INTERNAL

@@ -1,16 +1,14 @@
 """`walkthrough start NAME|SCRIPT`: run the program for real and pause at each step."""
 from __future__ import annotations
 
-import argparse
 import hashlib
-import math
 import shlex
 from pathlib import Path
 
 from rich.text import Text
 
-from . import (EPILOG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, UsageError, report_crash, store,
-               subparser)
+from . import (EPILOG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, UsageError, bounded_int,  # noqa: F401
+               port_number, report_crash, seconds, store, subparser)
 
 TAKES_PROGRAM_ARGS = True
 
@@ -50,7 +48,7 @@ def add_parser(sub, name: str) -> None:
     start.add_argument("--save-walkthrough", metavar="FILE",
                        help="with a script: also write the tour as a walkthrough file, to edit and run again with "
                             "`walkthrough start FILE`")
-    start.add_argument("--probe-seconds", type=float, default=40.0, metavar="S",
+    start.add_argument("--probe-seconds", type=seconds, default=40.0, metavar="S",
                        help="with a script and no --break: the longest the short run that chooses the steps may "
                             "take (default 40)")
     start.add_argument("--regenerate", action="store_true",
@@ -60,10 +58,10 @@ def add_parser(sub, name: str) -> None:
     start.add_argument("--vscode", action="store_true",
                        help="stop in VS Code (attached through debugpy) at every step; explanations and questions "
                             "stay in this terminal; Continue (F5) in the editor moves on")
-    start.add_argument("--port", type=port_number, default=5678, help="with --vscode: debugpy's port (1-65535)")
+    start.add_argument("--port", type=port_number, default=None, help="with --vscode: debugpy's port (1-65535)")
     start.add_argument("--host", default=None, help="with --vscode: address to listen on (default 127.0.0.1; "
                                                      "anything else exposes a debugger to the network)")
-    start.add_argument("--wait", type=seconds, default=120.0, metavar="S",
+    start.add_argument("--wait", type=seconds, default=None, metavar="S",
                        help="with --vscode: seconds to wait for the editor to attach")
     start.add_argument("--always-trace", action="store_true",
                        help="with --vscode: keep the debugger tracing the program between steps, as a plain debug "
@@ -75,40 +73,6 @@ def add_parser(sub, name: str) -> None:
                        help="at most N questions generated from the code at each stop, chosen by teaching value: "
                             "why an ML idiom is there, shape and value predictions, what-if questions answered by "
                             "running a changed line (0-10; 0: none)")
-
-
-def port_number(text: str) -> int:
-    """argparse type: a TCP port an editor can connect to."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a port number (1-65535)") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number: choose one from 1 to 65535, e.g. 5678")
-    return port
-
-
-def seconds(text: str) -> float:
-    """argparse type: a positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
-    if not (0 < value < math.inf):
-        raise argparse.ArgumentTypeError(f"{text[:40]} is not a positive, finite number of seconds, e.g. 120")
-    return min(value, 7 * 24 * 3600.0)
-
-
-def bounded_int(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is out of range: {low} to {high}")
-        return value
-    return parse
 
 
 MAX_ANSWERS_BYTES = 1024 * 1024
@@ -201,8 +165,9 @@ def run(args, program_args, console) -> int:
     if args.review and (args.auto or args.vscode):
         raise UsageError("--review asks your missed questions again: use it without --auto" +
                          (" and --vscode" if args.vscode else ""))
-    if not args.vscode and (args.host or args.port != 5678):
-        raise UsageError("--host and --port go with --vscode")
+    if not args.vscode and (args.host or args.port is not None or args.wait is not None):
+        raise UsageError("--host, --port and --wait go with --vscode")
+    args.port, args.wait = args.port or 5678, args.wait or 120.0
     if args.always_trace and not args.vscode:
         raise UsageError("--always-trace goes with --vscode")
     scripted = _read_answers(args.answers) if args.answers else None     # cheap checks first
