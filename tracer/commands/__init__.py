@@ -7,7 +7,6 @@ A new subcommand is a new module plus one line in tracer.cli.COMMANDS.
 from __future__ import annotations
 
 import argparse
-import math
 
 EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_BROKEN_PIPE = 141      # the reader of our output went away (`walkthrough list | head -1`), as a shell reports it
@@ -57,42 +56,6 @@ def os_error_message(exc: OSError, path=None) -> str:
               errno.ENOSPC: "no space left on the device", errno.EROFS: "the file system is read-only",
               errno.ENAMETOOLONG: "the name is too long"}.get(exc.errno, exc.strerror or type(exc).__name__)
     return f"{path}: cannot use it ({advice}); choose another path"
-
-
-# argparse types shared by the subcommands: a bad number is an error naming the flag and the value (exit 2)
-def port_number(text: str) -> int:
-    """argparse type: a TCP port an editor can connect to."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a port number (1-65535)") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a port number: choose one from 1 to 65535, e.g. 5678")
-    return port
-
-
-def seconds(text: str) -> float:
-    """argparse type: a positive, finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
-    if not (0 < value < math.inf):
-        raise argparse.ArgumentTypeError(f"{text[:40]} is not a positive, finite number of seconds, e.g. 120")
-    return min(value, 7 * 24 * 3600.0)
-
-
-def bounded_int(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is out of range: {low} to {high}")
-        return value
-    return parse
-
 
 
 def subparser(sub, name: str, *, help: str, description: str = "", epilog: str = EPILOG) -> argparse.ArgumentParser:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from . import (EPILOG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, UsageError, bounded_int, store,
-               subparser)
+from . import EPILOG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, UsageError, store, subparser
+from .start import bounded_int
 
 TAKES_PROGRAM_ARGS = True
 

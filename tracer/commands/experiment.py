@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from . import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, UsageError, seconds, subparser
+from . import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, UsageError, subparser
+from .start import seconds
 
 EXAMPLES = """\
   walkthrough experiment ppo --set gae-lambda=0.0,0.8,1.0 --seeds 3

@@ -1,14 +1,16 @@
 """`walkthrough start NAME|SCRIPT`: run the program for real and pause at each step."""
 from __future__ import annotations
 
+import argparse
 import hashlib
+import math
 import shlex
 from pathlib import Path
 
 from rich.text import Text
 
-from . import (EPILOG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, UsageError, bounded_int,  # noqa: F401
-               port_number, report_crash, seconds, store, subparser)
+from . import (EPILOG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, UsageError, report_crash, store,
+               subparser)
 
 TAKES_PROGRAM_ARGS = True
 
@@ -73,6 +75,40 @@ def add_parser(sub, name: str) -> None:
                        help="at most N questions generated from the code at each stop, chosen by teaching value: "
                             "why an ML idiom is there, shape and value predictions, what-if questions answered by "
                             "running a changed line (0-10; 0: none)")
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port an editor can connect to."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a port number (1-65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: choose one from 1 to 65535, e.g. 5678")
+    return port
+
+
+def seconds(text: str) -> float:
+    """argparse type: a positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds") from None
+    if not (0 < value < math.inf):
+        raise argparse.ArgumentTypeError(f"{text[:40]} is not a positive, finite number of seconds, e.g. 120")
+    return min(value, 7 * 24 * 3600.0)
+
+
+def bounded_int(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: {low} to {high}")
+        return value
+    return parse
 
 
 MAX_ANSWERS_BYTES = 1024 * 1024
