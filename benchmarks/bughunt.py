@@ -112,6 +112,8 @@ def bench_repo(cfg, jobs, console):
             k["flagged"] |= bool(names)
             first = next(iter(result["stops"]), "")
             flags = (", ".join(names) + f"  (first at {first})") if names else "-"
+            if result.get("error") and v.kind != "crash":      # the watched run itself failed: say so
+                flags += f"  [checked run failed: {result['error'][:80]}]"
         print(f"{m.fault.id:34} {m.path + ':' + str(m.line):14} {v.kind:10} {flags}")
     false_flags = 0
     for name, result in healthy_runs.items():

@@ -58,7 +58,8 @@ def test_running_it_again_resumes_the_hunt(planted, hunt_state):
     assert entry_of(hunt_state)["fault"] == "bias-grad-mean"
 
 
-@pytest.mark.parametrize("guess, message", [("model.py:x", "write FILE:LINE"), ("nosuch.py:3", "no file 'nosuch.py'")])
+@pytest.mark.parametrize("guess, message", [("model.py:x", "write FILE:LINE"), ("nosuch.py:3", "no file 'nosuch.py'"),
+                                            ("model.py:99999", "model.py has lines 1-")])
 def test_a_malformed_guess_is_a_usage_error(planted, hunt_state, guess, message):
     proc = walkthrough("bughunt", "mlp", "--guess", guess, state_dir=hunt_state, cwd=planted[0])
     assert proc.returncode == 2 and message in proc.stdout
@@ -83,6 +84,11 @@ def test_guess_hint_and_reveal_as_a_learner_does(planted, hunt_state):
     assert "+    db = dz.mean(dim=0)" in reveal.stdout
     assert faults.by_id("bias-grad-mean").title in reveal.stdout
     assert "where the values first differ, in the order the program runs: step 13" in reveal.stdout
+    progress = walkthrough("progress", state_dir=hunt_state, cwd=cwd)
+    assert progress.returncode == 0
+    assert "bug hunts" in progress.stdout
+    row = next(line for line in progress.stdout.splitlines() if line.strip("│ ").startswith("mlp "))
+    assert [cell.strip() for cell in row.split("│")][1:5] == ["mlp", "found", "2", "2"]     # hunt, now, guesses, hints
 
 
 def test_the_live_check_rejects_an_equivalent_mutant(planted, hunt_state, monkeypatch):
@@ -121,3 +127,36 @@ def test_a_removed_statement_is_found_on_either_side_of_the_gap(monkeypatch, tmp
     ((low, high),) = bughunt.accepted(entry)
     lines = m.source.splitlines()
     assert "dWs, dbs, _ = model.backward" in lines[low - 1] and "epoch_loss +=" in lines[high - 1]
+
+
+def test_a_removed_tour_statement_is_skipped_by_the_watchdog_and_the_divergence(monkeypatch, tmp_path):
+    """Removing `x_train, x_test = (x_train - mean) / std, ...` takes away the anchor of the tour's standardisation
+    step: that step cannot stop on the copy, and the rest of the run is still checked and compared."""
+    from tracer.practice.checks import run_checked_subprocess
+
+    monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(tmp_path / "state"))
+    cfg = bughunt.load_config()["mlp"]
+    (m,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "inputs-not-standardised"]
+    assert m.mutated == ""
+    copy = bughunt.stage_copy(cfg, {m.path: m.source}, tmp_path)
+    result = run_checked_subprocess("mlp", copy, ["--epochs", "1"], watch=True)
+    assert result["error"] is None and result["stops"] is not None
+    divergence = bughunt.first_divergence(cfg, copy)
+    assert divergence is not None and not divergence.crashed and divergence.step_id not in ("", "standardize")
+
+
+def test_on_a_hunt_copy_a_removed_tour_statement_is_followed_not_skipped(tmp_path):
+    """Skipping the step whose statement a bug removed ('skipping step 23 (optim-step) ... your copy changed
+    here') would name the bug: on a bug-hunt copy the step stops at the statement after the gap instead."""
+    from tracer import spec
+    from tracer.practice import workcopy
+
+    cfg = bughunt.load_config()["ppo"]
+    (m,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "no-optimizer-step"]
+    for kind in ("bughunt", "exercise"):
+        workcopy.create(cfg.origin, tmp_path / kind, kind, replace={m.path: m.source}, force=True)
+    hunt = {s.id: s for s in spec.load(spec.find("ppo"), repo=tmp_path / "bughunt").steps}
+    assert not hunt["optim-step"].stale and hunt["optim-step"].line >= m.line
+    assert "optimizer.step()" not in hunt["optim-step"].code
+    exercise = {s.id: s for s in spec.load(spec.find("ppo"), repo=tmp_path / "exercise").steps}
+    assert exercise["optim-step"].stale           # a learner's own rewrite is still skipped, with a warning

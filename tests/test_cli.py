@@ -182,3 +182,24 @@ def test_start_with_repo_walks_an_edited_working_copy(tmp_path, state_dir):
     assert "Step 16/16" in out and "work/mlp/train.py" in out
     tours = json.loads((state_dir / "progress.json").read_text())["tours"]
     assert list(tours) == [f"mlp@{copy.path.resolve()}"]        # kept apart from the reference's progress
+
+
+def test_progress_names_the_command_that_reviews_and_other_arguments_start_a_new_attempt(tmp_path, state_dir):
+    answers = tmp_path / "answers.toml"
+    answers.write_text('data = ["b"]\n')                  # wrong: the learner has a question to review
+    proc = walkthrough("start", "mlp", "--answers", answers, "--generated", "0", "--", "--epochs", "1",
+                       state_dir=state_dir)
+    assert proc.returncode == 0, proc.stdout
+    shown = " ".join(walkthrough("progress", state_dir=state_dir).stdout.split())
+    assert "ask them again: walkthrough start mlp --review -- --epochs 1" in shown
+
+    state = json.loads((state_dir / "progress.json").read_text())["tours"]["mlp"]
+    state["finished"], state["next_step"] = False, 3      # as if interrupted at step 4
+    data = json.loads((state_dir / "progress.json").read_text())
+    data["tours"]["mlp"] = state
+    (state_dir / "progress.json").write_text(json.dumps(data))
+    proc = walkthrough("start", "mlp", "--auto", "--", "--epochs", "2", state_dir=state_dir)
+    assert proc.returncode == 0, proc.stdout
+    text = " ".join(proc.stdout.split())
+    assert "ran with other arguments (--epochs 1)" in text and "Resuming at step" not in text
+    assert "Step 1/16" in text

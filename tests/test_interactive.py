@@ -92,6 +92,42 @@ def test_quit_command_saves_and_exits_cleanly(state_dir):
     assert child.exitstatus == 0
 
 
+def test_keys_and_non_answers_at_the_answer_prompt_are_not_graded(state_dir):
+    child = spawn(state_dir, "--restart")
+    child.expect("Question 1/1")
+    child.expect("answer> ")
+    child.sendline("h")                               # the hint, before answering
+    child.expect("Step into load_dataset")
+    child.expect("answer> ")
+    child.sendline("p args.epochs")                   # look at a value, before answering
+    child.expect(loose("args.epochs = 30"))
+    child.expect("answer> ")
+    child.sendline("zzz")                             # names no option: asked again, not graded
+    child.expect("not one of the options")
+    child.expect("answer> ")
+    child.sendline("a")
+    child.expect("right")
+    child.expect("walkthrough> ")
+    child.sendline("c")
+    child.expect("Step 2/16")
+    child.expect("answer> ")
+    child.sendline("wide")                            # a word where a shape is asked
+    child.expect("not a shape")
+    child.expect("answer> ")
+    child.sendline("(960, 2)")
+    child.expect("right")
+    child.expect("walkthrough> ")
+    child.sendline("h")                               # the hint is still there after the line ran
+    child.expect("walkthrough> ")
+    assert "No hint here" not in child.before
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    state = json.loads((state_dir / "progress.json").read_text())["tours"]["mlp"]
+    assert state["answers"] == {"data.1": True, "standardize.1": True}
+    assert state["missed"] == []
+
+
 def test_ctrl_c_while_training_runs_saves_progress_and_exits_130(state_dir):
     child = spawn(state_dir, "--auto", "--restart", "--", "--epochs", "100000")
     child.expect("Step 14/16")                        # the last stop inside the training loop

@@ -479,7 +479,14 @@ def test_quiz_asks_checks_and_scores_in_a_terminal(tmp_path, state_dir):
     child.expect("right")
     child.expect("Question 2/3")
     child.expect("answer> ")
-    child.sendline("zzz")                                   # wrong
+    if data[1].get("choices") and data[1]["kind"] != "parsons":
+        child.sendline("zzz")                               # names no option: asked again, not graded
+        child.expect("not one of the options")
+        child.expect("answer> ")
+        wrong = next(c for c in data[1]["choices"] if c != data[1]["answer"])
+        child.sendline(chr(ord("a") + data[1]["choices"].index(wrong)))
+    else:
+        child.sendline("zzz")                               # wrong
     child.expect("not quite")
     child.expect("Question 3/3")
     child.expect("answer> ")
@@ -886,3 +893,254 @@ def test_an_idiom_inside_a_long_statement_is_shown_whole():
         shown = q.prompt.split("\n\n", 1)[1]
         assert shown.strip(), q.prompt                          # never an empty excerpt
         compile(textwrap.dedent(shown), "<excerpt>", "exec")    # whole statements: it parses
+
+
+# ----- round 2 of independent rating: defect classes ------------------------------------------------------
+@pytest.mark.parametrize("code", [
+    "y = 0.5 * np.linalg.norm(a - b) ** 2",
+    "y = torch.norm(a - b) / d",
+    "y = (a - b).norm() / d",
+    "y = torch.linalg.norm(a - b, dim=-1).sum() / d",
+    "y = torch.nn.functional.cosine_similarity(a - x, b).sum() / d",
+    "y = np.abs(a - b) / d",
+])
+def test_no_option_equals_the_answer_under_an_even_or_symmetric_function(code):
+    """‖a − b‖ = ‖b − a‖: a mutant that swaps the operands inside a norm (or a symmetric loss) is the same line."""
+    import numpy as np
+    source = f"import numpy as np\nimport torch\n\ndef f(a, b, x, d):\n    {code}\n    return y\n"
+    def value(line, seed):
+        rng = np.random.default_rng(seed)
+        env = {n: torch.tensor(rng.uniform(0.5, 2.0, (3, 3)) * rng.choice([-1, 1], (3, 3))) for n in "abx"}
+        env.update(d=1.5, np=np, torch=torch)
+        if "np." in line:
+            env.update({n: env[n].numpy() for n in "abx"})
+        exec(line.replace("return y", "").strip(), env)
+        return np.asarray(env["y"], dtype=float)
+    found = generated(source, ("mutant",))
+    assert found
+    for q in found:
+        for one, other in itertools.combinations(q.choices, 2):
+            assert not all(np.allclose(value(one, s), value(other, s)) for s in range(3)), (one, other)
+
+
+def test_parsons_key_never_orders_lines_that_touch_different_keys_of_a_dict():
+    """`state['step'] += 1` neither reads nor writes `state['exp_avg']`: the three lines commute, so no key may
+    reject an order (the window is asked only if its key is exactly what running every order says)."""
+    source = textwrap.dedent('''
+        import torch
+
+        def step(state, group, grad):
+            exp_avg, exp_avg_sq = state['exp_avg'], state['exp_avg_sq']
+            beta1, beta2 = group['betas']
+            state['step'] += 1
+
+            exp_avg_sq.mul_(beta2).addcmul_(1 - beta2, grad, grad)
+    ''')
+
+    def run(lines):
+        env = {"torch": torch, "state": {"exp_avg": torch.ones(2), "exp_avg_sq": torch.ones(2), "step": 3},
+               "group": {"betas": (0.9, 0.99)}, "grad": torch.ones(2)}
+        try:
+            exec("\n".join(lines), env)
+        except NameError:
+            return None
+        return {k: repr(v) for k, v in env.items() if k not in ("__builtins__", "torch")}
+    for q in generated(source, ("parsons",)):
+        reference = run(q.answer)
+        really = {order for order in itertools.permutations(range(len(q.choices)))
+                  if run([q.choices[i] for i in order]) == reference}
+        assert _orders(q) == really, q.prompt
+
+
+def test_mutant_feedback_says_what_each_wrong_option_would_compute():
+    """Not a list of fault labels ("sign flipped: − instead of +; …"): every wrong option is named with what it
+    computes differently, in words, and a mistake from the fault library with the belief behind it."""
+    source = textwrap.dedent('''
+        import torch
+
+        def td_target(r, gamma, q_next, done_mask, tau, p, t):
+            target = r + gamma * q_next * done_mask
+            soft = t * (1.0 - tau) + p * tau
+            return target, soft
+    ''')
+    found = generated(source, ("mutant",))
+    assert found
+    for q in found:
+        assert "hide a mistake" not in q.explain and "sign flipped" not in q.explain
+        wrong = [c for c in q.choices if c != q.answer]
+        for option in wrong:
+            assert f"`{option}`:" in q.explain, (option, q.explain)
+            assert q.misconceptions[option] and not re.match(r"(sign flipped|operands swapped|÷|×)",
+                                                             q.misconceptions[option]), q.misconceptions[option]
+        if "gamma * q_next" in q.answer and any("gamma" not in c for c in wrong):
+            assert "belief behind it" in q.explain
+
+
+@pytest.mark.parametrize("code, card", [
+    ("self.scale = self.head_dim ** -0.5", "attention-scale-factor"),
+    ("attn = (q @ k.transpose(-2, -1)) * self.scale", "attention-scale"),
+    ("q = rearrange(q, 'b n (h d) -> b h n d', h=heads)", "multihead-rearrange-split"),
+    ("y = rearrange(y, 'b h n d -> b n (h d)')", "multihead-rearrange-merge"),
+    ("h = self.mlp(self.norm(h)) + h", "residual"),
+    ("y = tokens[:, j + 1:j + 1 + block]", "next-token-targets"),
+    ("w = (1 - lr * (lam / n_train)) * w - lr * grad_w", "l2-weight-decay-factor"),
+    ("m.mul_(b1).add_(g, alpha=1 - b1)", "adam-first-moment"),
+    ("v = b2 * v + (1 - b2) * g ** 2", "adam-second-moment"),
+    ("corr = 1 - b1 ** t", "adam-bias-correction"),
+    ("p.mul_(1 - lr * weight_decay)", "decoupled-weight-decay"),
+    ("mixed = eps * real_imgs + (1 - eps) * fake_imgs", "gradient-penalty-interpolates"),
+    ("g = torch.autograd.grad(out.sum(), x_hat, create_graph=True)[0]", "create-graph"),
+    ("h = detach(h)", "detach-hidden"),
+    ("tq.data.copy_(tq.data * (1 - tau) + q.data * tau)", "soft-update"),
+    ("c = (-t * torch.log(p) - (1 - t) * torch.log(1 - p)).mean()", "binary-cross-entropy"),
+])
+def test_central_ideas_of_attention_optimisers_and_gans_get_a_card(code, card):
+    """Ideas an independent reviewer found asked nowhere (attention's scale kept in `self.scale`, einops heads,
+    `x = f(x) + x`, next-token targets, hand-written L2 decay, Adam's moments and bias correction, AdamW's decay,
+    WGAN-GP's interpolation and create_graph, truncated BPTT), in code written unlike the cards' examples."""
+    source = "import math\nimport torch\nfrom einops import rearrange\n\ndef f(*a):\n" + textwrap.indent(code, "    ") + "\n"
+    assert card in {q.idiom for q in generated(source, ("idiom",), seeds=[0])}
+
+
+def test_values_computed_only_for_a_progress_bar_get_no_question():
+    source = textwrap.dedent('''
+        import torch
+
+        def train(net, loader, criterion, optimizer):
+            train_loss = correct = total = 0
+            for batch_idx, (inputs, targets) in enumerate(loader):
+                outputs = net(inputs)
+                loss = criterion(outputs, targets)
+                loss.backward()
+                train_loss += loss.item()
+                _, predicted = outputs.max(1)
+                total += targets.size(0)
+                correct += predicted.eq(targets).sum().item()
+                progress_bar(batch_idx, len(loader), 'Loss: %.3f | Acc: %.3f%%' % (train_loss / (batch_idx + 1),
+                                                                                  100. * correct / total))
+    ''')
+    index = index_of(source)
+    logged = {n for n in questions.logging_only(index)}
+    for text in ("train_loss += loss.item()", "_, predicted = outputs.max(1)", "correct += predicted"):
+        assert any(text in index.lines[n - 1] for n in logged), text
+    for q in questions.for_file(index, every=True):
+        assert q.line not in logged, q.prompt
+
+
+@pytest.mark.parametrize("source, family", [
+    ("def fit(net, data, test):\n    net.train()\n    for x in data:\n        net(x)\n    net.eval()\n"
+     "    return net(test)\n", {"train-mode", "eval-mode"}),
+    ("import torch\n\nclass A:\n    def __init__(self, dim_head):\n        self.scale = dim_head ** -0.5\n\n"
+     "    def forward(self, q, k):\n        return torch.matmul(q, k.transpose(-1, -2)) * self.scale\n",
+     {"attention-scale", "attention-scale-factor"}),
+])
+def test_a_file_is_asked_one_card_of_a_family_not_its_mirror(tmp_path, state_dir, source, family):
+    """`net.train()` and `net.eval()` asked in one file have mirror answers; the attention scale and its use
+    ask one idea twice."""
+    index = index_of(source)
+    assert family <= {h.idiom.id for h in index.hits}
+    for every in (False, True):
+        asked = [q.idiom for q in questions.for_file(index, every=every) if q.idiom in family]
+        assert len(asked) == 1, asked
+
+
+def test_names_states_lambda_parameters_and_never_says_an_unknown_call_changes_nothing():
+    source = textwrap.dedent('''
+        import torch
+        from einops import rearrange
+
+        def f(optimizer_G, parser, qkv, heads):
+            optimizer_G.zero_grad()
+            parser.add_argument('--lr', default=0.1)
+            q, k, v = map(lambda t: rearrange(t, 'b n (h d) -> b h n d', h=heads), qkv)
+    ''')
+    found = {q.line: q for q in generated(source, ("names",))}
+    assert {6, 7, 8} <= set(found)
+    for line in (6, 7):                               # zero_grad and add_argument change their objects
+        assert "changes: none" not in found[line].explain
+    assert "`t`" in found[8].prompt and "lambda" in found[8].prompt
+
+
+def test_a_long_code_line_wraps_under_itself_never_at_column_zero():
+    import io
+    from rich.console import Console
+    from tracer import show
+    source = "import numpy as np\n\nclass Noise:\n    def __call__(self):\n" \
+             "        x = self.x_prev + self.theta * (self.mu - self.x_prev) * self.dt + \\\n" \
+             "                self.sigma * np.sqrt(self.dt) * np.random.normal(size=self.mu.shape)\n" \
+             "        return x\n"
+    qs = [q for q in generated(source, ("blank",), seeds=[0]) if q.line == 5]
+    assert qs
+    for width in (50, 80):
+        out = io.StringIO()
+        Console(file=out, width=width, color_system=None).print(show.question_view(1, 1, qs[0]))
+        indent = None
+        for line in out.getvalue().splitlines():
+            if line.lstrip().startswith("x = "):
+                indent = len(line) - len(line.lstrip())
+            elif indent is not None and line.strip():
+                assert len(line) - len(line.lstrip()) > indent, (width, line)   # a continuation stays inside the code
+        assert indent is not None
+
+
+def test_a_fault_labels_only_the_kind_of_line_it_is_about():
+    """'Weights initialised far too small' fits `randn(...) * sqrt(2 / n_in)`, not an optimiser's step size that
+    happens to be `lr * sqrt(a / b)` (the label would tell a learner about initialisation on an Adam line)."""
+    source = "import math\nimport torch\n\ndef step(group, beta2_t, n_sma, n_max, beta1, t, n_in, n_out):\n" \
+             "    step_size = group['lr'] * math.sqrt((1 - beta2_t) * (n_sma - 4) / (n_max - 2)) / (1 - beta1 ** t)\n" \
+             "    w = torch.randn(n_in, n_out) * math.sqrt(2 / n_in)\n    return step_size, w\n"
+    index = index_of(source)
+    labels = {line: {fault.id for fault, _ in found} for line, found in index.faults.items()}
+    assert "init-too-small" not in labels.get(5, set())
+    assert "init-too-small" in labels.get(6, set())
+
+
+def test_a_blank_is_not_asked_on_an_idea_its_card_already_asks():
+    """Adam's bias correction asked by its card at one line, then `1 - beta1 ____ step` at the next: a drill."""
+    source = textwrap.dedent('''
+        import math
+
+        def plain_step(group, beta1, state, exp_avg, denom, p):
+            step_size = group['lr'] / (1 - beta1 ** state['step'])
+            p.addcdiv_(-step_size, exp_avg, denom)
+
+        def adamw_step(group, beta1, beta2, state, exp_avg, exp_avg_sq, p):
+            denom = exp_avg_sq.sqrt().add_(group['eps'])
+            bias_correction1 = 1 - beta1 ** state['step']
+            step_size = group['lr'] * math.sqrt(1 - beta2 ** state['step']) / bias_correction1
+            p.addcdiv_(-step_size, exp_avg, denom)
+    ''')
+    index = index_of(source)
+    card_lines = {h.line for h in index.hits if h.idiom.id == "adam-bias-correction"}
+    assert len(card_lines) == 2
+    asked = questions.for_file(index)
+    assert [q.idiom for q in asked].count("adam-bias-correction") == 1
+    assert not [q for q in asked if q.source == "blank" and q.line in card_lines]
+
+
+def test_min_and_max_are_not_swapped_inside_an_enclosing_max_or_min():
+    """`max(a.max(), b.min())` equals `max(a.max(), b.max())` whenever a holds the largest value: on real data
+    (labels of a train and a test split) nearly always, so it is no wrong option."""
+    source = "def classes(y_train, y_test):\n    n_classes = int(max(y_train.max(), y_test.max())) + 1\n" \
+             "    return n_classes\n"
+    for q in generated(source, ("mutant",)):
+        assert not any(".min()" in c for c in q.choices), q.choices
+
+
+def test_context_above_a_line_in_an_else_branch_shows_the_else():
+    source = textwrap.dedent('''
+        import torch
+
+        def gae(t, num_steps, next_done, dones, values, next_value):
+            for t in reversed(range(num_steps)):
+                if t == num_steps - 1:
+                    nextnonterminal = 1.0 - next_done
+                    nextvalues = next_value
+                else:
+                    nextnonterminal = 1.0 - dones[t + 1]
+                    nextvalues = values[t + 1]
+    ''')
+    index = questions.SourceIndex(source)
+    stmt = next(s for s in index.statements if s.code.startswith("nextnonterminal = 1.0 - dones"))
+    context = questions._context(index, stmt)
+    assert context.rstrip().endswith("else:"), context

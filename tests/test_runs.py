@@ -233,4 +233,10 @@ def test_curves_png_is_a_valid_image_and_terminal_plot_names_the_groups(toy, tmp
     with Image.open(path) as image:
         assert image.size[0] > 500 and len(image.convert("RGB").getcolors(1 << 20)) > 50   # drawn, not blank
     text = curves_terminal(groups, "step", "score", width=70, height=15, color=False)
-    assert "scale 1 (3)" in text and "scale 3 (3)" in text and "\x1b[" not in text
+    assert "\x1b[" not in text
+    legend = text.splitlines()[-1]                        # under the plot, where no curve runs through it
+    assert "••• scale 1 (3 seeds)" in legend and "xxx scale 3 (3 seeds)" in legend
+    body = "\n".join(text.splitlines()[:-1])
+    assert "•" in body and "x" in body                    # each curve its own marker, readable without colour
+    coloured = curves_terminal(groups, "step", "score", width=70, height=15, color=True)
+    assert "\x1b[38;5;4m" in coloured and "\x1b[38;5;1m" in coloured

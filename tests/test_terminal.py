@@ -184,7 +184,7 @@ def test_missed_questions_are_named_reviewed_and_kept_across_attempts(tour, stat
     assert "two: 1 question to ask again" in shown
     assert "step 1 “Adding up”: What is `total` before the first addition?" in shown
     assert "add.1" not in shown                      # words, not ids
-    assert "ask them again: walkthrough start two --review" in shown
+    assert f"ask them again: walkthrough start {tour} --review" in shown   # the file it was started from
 
     review = spawn(state_dir, "start", tour, "--review", "--generated", "0")
     review.expect("Review:")

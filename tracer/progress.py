@@ -50,6 +50,8 @@ class TourProgress:
     updated: float = 0.0
     attempts: list[dict] = field(default_factory=list)   # earlier attempts, oldest first (see archive())
     question_text: dict[str, str] = field(default_factory=dict)   # question id -> how to name it to a learner
+    command: str = ""                                   # how to start this tour again (a generated tour: its script)
+    program_args: list[str] = field(default_factory=list)   # the `-- ARGS` the current attempt runs with
 
     @property
     def score(self) -> tuple[int, int]:
@@ -111,6 +113,8 @@ _TOUR_CHECKS = {
     "updated": lambda v: (_is_int(v) or isinstance(v, float)) and v == v,
     "attempts": lambda v: isinstance(v, list) and all(_is_attempt(a) for a in v),
     "question_text": lambda v: isinstance(v, dict) and all(isinstance(t, str) for t in v.values()),
+    "command": lambda v: isinstance(v, str) and len(v) < 10_000,
+    "program_args": lambda v: isinstance(v, list) and all(isinstance(a, str) for a in v),
 }
 assert set(_TOUR_CHECKS) == {f.name for f in fields(TourProgress)}
 

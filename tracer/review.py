@@ -35,7 +35,12 @@ def to_ask(asked: list[Question], tour: TourProgress) -> list[Question]:
 
 
 def first_line(prompt: str, limit: int = 110) -> str:
-    line = next((l.strip() for l in prompt.strip().splitlines() if l.strip()), "")
+    """The prompt's first line; when that line goes on into code (`What if line 140 were changed to`), the
+    code's first line too, so the learner can tell the question from others at the same step."""
+    lines = [l.strip() for l in prompt.strip().splitlines() if l.strip()]
+    line = lines[0] if lines else ""
+    if len(lines) > 1 and line.endswith((" to", ":")):
+        line += " " + lines[1]
     return line if len(line) <= limit else line[:limit - 1].rstrip() + "…"
 
 

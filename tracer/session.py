@@ -52,7 +52,7 @@ class Session:
     def __init__(self, walkthrough: Walkthrough, store: ProgressStore, console: Console | None = None, *,
                  mode: str = INTERACTIVE, scripted_answers: dict | None = None, restart: bool = False,
                  read_line=input, seed: int = 0, generated: int = 2, editor=None, review: bool = False,
-                 outputs: list[tuple[Path, str]] = ()):
+                 outputs: list[tuple[Path, str]] = (), command: str = "", program_args: list[str] = ()):
         self.walkthrough = walkthrough
         self.store = store
         self.console = console or show.make_console()
@@ -67,18 +67,29 @@ class Session:
         self.review = review                       # stop only where questions were missed; ask only those
         self.outputs = list(outputs)               # (file the run writes, command that uses it): the final panel
         self.tour = store.tour(walkthrough.name)
-        if not review and (restart or self.tour.finished):
+        args_changed = (not review and not restart and self.tour.started and not self.tour.finished
+                        and bool(self.tour.command) and self.tour.program_args != list(program_args))
+        if args_changed:
+            self.console.print(show.say("[dim]Your unfinished attempt ran with other arguments ({old}); with these "
+                                        "({new}) the program computes other things, so a new attempt starts at "
+                                        "step 1 (the last one's score stays in `walkthrough progress`).[/]",
+                                        old=" ".join(self.tour.program_args) or "none",
+                                        new=" ".join(program_args) or "none"))
+        if not review and (restart or self.tour.finished or args_changed):
             if self.tour.finished and not restart:
                 right, asked = self.tour.score
                 self.console.print(show.say("[dim]You finished this walkthrough before ({right}/{asked} right; kept in "
                                             "`walkthrough progress`); starting attempt {n} from step 1.[/]",
                                             right=right, asked=asked, n=len(self.tour.attempts) + 2))
             self.tour.archive()                    # the score and missed questions of the last attempt are kept
+        if not review and command:
+            self.tour.command, self.tour.program_args = command, list(program_args)
         self.first_step = 0 if review else min(self.tour.next_step, len(walkthrough.steps))
         self._status = show.Status(self.console)
         self._paused_s = 0.0                       # time spent at stops: the program's own clocks count it
         self._predicting = None                    # (frame, first line, last line) of the statement predicted
         self._told_answer_keys = False
+        self._hint_step: Step | None = None        # the step whose hint `h` shows after its line ran
         self._predictions: list[tuple[Question, str, types.FrameType]] = []
         self.engine: Engine | None = None
 
@@ -113,6 +124,7 @@ class Session:
         try:
             for entry in self.walkthrough.runs:
                 script = self.walkthrough.repo_dir / entry.script
+                self._stop_status()             # the last script's spinner, if it still runs: never on this line
                 self.console.print(Text.assemble(("▶ ", "bold"), ("python " + " ".join([entry.script, *entry.args]),
                                                                    "bold cyan")))
                 self._run_entry(script, entry.args)
@@ -204,6 +216,7 @@ class Session:
         rows = values.frame_values(frame, [*step.watch, *values.line_expressions(step.code)])
         self.console.print(show.step_view(index + 1, len(self.walkthrough.steps), step,
                                           self.walkthrough.repo_dir, rows))
+        self._hint_step = step
         try:
             self._ask(step, frame)
         except ExpressionFailed as exc:
@@ -251,7 +264,8 @@ class Session:
                 return STEP_OVER           # still inside the statement (a call spread over several lines)
         self._stop_status()
         self._predicting = None
-        if self._predictions:
+        checked = bool(self._predictions)
+        if checked:
             self._check_predictions()
             if self.mode != INTERACTIVE:
                 self._start_status()
@@ -259,7 +273,8 @@ class Session:
         statement = self._statement_at(frame.f_code.co_filename, frame.f_lineno)
         rows = values.frame_values(frame, values.line_expressions(statement)) if statement else []
         self.console.print(show.line_view(Path(frame.f_code.co_filename), frame.f_lineno, frame.f_code.co_name,
-                                          self.walkthrough.repo_dir, rows))
+                                          self.walkthrough.repo_dir, rows,
+                                          context=1 if checked else None))    # the step's panel is just above
         return self._prompt(frame, None)
 
     def _statement_at(self, path: str, line: int) -> str:
@@ -300,7 +315,7 @@ class Session:
             asked = review.to_ask(asked, self.tour)
         for n, question in enumerate(asked, start=1):
             self.console.print(show.question_view(n, len(asked), question))
-            reply = self._answer_for(question)
+            reply = self._answer_for(question, frame, step)
             if reply is None:
                 self.console.print(Text("  skipped", style="dim"))
                 continue
@@ -315,7 +330,8 @@ class Session:
                 verdict = questions.check_reply(question, reply)
                 self._record(question, verdict.right, verdict.expected, verdict.misconception)
 
-    def _answer_for(self, question: Question) -> str | None:
+    def _answer_for(self, question: Question, frame: types.FrameType | None = None,
+                    step: Step | None = None) -> str | None:
         if self.mode == SCRIPTED:
             step_id, n = question.id.rsplit(".", 1)
             reply = self.scripted.get(question.id)
@@ -327,12 +343,23 @@ class Session:
             return None if reply is None else str(reply)
         if not self._told_answer_keys:
             self._told_answer_keys = True
-            self.console.print(Text("  (type your answer and Enter; Enter alone skips the question; q quits, "
-                                    "progress saved)", style="dim"))
-        reply = self.read_line("answer> ").strip()
-        if reply.lower() in QUIT_WORDS and not any(reply.lower() == c.lower() for c in question.choices):
-            raise QuitTour()
-        return reply or None
+            self.console.print(Text("  (type your answer and Enter; Enter alone skips the question; h hint, "
+                                    "p EXPR prints a value first; q quits, progress saved)", style="dim"))
+        while True:
+            reply = self.read_line("answer> ").strip()
+            if reply.lower() in QUIT_WORDS and not any(reply.lower() == c.lower() for c in question.choices):
+                raise QuitTour()
+            if not reply:
+                return None
+            command = answers.prompt_command(reply, question)
+            if command is not None and frame is not None:
+                self._run_command(command, reply.strip().partition(" ")[2], frame, step)
+                continue
+            refused = answers.not_an_answer(reply, question)
+            if refused is None:
+                return reply
+            self.console.print(Text.assemble(("  ", ""), (refused, "yellow"),
+                                             " (not counted; Enter skips the question)"))
 
     def read_line(self, prompt: str) -> str:
         try:
@@ -388,15 +415,8 @@ class Session:
                 return STEP_INTO
             if word in ("n", "next"):
                 return STEP_OVER
-            if word in ("p", "print"):
-                self._print_expression(rest, frame)
-            elif word in ("w", "where", "bt"):
-                self.console.print(show.stack_view(self._repo_stack(frame)))
-            elif word in ("h", "hint"):
-                hint = step.hint if step and step.hint else "No hint here: print a value with `p NAME`."
-                self.console.print(Text(hint.strip(), style="italic"))
-            elif word == "check":
-                self._check(frame, step)
+            if word in ("p", "print", "w", "where", "bt", "h", "hint", "check"):
+                self._run_command(word, rest, frame, step)
             elif word in QUIT_WORDS:
                 raise QuitTour()
             elif word in ("?", "help"):
@@ -405,10 +425,26 @@ class Session:
                 self.console.print(Text.assemble((f"unknown command {word[:60]!r}", "red"), "; "),
                                    show.PROMPT_HELP)
 
+    def _run_command(self, word: str, rest: str, frame: types.FrameType, step: Step | None) -> None:
+        """A debugger command, at the `walkthrough>` prompt or typed at `answer>` before answering."""
+        if word in ("p", "print"):
+            self._print_expression(rest, frame)
+        elif word in ("w", "where", "bt"):
+            self.console.print(show.stack_view(self._repo_stack(frame)))
+        elif word in ("h", "hint"):
+            step = step or self._hint_step
+            hint = step.hint if step and step.hint else "No hint here: print a value with `p NAME`."
+            self.console.print(Text(hint.strip(), style="italic"))
+        elif word == "check":
+            self._check(frame, step)
+        else:                                   # ? / help at answer>
+            self.console.print(Text("At answer>: type your answer; h hint, p EXPR print a value, w stack, "
+                                    "check value checks, Enter skips, q quits."))
+
     def _check(self, frame: types.FrameType, step: Step | None) -> None:
         from .practice import checks
         statement = step.code if step is not None else self._statement_at(frame.f_code.co_filename, frame.f_lineno)
-        self.console.print(show.check_view(checks.check_frame(frame, statement)))
+        self.console.print(show.check_view(checks.check_frame(frame, statement), checks.tensors_in_frame(frame)))
 
     def _print_expression(self, expr: str, frame: types.FrameType) -> None:
         if not expr.strip():

@@ -69,22 +69,25 @@ class Status:
         return self._live is not None
 
 
-def code_view(path: Path, line: int, end_line: int | None = None, source: str | None = None) -> Syntax:
+def code_view(path: Path, line: int, end_line: int | None = None, source: str | None = None,
+              context: int | None = None) -> Syntax:
     if source is None:
         from .engine.anchors import read_source
         source = read_source(path)
     text = source
     end_line = end_line or line
     return Syntax(text, "python", line_numbers=True, highlight_lines=set(range(line, end_line + 1)),
-                  line_range=(max(1, line - CONTEXT_LINES), end_line + CONTEXT_LINES),
+                  line_range=(max(1, line - (context if context is not None else CONTEXT_LINES)),
+                              end_line + (context if context is not None else CONTEXT_LINES)),
                   background_color="default", word_wrap=True)
 
 
 def location(path: Path, line: int, function: str, repo_dir: Path) -> Text:
-    try:
-        shown = Path(path).relative_to(repo_dir.parent.parent) if repo_dir else Path(path)
-    except ValueError:
-        shown = Path(path)
+    shown = Path(path)
+    try:                               # relative to where the learner is, else the whole path (never ambiguous)
+        shown = Path(path).resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        shown = Path(path).resolve()
     return Text.assemble((f"{shown}:{line}", "bold cyan"), "  in ", (f"{function}()", "bold"))
 
 
@@ -116,9 +119,10 @@ def step_view(number: int, total: int, step, repo_dir: Path, rows: list[tuple[st
     return Group(*parts)
 
 
-def line_view(path: Path, line: int, function: str, repo_dir: Path, rows: list[tuple[str, str]]) -> Group:
+def line_view(path: Path, line: int, function: str, repo_dir: Path, rows: list[tuple[str, str]],
+              context: int | None = None) -> Group:
     return Group(Rule(Text("step", style="bold magenta"), align="left"),
-                 location(path, line, function, repo_dir), code_view(path, line), values_table(rows))
+                 location(path, line, function, repo_dir), code_view(path, line, context=context), values_table(rows))
 
 
 _KINDS = {"choice": "choose one", "value": "predict the value", "text": "short answer", "blank": "fill the blank",
@@ -137,7 +141,11 @@ def question_view(number: int, count: int, question) -> Group:
     if question.line:
         parts.append(Text(f"about line {question.line}", style="dim"))
     # generated prompts hold code, printed exactly as it is (Markdown would join lines); authored ones are Markdown
-    parts.append(Text(question.prompt.strip()) if question.source != "authored" else Markdown(question.prompt.strip()))
+    if question.source != "authored":        # an indented (code) line too long for the width wraps under itself
+        parts.extend(_Hanging(line[:len(line) - len(line.lstrip())], line.lstrip(), indent_more=4)
+                     for line in question.prompt.strip().splitlines())
+    else:
+        parts.append(Markdown(question.prompt.strip()))
     for i, choice in enumerate(question.choices if question.kind == "choice" else []):
         parts.append(_Hanging(f"  {chr(ord('a') + i)}) ", choice))
     return Group(*parts)
@@ -146,14 +154,16 @@ def question_view(number: int, count: int, question) -> Group:
 class _Hanging:
     """`label text`, a long text wrapped under itself rather than under the label (plain text, never markup)."""
 
-    def __init__(self, label: str, text: str):
-        self.label, self.text = label, text
+    def __init__(self, label: str, text: str, indent_more: int = 0):
+        self.label, self.text, self.indent_more = label, text, indent_more
 
     def __rich_console__(self, console, options):
         import textwrap
-        lines = textwrap.wrap(self.text, max(20, options.max_width - len(self.label))) or [""]
-        for n, line in enumerate(lines):
-            yield Text((self.label if n == 0 else " " * len(self.label)) + line)
+        hang = " " * (len(self.label) + (self.indent_more if self.label.strip() == "" and self.label else 0))
+        lines = textwrap.wrap(self.text, max(20, options.max_width), initial_indent=self.label,
+                              subsequent_indent=hang, replace_whitespace=False, drop_whitespace=True) or [self.label]
+        for line in lines:
+            yield Text(line)
 
 
 def feedback(right: bool, expected: str, explain: str = "", misconception: str = "") -> Text:
@@ -221,6 +231,27 @@ def hunt_score_line(score: dict) -> Text:
     state = "found" if score["found"] else "revealed" if score["revealed"] else "hunting"
     return Text.assemble(("score: ", "bold"), f"{score['guesses']} guess(es), {score['hints']} hint(s), "
                          f"{_minutes(score['seconds'])}", (f"  ({state})", "dim"))
+
+
+def hunts_table(entries: dict[str, dict], scores: dict[str, dict]) -> Table:
+    """`walkthrough progress`: one row per bug-hunt folder: the hunt now (its score) and the earlier ones there.
+    The fault of a hunt still under way is never shown."""
+    table = Table(title=Text("bug hunts"), title_justify="left")
+    for column in ("hunt", "now", "guesses", "hints", "time", "earlier hunts"):
+        table.add_column(column)
+    for name, entry in sorted(entries.items()):
+        score = scores[name]
+        state = "found" if score["found"] else "revealed" if score["revealed"] else "hunting"
+        history = [h for h in entry.get("history", []) if isinstance(h, dict)]
+        counts = {s: sum(h.get("state") == s for h in history) for s in ("found", "revealed", "abandoned")}
+        earlier = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "-"
+        if history and counts["found"]:
+            found = [h for h in history if h.get("state") == "found"]
+            earlier += (f" (found ones: {sum(h.get('guesses', 0) for h in found) / len(found):.1f} guesses, "
+                        f"{sum(h.get('hints', 0) for h in found) / len(found):.1f} hints on average)")
+        table.add_row(Text(name), Text(state), Text(str(score["guesses"])), Text(str(score["hints"])),
+                      Text(_minutes(score["seconds"])), Text(earlier))
+    return table
 
 
 def fault_table(rows) -> Table:
@@ -296,6 +327,8 @@ def guess_view(right: bool, text: str, hint, levels: int, score: dict, was_over:
                                border_style="yellow"))
         elif not was_over:
             parts.append(Text.assemble("No hints left; ", (f"{command} --reveal", "bold"), " shows the bug."))
+        if not was_over:
+            parts.append(hunt_score_line(score))
     return Group(*parts)
 
 
@@ -333,11 +366,17 @@ def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str)
     return Group(*parts)
 
 
-def check_view(flags) -> Table | Text:
+def check_view(flags, tensors: int | None = None) -> Table | Text:
+    """The flags of `check` at a stop; `tensors`: how many tensors were looked at (0: nothing to check here)."""
+    if not flags and tensors == 0:
+        return Text.assemble(("nothing to check here", "bold"), ": no tensor in this frame yet. `check` looks at the "
+                             "tensors of the frame you are stopped in (and the model and optimiser it can see); "
+                             "try it at a stop where the model computes.")
     if not flags:
-        return Text.assemble(("✓ no flags", "bold green"), " — no NaN/inf, no loss without gradient, no unexpected "
-                             "gradient, no [N,1]+[N] broadcast, probabilities sum to 1, gradient norms in range, "
-                             "no dead ReLU layer")
+        looked = "" if tensors is None else f" in {tensors} tensor{'' if tensors == 1 else 's'}"
+        return Text.assemble(("✓ no flags", "bold green"), looked, " — no NaN/inf, no loss without gradient, no "
+                             "unexpected gradient, no [N,1]+[N] broadcast, probabilities sum to 1, gradient norms in "
+                             "range, no dead ReLU layer")
     table = Table(title=Text(f"{len(flags)} flag(s)"), title_justify="left", title_style="bold red", box=None,
                   padding=(0, 1), show_header=False)
     table.add_column(style="bold red", no_wrap=True)

@@ -379,8 +379,13 @@ def _moved(walkthrough: Walkthrough, step: Step, cache) -> anchors.Statement | N
     origin = walkthrough.origin_dir
     if origin is None or origin.resolve() == walkthrough.repo_dir.resolve() or not (origin / step.file).is_file():
         return None
-    try:
-        return anchors.resolve_moved(origin / step.file, step.path, step.at, step.function, cache)
+    from .practice.workcopy import open_copy
+
+    copy = open_copy(walkthrough.repo_dir)
+    hunt = copy is not None and copy.kind == "bughunt"
+    try:       # on a bug-hunt copy a removed statement is followed too: skipping its step would name the bug
+        return anchors.resolve_moved(origin / step.file, step.path, step.at, step.function, cache,
+                                     follow_removal=hunt)
     except anchors.AnchorError:
         return None
 

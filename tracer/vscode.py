@@ -61,6 +61,7 @@ class Editor:
         self.host, self.port, self.console = host, port, console
         self.debugpy = None
         self.lost = False
+        self.closed = False
         self.always_trace = False          # --always-trace: never switch debugpy's tracing off between steps
 
     def listen(self, wait_seconds: float) -> None:
@@ -90,11 +91,14 @@ class Editor:
         _send_without_delay()
 
     def close(self) -> None:
-        """Stop debugpy's adapter if no editor is attached. The adapter is a separate process that outlives us
-        by design; left alone after something other than an editor connected (a port scanner, a stale client),
-        it would keep listening on the port, and holding our output pipe, after we exit."""
-        if self.debugpy is None:
+        """End the editor's debug session, or stop debugpy's adapter if no editor is attached. The adapter is a
+        separate process that outlives us by design; left alone after something other than an editor connected
+        (a port scanner, a stale client), it would keep listening on the port, and holding our output pipe, after
+        we exit. Called once the program is over and again on the way out: only the first call acts (a second
+        one would find the session ended and stop the adapter before it tells the editor)."""
+        if self.debugpy is None or self.closed:
             return
+        self.closed = True
         try:
             if self.debugpy.is_client_connected():
                 self._end_debug_session()     # the editor's session ends the adapter when we exit

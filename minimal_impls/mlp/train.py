@@ -43,7 +43,7 @@ def parse_args(argv=None):
                       help="default: worked out from the target, and the reason printed")
     data.add_argument("--samples", "--n", dest="samples", type=int, default=None,
                       help="generated examples (default: the dataset's own)")
-    data.add_argument("--noise", type=float, default=None, help="generated data's noise (default: the dataset's own)")
+    data.add_argument("--noise", type=float, default=None, help="generated data's noise (None: the dataset's own)")
     data.add_argument("--squares", type=int, default=4, help="checkerboard: squares per side")
     data.add_argument("--rings", type=int, default=2, help="circles: number of rings, one class each")
     data.add_argument("--bits", type=int, default=8, help="parity: bits per example")

@@ -168,6 +168,8 @@ def seen_in_run(group: Group) -> list[str]:
             if name == "_" or (value.get("kind") in ("other", "number") and len(group.statements) > 1):
                 continue
             label = "returns" if name == "return" else f"`{name}`"
+            if len(group.statements) > 1:          # several lines may assign the same name: say after which
+                label += f" after line {stmt.line}"
             lines.append(f"{label}: {_value_text(value)}")
     return lines[:6]
 
@@ -214,8 +216,14 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
     slice_member = min((s for s in group.statements if s.depth is not None), key=lambda s: s.depth, default=None)
     bullets = []
     roles = [s.role() for s in group.statements]
+    lines_of: dict[str, list[int]] = {}          # one paragraph per idiom, however many lines show it
     for hit in idioms:
-        bullets.append(f"**{hit.idiom.title}** (line {hit.line}): {hit.idiom.explanation.strip()}")
+        lines_of.setdefault(hit.idiom.id, []).append(hit.line)
+    for hit in idioms:
+        lines = lines_of.pop(hit.idiom.id, None)
+        if lines:
+            where = f"line {lines[0]}" if len(lines) == 1 else "lines " + ", ".join(map(str, sorted(set(lines))))
+            bullets.append(f"**{hit.idiom.title}** ({where}): {hit.idiom.explanation.strip()}")
     if slice_member is not None and slice_member.depth:
         chain = _chain(slice_member)
         if chain:
@@ -239,7 +247,11 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
     seen = seen_in_run(group)
     if seen:
         bullets.append("**Seen in the short run:** " + "; ".join(seen) + ".")
-    runs = "It ran once in the short run" if head.hits == 1 else f"It ran {head.hits:,} times in the short run"
+    if isinstance(head.node, (ast.For, ast.While)):      # a loop's header runs once more than its body each time
+        runs = (f"Its header line ran {head.hits:,} time{'s' if head.hits != 1 else ''} in the short run (once per "
+                "pass through the body, plus once more each time the loop ends, so the body ran fewer times)")
+    else:
+        runs = "It ran once in the short run" if head.hits == 1 else f"It ran {head.hits:,} times in the short run"
     if loop is not None and loop.path == head.path and loop.line < head.line <= loop.node.end_lineno:
         runs += f", inside the training loop at line {loop.line}"
     bullets.append(runs + "; you stop the first time it runs after the previous step, just before it runs "

@@ -1,6 +1,8 @@
 """`walkthrough progress` (scores, history, the questions to ask again) and `walkthrough reset NAME`."""
 from __future__ import annotations
 
+import shlex
+
 from rich.table import Table
 from rich.text import Text
 
@@ -23,8 +25,12 @@ def run(args, program_args, console) -> int:
         existed = progress.reset(args.name)
         console.print(Text(f"progress of {args.name!r} " + ("forgotten" if existed else "was already empty")))
         return EXIT_OK
-    if not progress.tours:
+    hunts = _hunts(progress)
+    if not progress.tours and not hunts:
         console.print(Text(f"no progress yet (kept in {progress.path}); start with: walkthrough start ppo"))
+        return EXIT_OK
+    if not progress.tours:
+        console.print(hunts)
         return EXIT_OK
     table = Table(title=Text(f"progress ({progress.path})"), title_justify="left")
     for column in ("walkthrough", "next step", "seen", "score", "best", "attempts", "to ask again"):
@@ -48,8 +54,12 @@ def run(args, program_args, console) -> int:
             console.print(Text(f"  • {text}"))
         if len(tour.missed) > MISSED_SHOWN:
             console.print(Text(f"  … and {len(tour.missed) - MISSED_SHOWN} more"))
-        base = name.split("@")[0]
-        command = f"walkthrough start {base} --review" + (f" --repo {name.split('@', 1)[1]}" if "@" in name else "")
+        if tour.command:       # recorded when the tour ran: a generated tour's script, --repo, the program's args
+            command = " ".join([tour.command, "--review",
+                                *(["--", *map(shlex.quote, tour.program_args)] if tour.program_args else [])])
+        else:
+            base = name.split("@")[0]
+            command = f"walkthrough start {base} --review" + (f" --repo {name.split('@', 1)[1]}" if "@" in name else "")
         console.print(Text.assemble("  ask them again: ", (command, "bold"),
                                     " (stops only where you missed a question)"))
     for name, tour in sorted(progress.tours.items()):
@@ -57,7 +67,25 @@ def run(args, program_args, console) -> int:
             history = ", ".join(f"{a['right']}/{a['asked']}" + ("" if a["finished"] else " (unfinished)")
                                 for a in tour.attempts[-5:])
             console.print(Text(f"{name}: earlier attempts {history}", style="dim"))
+    if hunts is not None:
+        console.print()
+        console.print(hunts)
     return EXIT_OK
+
+
+def _hunts(progress):
+    """The bug hunts' table, or None when there are none (or none readable)."""
+    from .. import show
+    from ..practice import bughunt
+
+    entries, scores = {}, {}
+    for name, entry in progress.sections.get(bughunt.SECTION, {}).items():
+        try:
+            scores[name] = bughunt.score(entry)
+        except (KeyError, TypeError):           # an entry of another version: nothing to show for it
+            continue
+        entries[name] = entry
+    return show.hunts_table(entries, scores) if entries else None
 
 
 def _questions_of(name: str) -> dict[str, str]:

@@ -119,7 +119,7 @@ _BROKEN_PIPE = 141      # as a shell reports a reader that went away (the CLI's 
 def _ask(asked, path, console) -> int:
     """Ask each question in the terminal, check it, give feedback, keep the score."""
     from .. import show
-    from ..quiz import questions
+    from ..quiz import answers, questions
 
     right = answered = 0
     console.print(Text.assemble((f"{len(asked)} questions about {path}", "bold"),
@@ -129,6 +129,10 @@ def _ask(asked, path, console) -> int:
             console.print()
             console.print(show.question_view(n, len(asked), question))
             reply = input("answer> ").strip()
+            while reply and (refused := answers.not_an_answer(reply, question)) is not None \
+                    and reply.lower() not in ("q", "quit"):
+                console.print(Text.assemble(("  ", ""), (refused, "yellow"), " (not counted; Enter skips)"))
+                reply = input("answer> ").strip()
             if reply.lower() in ("q", "quit"):
                 break
             if not reply:

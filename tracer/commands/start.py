@@ -261,10 +261,14 @@ def run(args, program_args, console) -> int:
     editor = None
     if args.vscode:
         editor = _listen_for_editor(args, console)
+    name_shown = str(Path(args.name).resolve()) if args.name.endswith(".py") else args.name
+    base = " ".join(["walkthrough start", shlex.quote(name_shown),
+                     *(["--repo", shlex.quote(str(args.repo))] if args.repo else []),
+                     *(f"--break {shlex.quote(b)}" for b in args.breaks)])
     session = Session(walkthrough, progress, console, mode=mode, scripted_answers=scripted, restart=args.restart,
-                      seed=args.seed, generated=args.generated, editor=editor, review=args.review, outputs=outputs)
-    again = " ".join(["walkthrough start", args.name, *(["--repo", shlex.quote(str(args.repo))] if args.repo else []),
-                      *(["--", *map(shlex.quote, program_args)] if program_args else [])])
+                      seed=args.seed, generated=args.generated, editor=editor, review=args.review, outputs=outputs,
+                      command=base, program_args=program_args)
+    again = " ".join([base, *(["--", *map(shlex.quote, program_args)] if program_args else [])])
     resume = Text.assemble("Resume with: ", (again, "bold"))
     try:
         return session.run()

@@ -157,13 +157,15 @@ def _resembles(original: str, edited: str) -> bool:
 
 
 def resolve_moved(original: Path, copy: Path, at: str, function: str | None = None,
-                  cache: ResolvedCache | None = None) -> Statement:
+                  cache: ResolvedCache | None = None, follow_removal: bool = False) -> Statement:
     """In a copy whose anchored statement itself was edited (a learner's change, a planted bug), the
     statement that stands where the anchor's statement stands in `original`: found by resolving the
     anchor there and following the lines through a diff of the two files. Raises AnchorError if the
     anchor does not resolve in the original either, if the place fell in another function, or if the
-    statement there no longer resembles the original one (rewritten: the step is better skipped)."""
-    key = cache.key(copy, f"{at}\0moved", function) if cache is not None else None
+    statement there no longer resembles the original one (rewritten: the step is better skipped).
+    `follow_removal`: a removed statement gives the statement that follows the gap (a bug-hunt copy, where
+    skipping the step would point at the bug)."""
+    key = cache.key(copy, f"{at}\0moved{follow_removal:d}", function) if cache is not None else None
     cached = cache.get(key) if cache is not None else None
     if cached is not None:
         return cached
@@ -178,13 +180,14 @@ def resolve_moved(original: Path, copy: Path, at: str, function: str | None = No
             break
     source = parse_file(copy)
     here = [s for s in source.statements if target is not None and s.line <= target <= s.end_line]
-    if not here and target is not None:     # the statement was removed: the one that follows the gap
+    removed = not here and target is not None
+    if removed:                             # the statement was removed: the one that follows the gap
         here = [s for s in source.statements if s.line >= target][:1]
     here = [s for s in here if function is None or s.function == statement.function]
     if not here:
         raise AnchorError(f"no statement in {Path(copy).name} stands where {at!r} stands in the original")
     moved = max(here, key=lambda s: s.line)          # the innermost statement on that line
-    if not _resembles(statement.tokens, moved.tokens):
+    if not (removed and follow_removal) and not _resembles(statement.tokens, moved.tokens):
         raise AnchorError(f"the statement where {at!r} stood in {Path(copy).name} was rewritten beyond recognition")
     if cache is not None:
         cache.put(key, moved)

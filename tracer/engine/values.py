@@ -246,8 +246,15 @@ def _describe_tensor(t, torch) -> str:
             parts.append(f"min {stats.min().item():.4g} mean {stats.mean().item():.4g} max {stats.max().item():.4g}"
                          + note)
         if t.numel() <= 8:
-            parts.append(f"values {[round(v, 4) if isinstance(v, float) else v for v in t.detach().reshape(-1).tolist()]}")
+            parts.append(f"values {_rounded(t.detach().tolist())}")       # nested: a (3, 2) tensor keeps its rows
     return ", ".join(parts)
+
+
+def _rounded(values):
+    """A tensor's tolist(), floats rounded to 4 decimals, rows kept."""
+    if isinstance(values, list):
+        return [_rounded(v) for v in values]
+    return round(values, 4) if isinstance(values, float) else values
 
 
 def _describe_array(a, np) -> str:
@@ -262,7 +269,7 @@ def _describe_array(a, np) -> str:
             flat = np.abs(flat)
         parts.append(f"min {flat.min():.4g} mean {flat.mean():.4g} max {flat.max():.4g}" + (" (sampled)" if sampled else ""))
     if a.size <= 8:
-        parts.append("values " + _repr.repr(a.reshape(-1).tolist()))
+        parts.append("values " + _repr.repr(a.tolist()))
     return ", ".join(parts)
 
 

@@ -253,6 +253,8 @@ def plan(walkthrough, sets: list[str], seeds: int, steps: int | None = None, cod
                  for seed in range(1, seeds + 1)] for v in variants}
     name = "-".join([setup.name] + (["code"] if len(codes) > 1 else []) + [s.name for s in settings]) \
         if settings or len(codes) > 1 else f"{setup.name}-defaults"
+    if steps and budget_steps is not None and budget_steps != setup.steps:
+        name += f"-{budget_steps}steps"      # another budget: other runs, its own folder (never replaces the first)
     out_dir = Path(out) if out else Path("walkthrough-work") / "experiments" / name
     jobs = max(1, jobs or available_cores())
     done = sum(finished(spec, out_dir / "runs") is not None for group in specs.values() for spec in group)

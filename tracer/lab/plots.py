@@ -16,7 +16,8 @@ import numpy as np
 from .runs import RunResult
 from .stats import bootstrap_band, mean_curve
 
-MARKERS = ("•", "+", "x", "o", "*", "#", "@", "%")   # tell curves apart where there is no colour
+MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")   # tell curves apart where there is no colour
+TERMINAL_COLOURS = (4, 1, 2, 5, 6, 3, 12, 9)           # 256-colour codes: blue, red, green, magenta, ...
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
           "#bcbd22")
 
@@ -101,13 +102,15 @@ def curves_png(groups: dict[str, list[RunResult]], x: str, y: str, path: Path, t
 
 def curves_terminal(groups: dict[str, list[RunResult]], x: str, y: str, width: int = 80, height: int = 20,
                     color: bool = True, title: str = "") -> str:
-    """The groups' mean curves drawn with text characters (ANSI colours unless color=False)."""
+    """The groups' mean curves drawn with text characters: each curve its own marker (readable without
+    colour) and, unless color=False, its own ANSI colour; the legend goes under the plot, where no curve
+    can run through it."""
     import plotext as plt
 
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
-    drawn = False
+    legend = []
     for n, (label, results) in enumerate(groups.items()):
         grid, values = curve_matrix(results, x, y)
         if not grid.size:
@@ -115,13 +118,16 @@ def curves_terminal(groups: dict[str, list[RunResult]], x: str, y: str, width: i
         mean = mean_curve(values)
         keep = np.isfinite(mean)
         if keep.any():
-            plt.plot(grid[keep].tolist(), mean[keep].tolist(), label=f"{label} ({values.shape[0]})",
-                     marker=None if color else MARKERS[n % len(MARKERS)])
-            drawn = True
-    if not drawn:
+            marker, code = MARKERS[n % len(MARKERS)], TERMINAL_COLOURS[n % len(TERMINAL_COLOURS)]
+            plt.plot(grid[keep].tolist(), mean[keep].tolist(), marker=marker, color=code)
+            seeds = values.shape[0]
+            key = f"{marker * 3} {label} ({seeds} seed{'s' if seeds != 1 else ''})"
+            legend.append(f"\x1b[38;5;{code}m{marker * 3}\x1b[0m{key[3:]}" if color else key)
+    if not legend:
         return "(no finished run has values to draw)"
     plt.xlabel(x)
     plt.title(title or f"mean {y} over seeds")
     text = plt.build()
     plt.clear_figure()
-    return text if color else plt.uncolorize(text)
+    text = (text if color else plt.uncolorize(text)).rstrip("\n")
+    return text + "\n" + "   ".join(legend)

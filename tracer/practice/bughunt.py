@@ -35,7 +35,8 @@ if TYPE_CHECKING:           # the fault library imports libcst (~1 s): only wher
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 CONFIG = PROJECT_ROOT / "walkthroughs" / "catalogue" / "bughunts.toml"
 IMPLS_DIR = PROJECT_ROOT / "minimal_impls"
-RECORD_HITS = (1, 2, 3, 4)
+RECORD_HITS = (1, 2, 3, 4, 8, 16)    # executions of each tour step compared (a loop's later turns too)
+HISTORY_KEPT = 50           # past hunts kept per folder in progress
 VERDICT_FORMAT = 2          # bump when compare() changes: cached verdicts are then reached again
 
 
@@ -570,7 +571,7 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
     tours, shown = {}, {}
     for label, repo in (("healthy", cfg.origin.resolve()), ("buggy", Path(buggy_dir).resolve())):
         walkthrough = spec.load(spec.find(cfg.walkthrough), repo=repo)
-        steps = [s for s in walkthrough.steps if s.file in {cfg.script, *cfg.files}]
+        steps = [s for s in walkthrough.steps if s.file in {cfg.script, *cfg.files} and not s.stale]
         probes = []
         for step in steps:
             reads, writes = _statement_names(step.code)
@@ -747,8 +748,10 @@ def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kin
     (secrets / "original.py").write_text((cfg.origin / mutation.path).read_text(encoding="utf-8"), encoding="utf-8")
     stage = stage_of(cfg, divergence.step_id) if divergence and divergence.step_id else None
     near = stage_near(cfg, mutation.path, mutation.line)
+    history = past_hunts(store.peek(SECTION, name))
     store.forget(SECTION, name)
     entry = store.entry(SECTION, name)
+    entry.update({"history": history})
     entry.update({
         "repo": cfg.repo, "dir": str(dest.resolve()), "seed": seed, "args": list(args), "seeds": list(cfg.seeds),
         "fault": mutation.fault.id, "file": mutation.path, "line": mutation.line, "end_line": mutation.end_line,
@@ -801,6 +804,12 @@ def parse_guess(text: str, copy_dir: Path) -> tuple[str, int]:
             raise HuntError(f"--guess {text!r}: {file} is not in the hunt's copy {copy_dir}") from None
     if not (Path(copy_dir) / path).is_file():
         raise HuntError(f"--guess {text!r}: no file {str(path)!r} in {copy_dir}")
+    try:
+        length = len((Path(copy_dir) / path).read_text(encoding="utf-8").splitlines())
+    except (OSError, UnicodeDecodeError):
+        length = None
+    if int(line) < 1 or (length is not None and int(line) > length):
+        raise HuntError(f"--guess {text!r}: {path} has lines 1-{length}; give a line of the statement you suspect")
     return str(path), int(line)
 
 
@@ -860,12 +869,14 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
                     "between the stops. Step through the stage with `n` and `s` and print what changes with `p`.")
         names = ", ".join(f"`{n}`" for n in div["names"][:6]) or "what it reads"
         when = ("at the tour's stop" if div["hit"] == 1 else
-                f"at its execution number {div['hit']} (the tour stops at the first, where they still agree: from "
+                f"at its execution number {div['hit']} (of the executions compared, "
+                f"{', '.join(map(str, RECORD_HITS))}; the tour stops at the first, where they still agree: from "
                 "there `n` steps through the loop to the next ones)")
         return (f"The first place where the buggy run's values differ from the healthy run's (seed {entry['seeds'][0]}, "
                 f"in the order the program runs) is step {div['step']} ({div['title']}, {div['file']}:{div['line']}), "
                 f"{when}: {names}. Compare them: `walkthrough start {cfg.walkthrough}` (healthy) and `walkthrough start "
-                f"{cfg.walkthrough} --repo {shown_copy}` (buggy), `p NAME` there. The bug acts there or just before.")
+                f"{cfg.walkthrough} --repo {shown_copy}` (buggy), `p NAME` "
+                "there. The bug is in that step or in code that ran before it.")
     low, high = accepted(entry)[0]
     return f"The bug is in {entry['file']}, within lines {max(1, low - 3)}-{high + 3}."
 
@@ -908,6 +919,20 @@ def copy_state(entry: dict) -> str:
     if any([line.strip() for line in now[i:i + len(region)]] == region for i in range(len(now))):
         return "fixed"
     return "edited"
+
+
+def past_hunts(entry: dict | None) -> list[dict]:
+    """The scores of the hunts before this one in the same folder, the one being replaced last (kept when a new bug
+    is planted, for `walkthrough progress`); a hunt left unfinished for a new one counts as abandoned."""
+    if not entry or "started" not in entry:
+        return []
+    history = [h for h in entry.get("history", []) if isinstance(h, dict)]
+    state = "found" if entry.get("found") else "revealed" if entry.get("revealed") else "abandoned"
+    try:
+        last = {**score(entry), "state": state, "fault": entry.get("fault", "")}
+    except (KeyError, TypeError):         # a damaged entry: keep what was kept before it
+        return history[-HISTORY_KEPT:]
+    return [*history, last][-HISTORY_KEPT:]
 
 
 def score(entry: dict) -> dict:

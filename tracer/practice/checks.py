@@ -118,6 +118,19 @@ def check_values(values: dict[str, object], statement: str = "", frame=None) -> 
 
 def check_frame(frame: types.FrameType, statement: str = "") -> list[Flag]:
     """Flags for the paused frame's local variables and the operands of `statement` (the line about to run)."""
+    return check_values(_frame_values(frame), statement, frame)
+
+
+def tensors_in_frame(frame: types.FrameType) -> int:
+    """How many tensors `check_frame` looks at here (0: nothing to check yet, e.g. before the model exists)."""
+    torch = _torch()
+    if torch is None:
+        return 0
+    return sum(1 for name, value in _frame_values(frame).items() if not name.startswith("__")
+               for _ in [*_tensors(name, value, torch), *_held_tensors(name, value, torch)])
+
+
+def _frame_values(frame: types.FrameType) -> dict:
     values = dict(frame.f_locals)
     torch = _torch()
     if torch is not None and not any(isinstance(v, (torch.nn.Module, torch.optim.Optimizer)) for v in values.values()):
@@ -125,7 +138,7 @@ def check_frame(frame: types.FrameType, statement: str = "") -> list[Flag]:
         for name, value in frame.f_globals.items():
             if isinstance(value, (torch.nn.Module, torch.optim.Optimizer)) and name not in values:
                 values[name] = value
-    return check_values(values, statement, frame)
+    return values
 
 
 def _held_tensors(name: str, value, torch):
@@ -476,7 +489,8 @@ def run_checked(walkthrough_name: str, repo: str | None, argv: list[str], script
             return None
 
     points = [StopPoint(str(step.path), step.line, key=step, hit=step.hit, every=step.every, when=step.when,
-                        optional=step.optional) for step in walkthrough.steps]
+                        optional=step.optional) for step in walkthrough.steps
+              if not step.stale]            # on a copy, a step whose code is gone (a removed statement) cannot stop
     engine = (Watchdog if watch else Engine)(points, walkthrough.repo_dir, Client())
     error = None
     runs = [(script or walkthrough.runs[0].script, list(argv))]

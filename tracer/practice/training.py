@@ -54,9 +54,10 @@ def run(catalogue: Catalogue, exercise: Exercise, copy_dir: Path, extra_args: li
         return 1
     x, y = train["x"], train["y"]
     groups = {"your code": yours, "reference": theirs}
-    console.print(Text(plots.curves_terminal(groups, x, y, width=min(console.width, 100), height=18,
-                                             color=console.is_terminal and not console.no_color,
-                                             title=f"{y} over {x}")))
+    color = console.is_terminal and not console.no_color
+    drawn = plots.curves_terminal(groups, x, y, width=min(console.width, 100), height=18, color=color,
+                                  title=f"{y} over {x}")
+    console.print(Text.from_ansi(drawn) if color else Text(drawn))
     picture = plots.curves_png(groups, x, y, root / f"{exercise.repo}-{exercise.id}.png",
                                title=f"{exercise.key}: your code vs the reference ({seeds} seed{'s' * (seeds > 1)} each)")
     console.print(_summary(groups, y, train.get("goal", "")))

@@ -70,6 +70,8 @@ def parse(text: str):
     if dtype:
         name = dtype.group(1)
         return _DTYPE_ALIASES.get(name, name)
+    if text.lower() in ("scalar", "a scalar", "0-d", "0d"):
+        return ()                               # the shape of a single number, in words
     if text.lower() in ("true", "false"):
         return text.lower() == "true"
     try:
@@ -139,4 +141,38 @@ def pick(text: str, choices: list[str]) -> str | None:
         starting = [c for c in choices if _words(c).startswith(words)]
         if len(starting) == 1:
             return starting[0]
+    return None
+
+
+# ----- is it an answer at all? ---------------------------------------------------------------------------
+ANSWER_PROMPT_COMMANDS = ("h", "hint", "p", "print", "w", "where", "?", "help", "check")
+
+
+def prompt_command(reply: str, question) -> str | None:
+    """The command word (`h`, `p EXPR`, `w`, `?`, `check`) a learner typed at `answer>` instead of an answer,
+    or None. A reply that is one of the question's options or its known answer stays an answer."""
+    word = reply.strip().split(" ", 1)[0].lower()
+    if word not in ANSWER_PROMPT_COMMANDS:
+        return None
+    choices = getattr(question, "choices", None) or []
+    if choices and pick(reply, choices) is not None:
+        return None                             # `h` as option h of eight
+    known = getattr(question, "answer", None)
+    if isinstance(known, str) and same(parse(reply), parse(known)):
+        return None
+    return word
+
+
+def not_an_answer(reply: str, question) -> str | None:
+    """Why `reply` cannot be an answer to `question` (then it is asked again, not graded), or None.
+    Only replies that no reading could make right are refused: an option that names no option, a word
+    where a shape is asked."""
+    choices = getattr(question, "choices", None) or []
+    if choices and pick(reply, choices) is None:
+        last = chr(ord("a") + len(choices) - 1)
+        return f"not one of the options: type its letter (a-{last}) or the start of its text"
+    kind = getattr(question, "kind", "")
+    prompt = getattr(question, "prompt", "")
+    if kind == "value" and re.search(r"\bshape\b", prompt, re.I) and isinstance(parse(reply), str):
+        return "not a shape: type it like (256, 4), or () for a single number"
     return None

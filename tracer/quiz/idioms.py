@@ -63,6 +63,7 @@ class Idiom:
     gap: int = 4                # multi-statement patterns: other statements allowed between two of its statements
     value: int = 4              # the teacher's estimate of its teaching value, 1-5 (used to choose questions)
     line: int = 0               # where the entry starts in the catalogue (error messages)
+    family: str = ""            # cards that ask one idea (train()/eval(), the attention scale and its use): one per file
 
 
 @dataclass(frozen=True)
@@ -371,7 +372,7 @@ def _compile(idiom: Idiom, source: str, where: dict[str, Callable]) -> _Pattern:
 # ----- loading the catalogue -----------------------------------------------------------------------------
 _ENTRY = {"id": str, "title": str, "explanation": str, "question": str, "answer": str, "wrong": list,
           "patterns": list, "examples": list, "where": dict, "gap": int,
-          "value": int}
+          "value": int, "family": str}
 _REQUIRED = ("id", "title", "explanation", "question", "answer", "wrong", "patterns", "examples")
 
 
@@ -441,7 +442,7 @@ def _idiom(entry: dict, where: str, line: int) -> Idiom:
                   entry["answer"].strip(), tuple(wrong), tuple(entry["patterns"]),
                   tuple(str(e) for e in entry["examples"]),
                   tuple(sorted((k, str(v)) for k, v in entry.get("where", {}).items())), entry.get("gap", 4),
-                  entry.get("value", 4), line)
+                  entry.get("value", 4), line, entry.get("family", ""))
     for pattern in idiom.patterns:
         try:
             compiled = _compile(idiom, pattern, constraints)

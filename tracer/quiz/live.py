@@ -391,6 +391,9 @@ def whatif_question(stmt: Statement, index: SourceIndex, frame, rng: random.Rand
                     outcome, after = GONE, None
                 else:
                     outcome, after = _compare(original[x], before), before
+            if outcome == SAME:
+                continue        # a real mistake that changes nothing only with this stop's values (a ratio of
+                                # exactly 1 at the first minibatch, lastgaelam 0 at the last step): not a lesson
             tried.append((fault, mutated, outcome, after, x))
     if not tried:
         return None

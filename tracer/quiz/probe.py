@@ -39,6 +39,14 @@ class Opaque:
     key: str
 
 
+@dataclass(frozen=True)
+class Keyed:
+    """A dict-like value some of whose string-keyed entries were written: the value it had, and the entries
+    written since (a read of any other key reads the value it had)."""
+    base: object
+    entries: tuple
+
+
 _NAN, _INF, _NINF = 1.2345e30, 2.3456e30, -2.3456e30
 
 
@@ -59,6 +67,8 @@ def fingerprint(value):
         return ("t",) + tuple(fingerprint(v) for v in value)
     if isinstance(value, Opaque):
         return ("o", value.key)
+    if isinstance(value, Keyed):
+        return ("k", fingerprint(value.base)) + tuple((k, fingerprint(v)) for k, v in value.entries)
     if isinstance(value, (str, type(None), slice)):
         return ("s", repr(value))
     raise Unsupported(f"value {type(value).__name__}")
@@ -126,6 +136,13 @@ class _Interpreter:
         elif isinstance(target, ast.Subscript):
             base = self.expr(target.value)
             key = self.index(target.slice)
+            if isinstance(key, str) and not isinstance(base, tuple):     # a string key: the base is a dict
+                # `state['step'] += 1` changes one entry of a dict: `state['exp_avg']` reads another, unchanged
+                entries = dict(base.entries) if isinstance(base, Keyed) else {}
+                entries[key] = value
+                self.store(target.value, Keyed(base.base if isinstance(base, Keyed) else base, tuple(sorted(
+                    entries.items(), key=lambda item: item[0]))))
+                return
             self.store(target.value, self.unknown("setitem", base, key, value))
         elif isinstance(target, ast.Attribute):
             dotted = _dotted(target)
@@ -177,7 +194,12 @@ class _Interpreter:
 
     def e_Subscript(self, node):
         base = self.expr(node.value)
-        return self.unknown("getitem", base, self.index(node.slice))
+        key = self.index(node.slice)
+        if isinstance(base, Keyed):
+            if isinstance(key, str):
+                return dict(base.entries)[key] if key in dict(base.entries) else self.unknown("getitem", base.base, key)
+            return self.unknown("getitem", base, key)
+        return self.unknown("getitem", base, key)
 
     def index(self, node):
         if isinstance(node, ast.Slice):
@@ -216,6 +238,8 @@ class _Interpreter:
         return self.binary(node.op, self.expr(node.left), self.expr(node.right))
 
     def binary(self, op, left, right):
+        if isinstance(left, Keyed) or isinstance(right, Keyed):
+            return self.unknown("op:" + type(op).__name__, left, right)
         if isinstance(left, (Opaque, str)) or isinstance(right, (Opaque, str)):
             if isinstance(left, str) and isinstance(right, str) and isinstance(op, ast.Add):
                 return left + right
@@ -320,6 +344,8 @@ class _Interpreter:
                 return known(*args, **kwargs)
             except _NotModelled:
                 pass
+        if qualified.startswith(("torch.", "numpy.", "math.")) or "." not in qualified:
+            args = _invariant(qualified.rpartition(".")[2], args)
         return self.unknown(qualified, *args, *sorted(kwargs.items()))
 
     def method(self, name: str, receiver, args, kwargs, receiver_node):
@@ -340,6 +366,7 @@ class _Interpreter:
                 return known(receiver, *args, **kwargs)
             except _NotModelled:
                 pass
+        receiver, *args = _invariant(name, [receiver, *args])
         return self.unknown("method:" + name, receiver, *args, *sorted(kwargs.items()))
 
     def e_BoolOp(self, node):
@@ -526,6 +553,84 @@ _FUNCTIONS.update({
     "amin": _reduction(np.min), "mean": _reduction(np.mean), "sum": _reduction(np.sum), "std": _reduction(np.std, ddof=1),
     "var": _reduction(np.var, ddof=1), "prod": _reduction(np.prod), "softmax": _softmax(), "log_softmax": _softmax(True),
 })
+
+
+def _norm(x, *args, **kwargs):
+    """numpy.linalg.norm / torch.norm / torch.linalg.(vector_)norm / x.norm(): the 2-norm (Frobenius for a matrix)
+    of every element or along one dim, or a p-norm along a dim. Anything else is not modelled (see _invariant)."""
+    if not isinstance(x, np.ndarray):
+        raise _NotModelled()
+    kwargs = dict(kwargs)
+    p = kwargs.pop("ord", kwargs.pop("p", args[0] if args else None))
+    dim, keep = _axis(kwargs, args[1:] if args else ())
+    if kwargs or isinstance(p, (Opaque, tuple, np.ndarray)) or p not in (None, "fro", 2, 2.0, 1, 1.0) \
+            or dim is None and p in (1, 1.0):
+        raise _NotModelled()
+    if dim is not None and not -x.ndim <= dim < x.ndim:
+        raise IndexError("dimension out of range")
+    power = 1.0 if p in (1, 1.0) else 2.0
+    with np.errstate(all="ignore"):
+        return np.sum(np.abs(x) ** power, axis=dim, keepdims=keep) ** (1.0 / power)
+
+
+def _pairwise_loss(fn):
+    """F.mse_loss / F.l1_loss / F.smooth_l1_loss (reduction 'mean', 'sum' or 'none')."""
+    def loss(a, b, *args, reduction="mean", **kwargs):
+        if args or kwargs or not all(isinstance(v, (np.ndarray, float, int)) for v in (a, b)):
+            raise _NotModelled()
+        with np.errstate(all="ignore"):
+            values = fn(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))
+        if reduction == "none":
+            return values
+        if reduction in ("mean", "sum"):
+            return values.mean() if reduction == "mean" else values.sum()
+        raise _NotModelled()
+    return loss
+
+
+def _cosine_similarity(a, b, *args, **kwargs):
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        raise _NotModelled()
+    kwargs = dict(kwargs)
+    eps = kwargs.pop("eps", 1e-8)
+    dim, _ = _axis(kwargs, args)
+    dim = 1 if dim is None else dim
+    if kwargs or not -a.ndim <= dim < a.ndim:
+        raise _NotModelled()
+    with np.errstate(all="ignore"):
+        dot = np.sum(a * b, axis=dim)
+        return dot / np.maximum(np.sqrt(np.sum(a * a, axis=dim)) * np.sqrt(np.sum(b * b, axis=dim)), eps)
+
+
+_FUNCTIONS.update({"norm": _norm, "vector_norm": _norm, "mse_loss": _pairwise_loss(np.square),
+                   "l1_loss": _pairwise_loss(np.abs), "cosine_similarity": _cosine_similarity})
+
+# Functions of the libraries we know that are even (f(-x) = f(x)) or unchanged by permuting their argument's
+# entries (every vector norm), or symmetric in their first two arguments. When we cannot compute one for real
+# (an `ord` not modelled), its uninterpreted stand-in keeps those invariances: treating `norm(a - b)` and
+# `norm(b - a)` as different would offer a learner two right answers.
+_EVEN = {"norm", "vector_norm", "matrix_norm", "abs", "absolute", "fabs", "square", "cosh", "cos"}
+_SYMMETRIC = {"mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cosine_similarity", "pairwise_distance",
+              "dist", "maximum", "minimum", "add", "mul", "multiply", "hypot", "logaddexp", "isclose", "allclose",
+              "eq", "ne", "equal"}
+
+
+def _invariant(name: str, args: list) -> list:
+    """The arguments of a library function `name` in a form that forgets what the function cannot see."""
+    args = list(args)
+    if name in _EVEN and args and isinstance(args[0], np.ndarray):
+        args[0] = np.sort(np.abs(args[0]), axis=None) if name.endswith("norm") else np.abs(args[0])
+    if name in _SYMMETRIC and len(args) >= 2:
+        first, second = sorted(args[:2], key=lambda v: repr(fingerprint(v)))
+        args[:2] = [first, second]
+    if name in ("dist", "pairwise_distance") and len(args) >= 2 and all(isinstance(v, np.ndarray) for v in args[:2]):
+        try:
+            args[:2] = [np.sort(np.abs(args[0] - args[1]), axis=None), None]    # a distance sees only a - b, up to sign
+        except ValueError:
+            pass
+    return args
+
+
 def _sequence(x=(), *args, **kwargs):
     """list(x) / tuple(x): a sequence; of an array or an unknown value, a sequence of unknown items."""
     if args or kwargs:
@@ -542,7 +647,7 @@ _BUILTINS = {"abs": _elementwise(np.abs), "max": _builtin_extreme(max), "min": _
 _METHODS = {name: _FUNCTIONS[name] for name in ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos",
                                                 "neg", "sign", "square", "log1p", "rsqrt", "reciprocal", "clamp",
                                                 "clip", "max", "min", "amax", "amin", "mean", "sum", "std", "var",
-                                                "prod", "softmax", "log_softmax", "floor", "ceil")}
+                                                "prod", "softmax", "log_softmax", "floor", "ceil", "norm")}
 _METHODS.update({"float": _identity, "double": _identity, "cpu": _identity, "contiguous": _identity, "to": _identity,
                  "item": _identity, "pow": lambda x, k: _pow_method(x, k)})
 

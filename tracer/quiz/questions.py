@@ -56,6 +56,7 @@ class GeneratedQuestion(Question):
     function: str = ""
     shown_lines: set = field(default_factory=set)      # code lines the prompt shows as they are
     asked_lines: set = field(default_factory=set)      # lines whose code (or order) is the answer
+    ideas: set = field(default_factory=set)            # card families of the code it asks about (one question each)
 
 
 @dataclass
@@ -106,7 +107,8 @@ def _core(stmt: Statement, index: SourceIndex) -> bool:
 
 
 _LOG_CALL = re.compile(r"^(print|pprint|(.*\.)?(add_scalars?|add_histogram|add_text|log_tabular|log_metrics|"
-                       r"set_postfix|set_description|info|debug|warning|dump_tabular)|(plt|ax|axes|fig|pyplot)\..*)$")
+                       r"set_postfix|set_description|info|debug|warning|dump_tabular|log|log_dict|log_scalars?|"
+                       r"\w*progress(_?bar)?\w*|print_\w+)|(plt|ax|axes|fig|pyplot)\..*)$")
 _LOGGER = re.compile(r"(?i)writer|logger|logging|wandb|tensorboard|\btb\b|summary|pbar|tqdm|log$")
 
 
@@ -268,6 +270,21 @@ class _Edit:
     label: str                     # the misconception the change stands for
     ml: bool = False               # an ML mistake (the wrong dim, a dropped detach) rather than generic syntax
     site: tuple = ()               # (start, end) positions: edits at disjoint sites combine
+    does: str = ""                 # what the changed line computes differently, in words a learner reads
+
+
+def _code(node) -> str:
+    return " ".join(_EMPTY.code_for_node(node).split())
+
+
+_FLIP_DOES = {cst.Subtract: "adds `{r}` where the real line subtracts it",
+              cst.Add: "subtracts `{r}` where the real line adds it",
+              cst.Multiply: "divides by `{r}` where the real line multiplies by it",
+              cst.Divide: "multiplies by `{r}` where the real line divides by it"}
+_SWAP_DOES = {cst.Subtract: "computes `{r} - {l}`, the negative of `{l} - {r}`: every value changes sign",
+              cst.Divide: "computes `{r} / {l}`, the reciprocal of `{l} / {r}`",
+              cst.MatrixMultiply: "multiplies in the other order, `{r} @ {l}`: a different matrix, or shapes that "
+                                  "do not fit"}
 
 
 _OPERATOR_FLIPS = {cst.Subtract: (cst.Add, "sign flipped: + instead of −"), cst.Add: (cst.Subtract, "sign flipped: − instead of +"),
@@ -292,7 +309,7 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
         p = positions.get(node)
         return (p.start.line, p.start.column, p.end.line, p.end.column) if p else None
 
-    def walk(node):
+    def walk(node, in_extreme=False):
         if isinstance(node, cst.BinaryOperation) and not _textual(node) and not _constant(node):
             flip = _OPERATOR_FLIPS.get(type(node.operator))
             if isinstance(node.operator, cst.Multiply) and not _scale_like(node.right):
@@ -300,29 +317,37 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
             if flip:
                 new = flip[0](whitespace_before=node.operator.whitespace_before,
                               whitespace_after=node.operator.whitespace_after)
-                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator)))
+                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator),
+                                 does=_FLIP_DOES[type(node.operator)].format(r=_code(node.right))))
             label = _SWAP.get(type(node.operator))
             if label and not (idioms._number(node.left) is not None and idioms._number(node.right) is not None) \
                     and isinstance(node.left, _ATOMS) and isinstance(node.right, _ATOMS) \
                     and not (node.left.lpar or node.right.lpar):
-                out.append(_Edit(node, node.with_changes(left=node.right, right=node.left), label, site=site(node)))
+                out.append(_Edit(node, node.with_changes(left=node.right, right=node.left), label, site=site(node),
+                                 does=_SWAP_DOES[type(node.operator)].format(l=_code(node.left), r=_code(node.right))))
         elif isinstance(node, cst.ComparisonTarget):
             flip = _OPERATOR_FLIPS.get(type(node.operator))
             if flip:
                 new = flip[0](whitespace_before=node.operator.whitespace_before,
                               whitespace_after=node.operator.whitespace_after)
-                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator)))
+                out.append(_Edit(node.operator, new, flip[1], site=site(node.operator),
+                                 does=f"tests the opposite comparison against `{_code(node.comparator)}`: it "
+                                      "holds where the real test fails"))
         elif isinstance(node, cst.Call):
             func = node.func
             name = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
             # Python's own min/max cap a value: which one is right depends on whether it rises or falls
             builtin = isinstance(func, cst.Name) and index.qualified(func) in ("min", "max")
-            if name is not None and name.value in _MINMAX and not builtin:
+            # `max(a.max(), b.max())` with b.min(): the outer max hides the change whenever a holds the largest
+            if name is not None and name.value in _MINMAX and not builtin and not in_extreme:
                 out.append(_Edit(name, name.with_changes(value=_MINMAX[name.value]),
-                                 f"{name.value} and {_MINMAX[name.value]} confused", ml=True, site=site(name)))
+                                 f"{name.value} and {_MINMAX[name.value]} confused", ml=True, site=site(name),
+                                 does=f"takes the {_MINMAX[name.value]} where the real line takes the {name.value}"))
             if isinstance(func, cst.Attribute) and func.attr.value == "detach" and not node.args:
                 out.append(_Edit(node, func.value, "detach forgotten: gradients flow back through this value",
-                                 ml=True, site=site(node)))
+                                 ml=True, site=site(node),
+                                 does=f"uses `{_code(func.value)}` without `.detach()`: the loss's gradient would "
+                                      "flow back into whatever computed it"))
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value in ("dim", "axis"):
                     value = idioms._number(arg.value)
@@ -330,13 +355,18 @@ def _edits(stmt: Statement, index: SourceIndex) -> list[_Edit]:
                         for other in (-1, 0, 1, 2):
                             if other != value:
                                 out.append(_Edit(arg.value, cst.parse_expression(str(other)),
-                                                 "the wrong dimension", ml=True, site=site(arg.value)))
+                                                 "the wrong dimension", ml=True, site=site(arg.value),
+                                                 does=f"works along {arg.keyword.value}={other} instead of "
+                                                      f"{arg.keyword.value}={int(value)}: another axis of the tensor "
+                                                      "(say the batch axis instead of the features), or one it lacks"))
                 # never keepdim: whether the kept dimension matters depends on lines the option does not show
         elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
                 and idioms._number(node) is None:
-            out.append(_Edit(node, node.expression, "sign dropped", site=site(node)))
+            out.append(_Edit(node, node.expression, "sign dropped", site=site(node),
+                             does=f"uses `{_code(node.expression)}` where the real line uses its negative"))
+        extreme = isinstance(node, cst.Call) and (idioms._dotted(node.func) or "").rpartition(".")[2] in _MINMAX
         for child in _children(node):
-            walk(child)
+            walk(child, extreme and child is not node.func)
 
     root = stmt.node
     if isinstance(root, (cst.For, cst.While, cst.If, cst.With)) or _too_big(stmt):
@@ -423,10 +453,12 @@ def _render(stmt_node: cst.CSTNode, edits: list[_Edit]) -> str:
     return _EMPTY.code_for_node(node).strip()
 
 
-def _fault_mutations(stmt: Statement, index: SourceIndex) -> list[tuple[str, str]]:
-    """(mutated code, misconception) from the shared fault library (tracer/practice/faults.py). A changed
-    hyperparameter is a different experiment, not a wrong line: those are left out."""
-    return [(mutated, fault.misconception) for fault, mutated in index.faults.get(stmt.line, [])
+def _fault_mutations(stmt: Statement, index: SourceIndex) -> list[tuple[str, str, str]]:
+    """(mutated code, misconception, what the change does) from the shared fault library
+    (tracer/practice/faults.py). A changed hyperparameter is a different experiment, not a wrong line: those
+    are left out."""
+    return [(mutated, fault.misconception, fault.title[:1].lower() + fault.title[1:])
+            for fault, mutated in index.faults.get(stmt.line, [])
             if mutated and fault.category != "hyperparameters"]
 
 
@@ -441,6 +473,7 @@ class _Candidate:
     replacement: str = ""
     state: object = None
     fault: bool = False          # from the fault library (a rewrite of a whole expression, often)
+    does: str = ""               # what it computes differently, in words
 
     def overlaps(self, other: "_Candidate", margin: int = 3) -> bool:
         """Changes this close could merge into one (`a * b * c` with both operators changed reads as one change)."""
@@ -491,11 +524,12 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
     if stmt.compound or not isinstance(stmt.node, (cst.Assign, cst.AugAssign, cst.Return, cst.Expr)):
         return None
     original = stmt.code
-    candidates = [_Candidate(code, label, True, fault=True) for code, label in _fault_mutations(stmt, index)]
+    candidates = [_Candidate(code, label, True, fault=True, does=does) for code, label, does in _fault_mutations(stmt, index)]
     edits = _edits(stmt, index)
     if minimum > 2.3 and not candidates and not any(e.ml for e in edits) and not _core(stmt, index):
         return None                                  # generic slips only: it would score below `minimum`
-    candidates += [_Candidate(_render(stmt.node, [e]), e.label, e.ml) for e in edits]
+    candidates += [_Candidate(_render(stmt.node, [e]), f"it {e.does}" if e.does else e.label, e.ml, does=e.does)
+                   for e in edits]
     candidates = _distinct_candidates(original, candidates, index, stats)
     if not candidates:
         return None
@@ -503,17 +537,39 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
     if design is None:
         stats.drop("mutant: no fair set of options")
         return None
-    options, labels = design
+    options, labels, does = design
     rng.shuffle(options)
     ml = any(c.ml for c in candidates if c.code in labels)
     stats.count("mutant")
     return GeneratedQuestion(
         id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}{_where(stmt)}?{_context(index, stmt)}",
         answer=original, choices=options, misconceptions=labels, line=stmt.line, end_line=stmt.end_line,
-        source="mutant", explain="The others each hide a mistake: " + "; ".join(dict.fromkeys(labels.values())),
+        source="mutant", explain=_mutant_explanation(stmt, index, original, options, labels, does),
         code=original, score=_line_score(stmt, index, 2.0 + (1.0 if ml else 0.0)), function=stmt.function,
         shown_lines=set(_context_lines(index, stmt)), asked_lines=set(range(stmt.line, stmt.end_line + 1)),
         verified="every option computes something different from every other on 4 sets of random inputs")
+
+
+def _mutant_explanation(stmt: Statement, index: SourceIndex, original: str, options: list[str],
+                        labels: dict[str, str], does: dict[str, str]) -> str:
+    """Why the real line is right (the idea of a catalogue card that matches it, if one does) and what each
+    wrong option would compute instead, with the mistake in thinking it stands for."""
+    parts = []
+    cards = [hit.idiom for hit in index.hits if stmt.line <= hit.line <= stmt.end_line]
+    if cards:
+        parts.append(f"The real line is right: {cards[0].explanation.strip()}")
+    lines = [f"  · `{_one_line(option)}`: {does.get(option) or labels.get(option, 'a mistake')}."
+             for option in options if option != original]
+    parts.append("What the other options would do:\n" + "\n".join(lines))
+    return "\n".join(parts)
+
+
+def _said(candidate: _Candidate) -> str:
+    """A wrong option in words: what it computes differently, and for a mistake from the fault library the
+    belief that leads to it."""
+    if candidate.fault:
+        return f"{candidate.does} (the belief behind it: {candidate.label})"
+    return candidate.does or candidate.label
 
 
 def _where(stmt: Statement) -> str:
@@ -551,10 +607,23 @@ def _indentation(line: str) -> int:
     return len(line) - len(line.lstrip())
 
 
+_BRANCH_HEADER = re.compile(r"\s*(else|elif\b.*|except\b.*|finally)\s*:")
+
+
+def _branch_headers(index: SourceIndex, stmt: Statement, before: int = 2) -> list[int]:
+    """`else:` / `elif ...:` / `except ...:` lines between the context shown and the statement: without them a
+    line in the else branch reads as if it came right after the if branch's lines."""
+    previous = _previous(index, stmt, before)
+    if not previous:
+        return []
+    return [n for n in range(previous[-1].end_line + 1, stmt.line)
+            if _BRANCH_HEADER.match(index.lines[n - 1])]
+
+
 def _base_indent(index: SourceIndex, stmt: Statement, before: int = 2) -> int:
     """The indentation shared by the statement and the lines shown above it: removed, the rest is kept, so a
     line inside a loop is shown inside it."""
-    firsts = [s.line for s in _previous(index, stmt, before)] + [stmt.line]
+    firsts = [s.line for s in _previous(index, stmt, before)] + _branch_headers(index, stmt, before) + [stmt.line]
     return min(_indentation(index.lines[n - 1]) for n in firsts)
 
 
@@ -573,14 +642,19 @@ def _context(index: SourceIndex, stmt: Statement, before: int = 2) -> str:
     for previous in _previous(index, stmt, before):
         code = "\n".join(_dedent_by(index.lines[previous.line - 1:previous.end_line], base))
         shown.append(_without_comments(code) if "#" in code else code)
+    for n in _branch_headers(index, stmt, before):
+        shown.append(_dedent_by([_without_comments(index.lines[n - 1]).rstrip()], base)[0])
     return "\n\nIt comes after:\n\n" + _indent("\n".join(shown))
 
 
 def _the_line(index: SourceIndex, stmt: Statement, code: str, before: int = 2) -> str:
     """`code` (the statement as rendered from the tree: lines relative to the statement's own indentation) at
     the statement's indentation relative to the context shown above it."""
-    shift = " " * (_indentation(index.lines[stmt.line - 1]) - _base_indent(index, stmt, before))
-    return _indent("\n".join(shift + line if line.strip() else line for line in code.splitlines()))
+    base = _base_indent(index, stmt, before)
+    shift = " " * (_indentation(index.lines[stmt.line - 1]) - base)
+    first, *rest = code.splitlines() or [""]
+    # continuation lines keep the file's own indentation: dedented like the context, never shifted again
+    return _indent("\n".join([shift + first, *_dedent_by(rest, base)]))
 
 
 def _normal(code: str) -> str:
@@ -638,7 +712,8 @@ def _two_by_two(original, candidates, index, rng, stats):
             stats.drop("mutant: two options compute the same")
             continue
         labels = {a.code: a.label, b.code: b.label, both: f"{a.label}; and {b.label}"}
-        return options, labels
+        does = {a.code: _said(a), b.code: _said(b), both: f"both changes: {_said(a)}; and {_said(b)}"}
+        return options, labels, does
     return None
 
 
@@ -655,7 +730,7 @@ def _one_site(original, candidates, rng):
         options = [original] + [c.code for c in group]
         if _singled_out(options, original):
             continue
-        return options, {c.code: c.label for c in group}
+        return options, {c.code: c.label for c in group}, {c.code: _said(c) for c in group}
     return None
 
 
@@ -950,12 +1025,41 @@ def names_question(stmt: Statement, index: SourceIndex, rng: random.Random, stat
     else:
         return None
     stats.count("names")
+    convention = NAMES_CONVENTION
+    bound = _bound_inside(stmt.node)
+    if bound:
+        convention += (f" Names the line binds for its own use ({', '.join(f'`{n}`' for n in bound)}, the parameter "
+                       "of a lambda or the variable of a comprehension) are not counted.")
+    if stmt.effect in (calls.PURE, calls.RANDOM, calls.MUTATES):
+        changes = ", ".join(writes) or "none"
+    else:                  # `optimizer.zero_grad()`, `parser.add_argument(...)`: what a call changes is not shown
+        changes = ", ".join(writes + ["whatever its calls change inside the objects they are called on"])
     return GeneratedQuestion(
         id="", kind="names", prompt=f"Which variables does line {stmt.line}{_where(stmt)} {which}? "
-        f"Comma-separated, any order.\n\n{_indent(stmt.code)}\n\n{NAMES_CONVENTION}", answer=answer,
+        f"Comma-separated, any order.\n\n{_indent(stmt.code)}\n\n{convention}", answer=answer,
         line=stmt.line, end_line=stmt.end_line, source="names", code=stmt.code, score=1.5, function=stmt.function,
-        explain=f"reads: {', '.join(reads) or 'none'}; changes: {', '.join(writes) or 'none'}",
+        explain=f"reads: {', '.join(reads) or 'none'}; changes: {changes}",
         verified="static analysis under the stated convention; lines with calls of unknown effect are not asked")
+
+
+def _bound_inside(node) -> list[str]:
+    """Names a statement binds for its own use: lambda parameters and comprehension variables."""
+    found: list[str] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Param(self, param):
+            found.append(param.name.value)
+
+        def visit_CompFor(self, comp):
+            targets = [comp.target]
+            while targets:
+                target = targets.pop()
+                if isinstance(target, cst.Name):
+                    found.append(target.value)
+                elif isinstance(target, (cst.Tuple, cst.List)):
+                    targets.extend(e.value for e in target.elements)
+    node.visit(Visitor())
+    return list(dict.fromkeys(found))
 
 
 def check_names(reply: str, expected: list[str]) -> bool:
@@ -1060,7 +1164,7 @@ def parsons_question(window: list[Statement], index: SourceIndex, rng: random.Ra
 
 
 def _one_line(code: str) -> str:
-    return " ".join(code.split())
+    return " ".join(code.replace("\\\n", " ").split())
 
 
 def _full_writes(stmt: Statement, index: SourceIndex) -> list[str]:
@@ -1218,6 +1322,9 @@ def generate_static(index: SourceIndex, seed: int = 0, function: str | None = No
             if q is not None:
                 questions.append(q)
     questions = _unambiguous(questions, stats)
+    for q in questions:         # `1 - beta1 ____ state['step']` once Adam's bias correction card is asked: a drill
+        q.ideas = {_family(q.idiom)} if q.idiom else set() if q.source != "blank" else \
+            {_family(h.idiom.id) for h in index.hits if h.line <= q.end_line and q.line <= h.end_line and h.idiom.value >= 3}
     questions.sort(key=lambda q: (q.line, STATIC_KINDS.index(q.source)))
     for q in questions:
         q.id = f"L{q.line}.{q.source}" + (f".{q.idiom}" if q.idiom else "")
@@ -1265,18 +1372,30 @@ def choose(questions: list, count: int | None, minimum: float = 0.0, per_stateme
             continue
         if getattr(q, "asked_lines", set()) & shown or getattr(q, "shown_lines", set()) & asked:
             continue                         # one question would show the code another asks for
-        key = ("idiom", q.idiom) if getattr(q, "idiom", "") else ("blank", repr(q.answer)) if q.source == "blank" else None
+        key = ("idiom", _family(q.idiom)) if getattr(q, "idiom", "") else ("blank", repr(q.answer)) \
+            if q.source == "blank" else None
         if key is not None and repeats.get(key, 0) >= (per_idiom if key[0] == "idiom" else 1):
             continue
+        ideas = getattr(q, "ideas", set())
+        if ideas and not getattr(q, "idiom", "") and any(repeats.get(("idiom", i), 0) >= per_idiom for i in ideas):
+            continue                         # the idea of this line is asked already (by its card, or another line)
         taken.append(q)
         shown |= getattr(q, "shown_lines", set())
         asked |= getattr(q, "asked_lines", set())
         lines[q.line] = lines.get(q.line, 0) + 1
         if key is not None:
             repeats[key] = repeats.get(key, 0) + 1
+        for idea in ideas - ({key[1]} if key else set()):
+            repeats[("idiom", idea)] = repeats.get(("idiom", idea), 0) + 1
         if count is not None and len(taken) >= count:
             break
     return sorted(taken, key=lambda q: (q.line or 0, q.id))
+
+
+def _family(card: str) -> str:
+    """The idea a card asks: cards of one family (train()/eval(), the attention scale and its use) count as one."""
+    found = {idiom.id: idiom.family for idiom in idioms.catalogue()}
+    return found.get(card) or card
 
 
 def for_file(index: SourceIndex, seed: int = 0, function: str | None = None, kinds: tuple[str, ...] | None = None,
@@ -1307,7 +1426,8 @@ def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, coun
     rng = random.Random(f"{seed}:{step_id}")
     candidates = []
     for hit in index.hits:        # idioms around the stop, or inside its (multi-line) statement
-        if hit.line <= stmt.end_line and stmt.line <= hit.end_line and hit.idiom.id not in asked_idioms:
+        if hit.line <= stmt.end_line and stmt.line <= hit.end_line \
+                and _family(hit.idiom.id) not in {_family(a) for a in asked_idioms}:
             q = idiom_question(hit, index, random.Random(f"{seed}:{step_id}:{hit.idiom.id}"))
             if hit.end_line - hit.line > 3 and line != hit.line:
                 q.score -= 1.0              # a block around the stop (no_grad) matters less than the line itself
@@ -1315,7 +1435,7 @@ def for_stop(index: SourceIndex, line: int, frame, seed: int, step_id: str, coun
                 candidates.append(q)
     candidates += live.questions_at(stmt, index, frame, rng, authored=authored, shown=shown)
     chosen = choose(candidates, count, per_statement=count, per_idiom=1)
-    chosen.sort(key=lambda q: -q.score)
+    chosen.sort(key=lambda q: (q.source == "whatif", -q.score))   # a what-if's feedback shows values: last
     for n, q in enumerate(chosen, start=1):
         q.id = f"{step_id}.g{n}"
     return chosen

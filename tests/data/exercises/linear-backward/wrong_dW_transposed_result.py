@@ -1,5 +1,5 @@
-# mistake: none
-# dz.T @ x gives dW transposed ([D_out, D_in]): right numbers, wrong layout; not a single known mistake.
+# mistake: weight-grad-transposed
+# dz.T @ x gives dW transposed ([D_out, D_in]): right numbers, wrong layout.
 dx = dz @ W.T
 dW = dz.T @ x
 db = dz.sum(dim=0)
