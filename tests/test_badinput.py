@@ -432,9 +432,6 @@ FOUND_BY_SECOND_BATTERY = [
     Case("second-experiment-out-is-a-file", ["experiment", "mlp", "--set", "lr=0.1,0.2", "--seeds", "1", "--steps", "1",
                                             "--out", "{tmp}/afile"], 2,
          r"afile/runs: cannot use it \(a part of this path is a file, not a folder\)", _write("afile", "x")),
-    Case("second-save-walkthrough-folder", ["start", "{tmp}/t.py", "--auto", "--save-walkthrough", "{tmp}/out.toml"], 2,
-         r"--save-walkthrough .*out\.toml: cannot use it \(this is a folder",
-         _both(_write("t.py", TORCH_SCRIPT), lambda tmp: (tmp / "out.toml").mkdir())),
     # scripts read as Python reads them; their errors shown as Python shows them
     Case("second-generated-latin1-cookie", ["start", "{tmp}/lat.py", "--auto"], 0, r"final loss",
          _write("lat.py", ("# -*- coding: latin-1 -*-\nname = 'caf\xe9'\n" + TORCH_SCRIPT).encode("latin-1"))),
