@@ -204,7 +204,7 @@ STATE = [
          env={"WALKTHROUGH_STATE_DIR": "/proc/self/walkthrough-state"}, progress="none"),
     Case("state-progress-is-a-directory", ["progress"], 2, r"progress\.json is a directory, not a progress file",
          progress="directory"),
-    Case("state-lock-is-a-directory", ["reset", "mlp"], 2, r"cannot write progress in .*WALKTHROUGH_STATE_DIR",
+    Case("state-lock-is-a-directory", ["reset", "mlp"], 2, r"cannot write progress in .*progress\.lock.*WALKTHROUGH_STATE_DIR",
          progress="lock-directory"),
 ]
 
@@ -255,7 +255,7 @@ VSCODE = [
     Case("vscode-wait-negative", ["start", "mlp", "--vscode", "--wait", "-5"], 2, r"-5 is not a positive"),
     Case("vscode-wait-inf", ["start", "mlp", "--vscode", "--wait", "inf"], 2, r"inf is not a positive, finite"),
     Case("vscode-port-without-vscode", ["start", "{tmp}/toy.toml", "--port", "6000"], 2,
-         r"--host and --port go with --vscode", _toy()),
+         r"--host, --port and --wait go with --vscode", _toy()),
     Case("vscode-dir-is-a-file", ["vscode", "mlp", "--dir", "{tmp}"], 2,
          r"\.vscode is a file, not a folder", _write(".vscode", "x")),
     Case("vscode-launch-binary", ["vscode", "mlp", "--dir", "{tmp}"], 2, r"launch\.json:1: not UTF-8 text",
@@ -385,8 +385,8 @@ FOUND_LATER = [
          lambda tmp: ((tmp / "state").mkdir(), os.mkfifo(tmp / "state" / "progress.json")), progress="none"),
     Case("later-quiz-latin1", ["quiz", "{tmp}/lat.py", "--kinds", "names"], 0, r"questions from .*lat\.py",
          _write("lat.py", '# -*- coding: latin-1 -*-\nname = "caf\xe9"\nx = name + "!"\n'.encode("latin-1"))),
-    Case("later-quiz-500-terms", ["quiz", "{tmp}/long.py"], 2, r"long\.py: nested too deeply for libcst",
-         _write("long.py", "a = 1\nx = " + " + ".join(["a"] * 500) + "\n")),
+    Case("later-quiz-500-terms", ["quiz", "{tmp}/long.py", "--kinds", "names"], 0, r"2 questions from .*long\.py",
+         _write("long.py", "a = 1\nx = " + " + ".join(["a"] * 500) + "\ny = x * 2\n")),
     Case("later-1999-digit-answer", ["start", "{tmp}/toy.toml", "--answers", "{tmp}/a.json"], 0, r"not quite",
          _both(_toy(body='[[step.question]]\nkind = "value"\nprompt = "?"\nexpr = "total + 0.5"\nafter = false\n'),
                _write("a.json", json.dumps({"add.1": "9" * 1999})))),
@@ -400,7 +400,70 @@ FOUND_LATER = [
                _write("a.json", '{"add.1": "1"}'))),
 ]
 
-CASES = MARKUP + PROGRESS + STATE + ANSWERS + VSCODE + WALKTHROUGH_FILES + SCRIPTS + CLI + FOUND_LATER
+# a tiny training script (torch): what a generated tour (no --break) needs to find steps
+TORCH_SCRIPT = """\
+import torch
+
+torch.manual_seed(0)
+x = torch.randn(64, 3)
+y = x @ torch.tensor([1.0, -2.0, 0.5])
+w = torch.zeros(3, requires_grad=True)
+opt = torch.optim.SGD([w], lr=0.1)
+for step in range(5):
+    pred = x @ w
+    loss = ((pred - y) ** 2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+print("final loss", round(loss.item(), 4))
+"""
+
+# found by the second battery (/work/battery/battery.py, written without reading the cases above), by class
+FOUND_BY_SECOND_BATTERY = [
+    # catalogues read through datafile; their errors are bad input (exit 2), not crash reports (exit 3)
+    Case("second-idioms-binary", ["check", "{tmp}/idioms.toml"], 2, r"idioms\.toml:1: not UTF-8 text",
+         _write("idioms.toml", b"\x00\xff" * 50)),
+    Case("second-exercises-deep", ["check", "{tmp}/exercises/ppo.toml"], 2,
+         r"exercises/ppo\.toml: nested too deeply to be an exercises file",
+         _write("exercises/ppo.toml", 'repo = "ppo"\n[[exercise]]\nid = ' + _deep_json(20_000))),
+    Case("second-faults-deep", ["check", "{tmp}/faults.toml"], 2, r"faults\.toml: nested too deeply",
+         _write("faults.toml", "[[fault]]\nid = " + _deep_json(20_000))),
+    # a path that cannot be used is named (exit 2), not a crash
+    Case("second-experiment-out-is-a-file", ["experiment", "mlp", "--set", "lr=0.1,0.2", "--seeds", "1", "--steps", "1",
+                                            "--out", "{tmp}/afile"], 2,
+         r"afile/runs: cannot use it \(a part of this path is a file, not a folder\)", _write("afile", "x")),
+    # scripts read as Python reads them; their errors shown as Python shows them
+    Case("second-generated-latin1-cookie", ["start", "{tmp}/lat.py", "--auto"], 0, r"final loss",
+         _write("lat.py", ("# -*- coding: latin-1 -*-\nname = 'caf\xe9'\n" + TORCH_SCRIPT).encode("latin-1"))),
+    Case("second-generated-bom", ["start", "{tmp}/bom.py", "--auto"], 0, r"final loss",
+         _write("bom.py", b"\xef\xbb\xbf" + TORCH_SCRIPT.encode())),
+    Case("second-generated-syntax-error", ["start", "{tmp}/syn.py", "--auto"], 1,
+         r"SyntaxError: '\(' was never closed.*syn\.py\", line 3", _write("syn.py", "x = 1\ny = 2\nprint(x\n")),
+    Case("second-generated-not-utf8", ["start", "{tmp}/nc.py", "--auto"], 1, r"nc\.py.*can't decode byte 0xe9",
+         _write("nc.py", "name = 'caf\xe9'\n".encode("latin-1"))),
+    Case("second-generated-script-is-a-folder", ["start", "{tmp}/pkg.py"], 2, r"pkg\.py: no such script \(it is a folder\)",
+         lambda tmp: (tmp / "pkg.py").mkdir()),
+    Case("second-generated-nothing-to-stop-at", ["start", "{tmp}/s.py"], 1,
+         r"found nothing to stop at in s\.py: none of the \d+ statements that ran", _write("s.py", "x = 1\ny = x + 1\n")),
+    # numbers on the command line: a bad one names the flag and the value
+    Case("second-probe-seconds-nan", ["start", "{tmp}/s.py", "--probe-seconds", "nan"], 2,
+         r"argument --probe-seconds: nan is not a positive, finite number", _write("s.py", "x = 1\n")),
+    Case("second-experiment-timeout-nan", ["experiment", "mlp", "--timeout", "nan", "--dry-run"], 2,
+         r"argument --timeout: nan is not a positive"),
+    Case("second-bughunt-jobs-negative", ["bughunt", "mlp", "--jobs", "-2"], 2, r"argument --jobs: -2 is out of range"),
+    Case("second-implement-seeds-zero", ["implement", "mlp", "relu-backward", "--train", "--seeds", "0"], 2,
+         r"argument --seeds: 0 is out of range"),
+    Case("second-default-port-without-vscode", ["start", "{tmp}/toy.toml", "--port", "5678"], 2,
+         r"--host, --port and --wait go with --vscode", _toy()),
+    Case("second-wait-without-vscode", ["start", "{tmp}/toy.toml", "--wait", "5"], 2,
+         r"--host, --port and --wait go with --vscode", _toy()),
+    # quiz: Python's line for a syntax error
+    Case("second-quiz-syntax-error-line", ["quiz", "{tmp}/syn.py"], 2, r"syn\.py:3: cannot parse",
+         _write("syn.py", "import torch\n\ndef f(:\n    pass\n")),
+]
+
+CASES = (MARKUP + PROGRESS + STATE + ANSWERS + VSCODE + WALKTHROUGH_FILES + SCRIPTS + CLI + FOUND_LATER
+         + FOUND_BY_SECOND_BATTERY)
 
 
 def _prepare(case: Case, tmp: Path) -> tuple[list, dict]:
@@ -446,7 +509,7 @@ def battery(request, tmp_path_factory):
 def test_the_battery_covers_every_class_with_enough_cases():
     assert len(CASES) >= 80
     assert len({c.id for c in CASES}) == len(CASES)
-    for group in (MARKUP, PROGRESS, STATE, ANSWERS, VSCODE, WALKTHROUGH_FILES, SCRIPTS, CLI):
+    for group in (MARKUP, PROGRESS, STATE, ANSWERS, VSCODE, WALKTHROUGH_FILES, SCRIPTS, CLI, FOUND_BY_SECOND_BATTERY):
         assert len(group) >= 5
 
 
@@ -468,6 +531,40 @@ def test_bad_input_gets_a_clear_message_and_loses_nothing(case, battery):
         asides = list(state.glob("progress.json.corrupt-*"))
         assert len(asides) == 1 and asides[0].read_bytes() == (
             case.progress if isinstance(case.progress, bytes) else case.progress.encode()), "the original was not kept"
+
+
+def test_a_dropped_progress_entry_is_set_aside_once(tmp_path):
+    """The first command warns and sets the original aside; the rest is written back, so the next is quiet."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "progress.json").write_text(_progress({"bad": {"next_step": "x"}}))
+    env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(state), "COLUMNS": "400"}
+    first = subprocess.run([str(WALKTHROUGH), "progress"], capture_output=True, text=True, env=env, timeout=60)
+    second = subprocess.run([str(WALKTHROUGH), "progress"], capture_output=True, text=True, env=env, timeout=60)
+    assert "dropped (tours/bad)" in first.stdout and "warning" not in second.stdout, second.stdout
+    assert len(list(state.glob("progress.json.corrupt-*"))) == 1
+    assert json.loads((state / "progress.json").read_text())["tours"]["sentinel"]["missed"] == ["b.1"]
+
+
+@pytest.mark.parametrize("closer", ["reader", "program"])
+def test_output_closed_while_the_program_prints_exits_141(closer, tmp_path):
+    """The reader goes away (`| head`) while the learner's program prints, or the program closes stdout itself:
+    walkthrough stops quietly with 141, never 'the program failed' (1) or a traceback."""
+    toy_walkthrough(tmp_path)
+    chatty = TOY_SCRIPT.replace('print("total", total)', 'print("total", total)\n    for n in range(200_000):\n'
+                                '        print("line", n)' if closer == "reader" else
+                                'import os; print("total", total, flush=True); os.close(1)')
+    (tmp_path / "toy" / "train.py").write_text(chatty)
+    proc = subprocess.Popen([str(WALKTHROUGH), "start", str(tmp_path / "toy.toml"), "--auto", "--generated", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "WALKTHROUGH_STATE_DIR": str(tmp_path / "state")})
+    if closer == "reader":
+        proc.stdout.readline()
+        proc.stdout.close()
+    else:
+        proc.stdout.read()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and b"Traceback" not in err and b"Exception ignored" not in err, err
 
 
 @pytest.mark.parametrize("argv", [["list"], ["quiz", str(ROOT / "minimal_impls" / "mlp" / "model.py"), "--json"]])

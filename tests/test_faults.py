@@ -202,7 +202,7 @@ def test_no_two_faults_plant_the_same_mutant(planted, repo):
         assert by_source.setdefault(m.source, m.fault.id) == m.fault.id, (m.fault.id, by_source[m.source], m.mutated)
 
 
-@pytest.mark.parametrize("content, message", [(b"\xff\xfe\x00binary", "cannot read the fault catalogue as UTF-8"),
+@pytest.mark.parametrize("content, message", [(b"\xff\xfe\x00binary", "faults.toml:1: not UTF-8 text"),
                                               (b"a = " + b"[" * 5000 + b"]" * 5000, "nested too deeply"),
                                               (b"[[fault]\n", "not valid TOML")])
 def test_an_unreadable_catalogue_is_a_clear_error(tmp_path, content, message):

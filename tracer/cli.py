@@ -8,7 +8,8 @@ import sys
 from rich.text import Text
 
 from . import show
-from .commands import EPILOG, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, report_crash
+from .commands import (EPILOG, EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, UsageError, os_error_message,
+                       output_closed, report_crash)
 
 # subcommand -> module of tracer.commands (in the order `walkthrough --help` lists them)
 COMMANDS = {
@@ -49,17 +50,32 @@ def main(argv: list[str] | None = None) -> int:
         console.print(Text("\nInterrupted."))
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # the reader went away: say nothing more (Python's own advice: point stdout at devnull before exiting)
-        import os
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
+        return _output_gone()
     except SystemExit as exc:
         if console.quiet and exc.code == 1:    # rich met a broken pipe: it went quiet and exits 1
             return EXIT_BROKEN_PIPE
         raise
+    except OSError as exc:
+        if output_closed():                    # the program closed our stdout, or the reader went away
+            return _output_gone()
+        if exc.filename is None:
+            import traceback
+            return report_crash(console, traceback.format_exc())
+        console.print(Text.assemble(("error: ", "bold red"), os_error_message(exc)))   # a path given: the input
+        return EXIT_USAGE
     except (Exception, RecursionError, MemoryError):
         import traceback
         return report_crash(console, traceback.format_exc())
+
+
+def _output_gone() -> int:
+    """The reader went away: say nothing more (Python's own advice: point stdout at devnull before exiting)."""
+    import os
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    except OSError:
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 def _main(argv: list[str] | None, console) -> int:
@@ -74,6 +90,7 @@ def _main(argv: list[str] | None, console) -> int:
         parser.print_help()
         return EXIT_USAGE
     module = importlib.import_module(f".commands.{COMMANDS[args.command]}", __package__)
+    from .datafile import DataFileError
     from .progress import ProgressError
     from .spec import SpecError
 
@@ -81,7 +98,7 @@ def _main(argv: list[str] | None, console) -> int:
         if program_args and not getattr(module, "TAKES_PROGRAM_ARGS", False):
             raise UsageError(f"`--` passes arguments to a program; `walkthrough {args.command}` runs none")
         return module.run(args, program_args, console)
-    except (SpecError, UsageError, ProgressError) as exc:
+    except (SpecError, UsageError, ProgressError, DataFileError) as exc:   # catalogue errors are DataFileErrors
         console.print(Text.assemble(("error: ", "bold red"), str(exc)))
         return EXIT_USAGE
 

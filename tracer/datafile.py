@@ -12,7 +12,8 @@ from pathlib import Path
 
 
 class DataFileError(Exception):
-    """A data file that cannot be read or parsed; the message is ready to show."""
+    """A data file that cannot be read or parsed; the message is ready to show. The catalogues' own errors
+    (idioms, faults, bug hunts) derive from it, so that the command line reports any of them as bad input."""
 
 
 def read_text(path: Path, what: str, limit_bytes: int = 4 * 2 ** 20, encoding: str = "utf-8") -> str:

@@ -136,7 +136,13 @@ class ProgressStore:
         self.tours: dict[str, TourProgress] = {}
         self.sections: dict[str, dict[str, dict]] = {}     # other sections: name -> entry (a JSON object)
         self._touched: set[tuple[str, str]] = set()         # (section, name) this process changed or removed
+        self._repaired = False
         self._load(self._read_file(warn=True), warn=True)
+        if self._repaired:        # entries were dropped (the original is set aside): write the rest back now,
+            try:                  # so the next command neither warns again nor sets aside another copy
+                self.save()
+            except ProgressError:
+                pass
 
     # ----- entries --------------------------------------------------------------------------
     def tour(self, name: str) -> TourProgress:
@@ -229,6 +235,7 @@ class ProgressStore:
             shown = ", ".join(d[:60] for d in dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
             self._set_aside(f"entries of the wrong shape were dropped ({shown}); the rest is kept", move=False,
                             warn=True)
+            self._repaired = True
 
     def _set_aside(self, why: str, move: bool, warn: bool) -> None:
         """Move (or copy) the file to progress.json.corrupt-<time>-<n>, a name no earlier set-aside used."""
@@ -278,7 +285,8 @@ class ProgressStore:
             raise ProgressError(f"{self.directory / 'progress.lock'} stayed locked for {LOCK_TIMEOUT_S:.0f} s; "
                                 "is another walkthrough stuck? Close it and try again") from None
         except OSError as exc:
-            raise ProgressError(f"cannot write progress in {self.directory} ({exc.strerror}); "
+            where = f" ({Path(exc.filename).name}: {exc.strerror})" if exc.filename else f" ({exc.strerror})"
+            raise ProgressError(f"cannot write progress in {self.directory}{where}; "
                                 "set WALKTHROUGH_STATE_DIR to a writable folder") from None
 
     def _merge_and_write(self) -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from . import review, show
+from .commands import output_closed
 from .engine import values
 from .quiz import answers
 from .engine.anchors import AnchorError, parse_file
@@ -161,6 +162,8 @@ class Session:
         try:
             self.engine.run_script(script, args)
         except SystemExit as exc:
+            if self.console.quiet or output_closed():    # rich met a closed pipe at a stop and went quiet
+                raise BrokenPipeError("the output was closed") from None
             if exc.code not in (None, 0):
                 message = exc.code if isinstance(exc.code, str) else f"exit status {exc.code}"
                 raise ProgramFailed(f"{script.name} stopped: {message}") from None
@@ -170,6 +173,8 @@ class Session:
             from .autotour.generate import missing_module_message
             raise ProgramFailed(self._learner_traceback(exc) + "\n" + missing_module_message(exc.name or str(exc))) from None
         except Exception as exc:
+            if isinstance(exc, OSError) and output_closed():    # the program printed into a closed pipe
+                raise BrokenPipeError("the output was closed") from None
             raise ProgramFailed(self._learner_traceback(exc)) from None
 
     def _learner_traceback(self, exc: BaseException) -> str:

@@ -25,6 +25,7 @@ import csv
 import difflib
 import gzip
 import io
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,13 +113,22 @@ def find_delimiter(text, path):
     return best
 
 
+def looks_like_json(text):
+    """A JSON document (a list of records), not a CSV whose first column name starts with a bracket."""
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def read_rows(path):
     """Return (header, rows, line_numbers, delimiter, notes): the CSV as strings, each data row with its line number."""
     text, encoding = read_text(path)
     if not text.strip():
         raise DataError(f"{path}: the file is empty; it needs a header row naming the columns and data rows below it")
     start = text.lstrip()[:1]
-    if start in "{[":
+    if start == "{" or start == "[" and looks_like_json(text):     # a header may start with "[" too: "[m],y"
         raise DataError(f"{path}, line 1: this looks like JSON, not a CSV table; convert it first "
                         "(for example pandas.read_json(FILE).to_csv('table.csv', index=False))")
     if start == "<":
@@ -336,23 +346,24 @@ def load_table(path, target, task=None, test_fraction=0.2, seed=0):
         raise DataError(f"{path}: {target!r} is the only column; add at least one feature column")
     raw = pd.DataFrame(rows, columns=header, dtype="string")
     lines = pd.Series(line_numbers)
+
+    # rows: a row whose target is missing cannot be used, neither to train nor to test (counted before the other
+    # columns are parsed: a table with too few rows says so at once, however many columns it has)
+    has_target = parse_column(raw[target], lines, delimiter)[0].notna()
+    if has_target.sum() < MIN_ROWS:
+        raise DataError(f"{path}: only {has_target.sum()} row(s) have a value in {target!r}; "
+                        f"at least {MIN_ROWS} are needed to train and to test")
     columns, kinds = {}, {}
     for name in header:
         columns[name], kinds[name], note = parse_column(raw[name], lines, delimiter)
         if note:
             notes.append(f"  note: column {name!r}: {note}")
     frame = pd.DataFrame(columns)
-
-    # rows: a row whose target is missing cannot be used, neither to train nor to test
-    has_target = frame[target].notna()
     if not has_target.all():
         dropped = lines[~has_target.to_numpy()].tolist()
         shown = ", ".join(map(str, dropped[:5])) + (", ..." if len(dropped) > 5 else "")
         notes.append(f"dropped {len(dropped)} row(s) with no value in {target!r} (line {shown})")
     frame, lines = frame[has_target].reset_index(drop=True), lines[has_target.to_numpy()].reset_index(drop=True)
-    if len(frame) < MIN_ROWS:
-        raise DataError(f"{path}: only {len(frame)} row(s) have a value in {target!r}; "
-                        f"at least {MIN_ROWS} are needed to train and to test")
 
     # the task, and the target as numbers
     y_values, target_kind = frame[target], kinds[target]

@@ -237,7 +237,7 @@ def load_statements(probe: dict, classes: dict | None = None
     for file, seen in probe["files"].items():
         path = Path(file)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = anchors.read_source(path)      # honours a coding cookie or a BOM, as Python does
             tree = ast.parse(text)
             parsed = anchors.parse_file(path)
         except (OSError, SyntaxError, UnicodeDecodeError, anchors.AnchorError):

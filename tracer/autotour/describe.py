@@ -263,8 +263,8 @@ def explanation(group: Group, loop: Stmt | None, idioms: list = ()) -> str:
 def _imported(path: Path) -> frozenset[str]:
     """Names bound by the file's imports (`torch`, `np`, `optim`): modules and functions, never values to watch."""
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+        tree = ast.parse(Path(path).read_bytes())    # bytes: honours a coding cookie
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return frozenset()
     return frozenset((alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
                      if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names)

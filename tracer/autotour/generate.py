@@ -154,7 +154,7 @@ def _idiom_hits(statements: dict) -> dict:
     by_statement: dict = {}
     for path in {s.path for s in statements.values()}:
         try:
-            hits = find_idioms(path.read_text(encoding="utf-8"), str(path))
+            hits = find_idioms(anchors.read_source(path), str(path))
         except Exception:          # a catalogue problem must not stop a tour
             continue
         for hit in hits:
@@ -207,8 +207,11 @@ def generate(script: Path, args: list[str], repo_dir: Path | None = None, second
                      "evaluation only.")
     steps, dropped = steps_from(result, repo_dir, hits_box)
     if not steps:
-        raise GenerateError(f"found nothing to stop at in {script.name}: no line of the repository ran "
-                            f"({repo_dir}); its output:\n{probe.get('output_tail', '')}")
+        ran = (f"none of the {len(result.statements)} statements that ran is one a tour stops at (a model, the "
+               "data, a loss, a training step); choose lines with --break FILE:PATTERN" if result.statements else
+               f"no line of the repository ({repo_dir}) ran")
+        raise GenerateError(f"found nothing to stop at in {script.name}: {ran}; its output:\n"
+                            f"{probe.get('output_tail', '')}")
     key = cache_key(script, args, repo_dir, seconds)
     name = f"auto-{script.stem}-{key[:10]}"
     run = spec.RunEntry(script.relative_to(repo_dir).as_posix(), list(args))

@@ -40,7 +40,7 @@ def _statement_map(path: str) -> tuple[dict[int, int], dict[int, tuple[str, ...]
     """line -> first line of the statement it belongs to (headers only for compound statements), and the names
     each statement assigns (`x`, `self.w`; the base of `x[i] = ...`)."""
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+        tree = ast.parse(Path(path).read_bytes())    # bytes: a coding cookie or a BOM is honoured, as Python does
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return {}, {}
     lines: dict[int, int] = {}
@@ -300,6 +300,15 @@ def _where(exc: BaseException) -> list:
     return [os.path.realpath(frames[-1].filename), frames[-1].lineno] if frames else []
 
 
+def _program_traceback(exc: BaseException, tracer_dir: str) -> str:
+    """The program's traceback as `python script` prints it: without this probe's own frames (a syntax error in
+    the script is then just its file, line and caret)."""
+    tb = traceback.TracebackException.from_exception(exc)
+    tb.stack = traceback.StackSummary.from_list(
+        [f for f in tb.stack if not os.path.realpath(f.filename).startswith(tracer_dir)])
+    return "".join(tb.format())
+
+
 def main(argv: list[str] | None = None) -> None:
     global _repo, _excluded
     out, seconds, repo, script, *program_args = argv if argv is not None else sys.argv[1:]
@@ -325,7 +334,7 @@ def main(argv: list[str] | None = None) -> None:
     os.register_at_fork(after_in_child=_in_child)
     code_status = 0
     try:
-        code = compile(Path(script).read_text(encoding="utf-8"), script, "exec", dont_inherit=True)
+        code = compile(Path(script).read_bytes(), script, "exec", dont_inherit=True)   # as `python script` reads it
         threading.settrace(_global_trace)
         sys.settrace(_global_trace)
         exec(code, main_module.__dict__)
@@ -339,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.settrace(None)
         _state["exit"] = {"kind": "error", "type": type(exc).__name__, "message": str(exc)[:500], "where": _where(exc),
                           "missing_module": getattr(exc, "name", None) if isinstance(exc, ImportError) else None,
-                          "traceback": "".join(traceback.format_exception(exc))[-3000:]}
+                          "traceback": _program_traceback(exc, tracer_dir)[-3000:]}
     _finish(code_status)
 
 

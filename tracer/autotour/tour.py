@@ -22,15 +22,15 @@ def _cache_path(key: str) -> Path:
 
 def generated_tour(script: Path, program_args: list[str], args, console) -> spec.Walkthrough:
     """The tour of `script`; raises generate.GenerateError with a message ready to show."""
+    from ..commands import UsageError       # a mistake on the command line: exit 2, not "the program failed"
+
     script = Path(script)
     if not script.is_file():
-        raise generate.GenerateError(f"{script}: no such script")
+        raise UsageError(f"{script}: no such script" + (" (it is a folder)" if script.is_dir() else ""))
     repo = Path(args.repo).resolve() if args.repo else launch.repo_root(script)
     if not repo.is_dir():
-        raise generate.GenerateError(f"--repo {args.repo}: no such directory")
+        raise UsageError(f"--repo {args.repo}: no such directory")
     seconds = args.probe_seconds
-    if seconds <= 0:
-        raise generate.GenerateError(f"--probe-seconds {seconds:g}: give a positive number of seconds")
     key = generate.cache_key(script, program_args, repo, seconds)
     cached = _cache_path(key)
     name = f"auto-{script.stem}-{key[:10]}"
@@ -108,13 +108,15 @@ def _summary(result: generate.Generated, script: Path) -> Panel:
 
 
 def save_tour(walkthrough: spec.Walkthrough, path: Path, console) -> None:
+    from ..commands import UsageError, os_error_message
+
     path = Path(path)
     if path.suffix != ".toml":
-        raise generate.GenerateError(f"--save-walkthrough {path}: give a file name ending in .toml")
+        raise UsageError(f"--save-walkthrough {path}: give a file name ending in .toml")
     try:
         generate.save(walkthrough, path)
     except OSError as exc:
-        raise generate.GenerateError(f"--save-walkthrough {path}: cannot write it ({exc.strerror})") from None
+        raise UsageError(f"--save-walkthrough {os_error_message(exc, path)}") from None
     console.print(Text.assemble(("Saved the tour to ", "bold"), (str(path), "bold cyan"), ": edit it, check it with ",
                                 (f"walkthrough check {path}", "bold"), ", run it with ",
                                 (f"walkthrough start {path}", "bold"), "."))

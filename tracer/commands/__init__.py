@@ -29,6 +29,35 @@ class UsageError(Exception):
     """Bad input from the command line; the message says what to do."""
 
 
+def output_closed() -> bool:
+    """Is our standard output gone: a reader that went away (`| head`), or a descriptor the program closed?"""
+    import os
+    import select
+
+    try:
+        os.fstat(1)
+        poll = select.poll()
+        poll.register(1, select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _, events in poll.poll(0))
+    except OSError:
+        return True
+
+
+def os_error_message(exc: OSError, path=None) -> str:
+    """An OSError on a path the user gave (a file where a folder is needed, no permission, a full disk) as one
+    line naming the path: it is the input or the machine, not a bug of ours."""
+    import errno
+
+    path = path if path is not None else exc.filename if exc.filename is not None else "?"
+    advice = {errno.ENOTDIR: "a part of this path is a file, not a folder",
+              errno.EISDIR: "this is a folder, not a file",
+              errno.EEXIST: "it already exists",
+              errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+              errno.ENOSPC: "no space left on the device", errno.EROFS: "the file system is read-only",
+              errno.ENAMETOOLONG: "the name is too long"}.get(exc.errno, exc.strerror or type(exc).__name__)
+    return f"{path}: cannot use it ({advice}); choose another path"
+
+
 def subparser(sub, name: str, *, help: str, description: str = "", epilog: str = EPILOG) -> argparse.ArgumentParser:
     """A subcommand's parser with the house style: raw description, the exit codes as epilog."""
     return sub.add_parser(name, help=help, description=description or help, epilog=epilog,
@@ -72,5 +101,8 @@ def report_crash(console, details: str, what: str = "walkthrough hit a bug of it
             continue
     where = f"the details are in {saved}; please attach that file to a bug report" if saved else \
         "the details could not be written to a file"
-    console.print(Text.assemble((what, "bold red"), f" ({last[:300]}). Your progress is saved; {where}."))
+    try:
+        console.print(Text.assemble((what, "bold red"), f" ({last[:300]}). Your progress is saved; {where}."))
+    except OSError:             # our output is gone too: the crash file is all there is
+        pass
     return EXIT_INTERNAL

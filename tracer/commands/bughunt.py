@@ -6,6 +6,7 @@ from pathlib import Path
 from rich.text import Text
 
 from . import EPILOG, EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, UsageError, store, subparser
+from .start import bounded_int
 
 TAKES_PROGRAM_ARGS = True
 
@@ -38,7 +39,7 @@ def add_parser(sub, name: str) -> None:
     hunt.add_argument("--dir", metavar="DIR", help="where the copy goes (default walkthrough-work/bughunt-REPO)")
     hunt.add_argument("--force", action="store_true", help="plant a new bug even if a hunt is under way or the copy "
                                                            "holds your edits (they are lost)")
-    hunt.add_argument("--jobs", type=int, default=None, help="runs at once (default: the number of cores)")
+    hunt.add_argument("--jobs", type=bounded_int(1, 256), default=None, help="runs at once (default: the number of cores)")
 
 
 def _config(repo: str):

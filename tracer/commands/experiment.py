@@ -4,6 +4,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from . import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, UsageError, subparser
+from .start import seconds
 
 EXAMPLES = """\
   walkthrough experiment ppo --set gae-lambda=0.0,0.8,1.0 --seeds 3
@@ -36,7 +37,7 @@ def add_parser(sub, name: str) -> None:
                         help="the experiment's folder (default walkthrough-work/experiments/<name>/)")
     parser.add_argument("--dry-run", action="store_true", help="show the trials and the time estimate, run nothing")
     parser.add_argument("--jobs", type=int, metavar="N", help="runs at once (default: the machine's cores)")
-    parser.add_argument("--timeout", type=float, metavar="S", help="stop a run after S seconds (reported as failed)")
+    parser.add_argument("--timeout", type=seconds, metavar="S", help="stop a run after S seconds (reported as failed)")
 
 
 def run(args, program_args, console) -> int:

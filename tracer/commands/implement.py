@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.text import Text
 
 from . import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROGRAM_FAILED, EXIT_USAGE, UsageError, store, subparser
+from .start import bounded_int
 
 TAKES_PROGRAM_ARGS = True     # `--train -- ARGS` passes ARGS to train.py
 
@@ -42,7 +43,8 @@ def add_parser(sub, name: str) -> None:
                                                 "the copy is DIR/REPO")
     p.add_argument("--force", action="store_true", help="make a fresh copy even if yours holds edits (they are lost)")
     p.add_argument("--yes", action="store_true", help="with --solution: skip the question (for scripts)")
-    p.add_argument("--seeds", type=int, default=1, metavar="N", help="with --train: seeds per side (default 1)")
+    p.add_argument("--seeds", type=bounded_int(1, 100), default=1, metavar="N",
+                   help="with --train: seeds per side (default 1)")
 
 
 def run(args, program_args, console) -> int:

@@ -79,10 +79,10 @@ def _questions(args):
 
 
 def run(args, program_args, console) -> int:
-    from .. import show
+    from .. import deep, show
     from ..quiz import questions
 
-    path, chosen = _questions(args)
+    path, chosen = deep.call(_questions, args)      # a 500-term expression is deep for libcst, not for Python
     if args.json:
         return _print_json([questions.to_json(q) for q in chosen[:args.count]])
     if not chosen:

@@ -50,7 +50,7 @@ def add_parser(sub, name: str) -> None:
     start.add_argument("--save-walkthrough", metavar="FILE",
                        help="with a script: also write the tour as a walkthrough file, to edit and run again with "
                             "`walkthrough start FILE`")
-    start.add_argument("--probe-seconds", type=float, default=40.0, metavar="S",
+    start.add_argument("--probe-seconds", type=seconds, default=40.0, metavar="S",
                        help="with a script and no --break: the longest the short run that chooses the steps may "
                             "take (default 40)")
     start.add_argument("--regenerate", action="store_true",
@@ -60,10 +60,10 @@ def add_parser(sub, name: str) -> None:
     start.add_argument("--vscode", action="store_true",
                        help="stop in VS Code (attached through debugpy) at every step; explanations and questions "
                             "stay in this terminal; Continue (F5) in the editor moves on")
-    start.add_argument("--port", type=port_number, default=5678, help="with --vscode: debugpy's port (1-65535)")
+    start.add_argument("--port", type=port_number, default=None, help="with --vscode: debugpy's port (1-65535)")
     start.add_argument("--host", default=None, help="with --vscode: address to listen on (default 127.0.0.1; "
                                                      "anything else exposes a debugger to the network)")
-    start.add_argument("--wait", type=seconds, default=120.0, metavar="S",
+    start.add_argument("--wait", type=seconds, default=None, metavar="S",
                        help="with --vscode: seconds to wait for the editor to attach")
     start.add_argument("--always-trace", action="store_true",
                        help="with --vscode: keep the debugger tracing the program between steps, as a plain debug "
@@ -201,8 +201,9 @@ def run(args, program_args, console) -> int:
     if args.review and (args.auto or args.vscode):
         raise UsageError("--review asks your missed questions again: use it without --auto" +
                          (" and --vscode" if args.vscode else ""))
-    if not args.vscode and (args.host or args.port != 5678):
-        raise UsageError("--host and --port go with --vscode")
+    if not args.vscode and (args.host or args.port is not None or args.wait is not None):
+        raise UsageError("--host, --port and --wait go with --vscode")
+    args.port, args.wait = args.port or 5678, args.wait or 120.0
     if args.always_trace and not args.vscode:
         raise UsageError("--always-trace goes with --vscode")
     scripted = _read_answers(args.answers) if args.answers else None     # cheap checks first

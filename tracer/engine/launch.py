@@ -25,8 +25,8 @@ class Launch:
 
 def _has_relative_imports(script: Path) -> bool:
     try:
-        tree = ast.parse(script.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+        tree = ast.parse(script.read_bytes())        # bytes: honours a coding cookie or a BOM, as Python does
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return False
     return any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
 
@@ -62,8 +62,8 @@ def repo_root(script: Path) -> Path:
 
 def _top_level_imports(script: Path) -> list[str]:
     try:
-        tree = ast.parse(Path(script).read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+        tree = ast.parse(Path(script).read_bytes())
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return []
     names = []
     for node in ast.walk(tree):

@@ -30,6 +30,7 @@ import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .anchors import read_source
 from .stops import RETURN_GATE, Engine, _insert_gates
 
 FORMAT = 1
@@ -105,7 +106,7 @@ def region_names(path, start_line: int, end_line: int, *, dotted: bool = False) 
     from libcst.metadata import (ExpressionContext, ExpressionContextProvider, MetadataWrapper, PositionProvider,
                                  ScopeProvider)
 
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_source(path)
     wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     contexts = wrapper.resolve(ExpressionContextProvider)
@@ -284,7 +285,7 @@ class _Recording(Engine):
             self._by_file.setdefault(probe.path, []).append(k)
 
     def compile_file(self, path: str) -> types.CodeType:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=path)
+        tree = ast.parse(Path(path).read_bytes(), filename=path)     # honours a coding cookie, as Python does
         before: dict[int, list[int]] = {}
         after: dict[int, list[int]] = {}
         for k in self._by_file.get(path, ()):

@@ -131,7 +131,7 @@ def _parse_with_ast(path: Path, text: str, libcst_error: str | None) -> SourceFi
     try:
         tree = ast.parse(text, filename=str(path))
     except SyntaxError as exc:
-        raise AnchorError(libcst_error or f"{path}:{exc.lineno}: cannot parse the file: {exc.msg}") from None
+        raise AnchorError(f"{path}:{exc.lineno}: cannot parse the file: {exc.msg}") from None   # Python's line, not libcst's
     except (RecursionError, MemoryError, ValueError):
         raise AnchorError(f"{path}: cannot parse the file: it is nested too deeply") from None
     lines = text.splitlines(keepends=True)

@@ -21,11 +21,13 @@ import re
 import shutil
 import tempfile
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from typing import TYPE_CHECKING
+
+from .. import datafile
+from ..datafile import DataFileError
 
 if TYPE_CHECKING:           # the fault library imports libcst (~1 s): only where bugs are chosen
     from . import faults as faultlib
@@ -38,7 +40,7 @@ HISTORY_KEPT = 50           # past hunts kept per folder in progress
 VERDICT_FORMAT = 2          # bump when compare() changes: cached verdicts are then reached again
 
 
-class HuntError(Exception):
+class HuntError(DataFileError):
     """Bad input or an unusable configuration; the message says what to do."""
 
 
@@ -79,14 +81,10 @@ def load_config(path: Path | None = None) -> dict[str, HuntConfig]:
     """The hunts of bughunts.toml by repo name, validated; errors name the file and line."""
     path = Path(path) if path else CONFIG
     try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HuntError(f"{path}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise HuntError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise HuntError(f"{path}: nested too deeply to be a bug-hunt file") from None
+        text = datafile.read_text(path, "bug-hunt file")
+        data = datafile.loads(text, path, "TOML", "bug-hunt file")
+    except DataFileError as exc:
+        raise HuntError(str(exc)) from None
     lines = text.splitlines()
     starts = [i + 1 for i, line in enumerate(lines) if re.match(r"\s*\[\[\s*hunt\s*\]\]", line)]
 

@@ -17,10 +17,10 @@ import io
 import re
 import textwrap
 import tokenize
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import datafile
 from ..engine import anchors
 from ..spec import IMPLS_DIR, WALKTHROUGHS_DIR, SpecError, _check_table
 
@@ -150,12 +150,10 @@ def load(path: Path, locate_regions: bool = True) -> Catalogue:
     """Read and validate one exercises file; with locate_regions, find every exercise's block in its repo."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+        text = datafile.read_text(path, "exercises file")
+        data = datafile.loads(text, path, "TOML", "exercises file")
+    except datafile.DataFileError as exc:
+        raise SpecError(str(exc)) from None
     lines = _Lines(text)
 
     def at(line: int) -> str:

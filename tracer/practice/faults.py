@@ -25,7 +25,6 @@ import ast
 import dataclasses
 import re
 import textwrap
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +32,8 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from .. import datafile
+from ..datafile import DataFileError
 from ..engine.anchors import normalize
 
 CATEGORIES = ("loss/maths", "shapes/broadcasting", "gradient flow", "training loop/optimiser",
@@ -40,7 +41,7 @@ CATEGORIES = ("loss/maths", "shapes/broadcasting", "gradient flow", "training lo
 CATALOGUE = Path(__file__).resolve().parent.parent.parent / "walkthroughs" / "catalogue" / "faults.toml"
 
 
-class FaultError(Exception):
+class FaultError(DataFileError):
     """A fault catalogue that cannot be used as it is; the message names the file and line."""
 
 
@@ -649,15 +650,10 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
     """Read and validate a fault catalogue; every error names the file and line and says what to do."""
     path = Path(path) if path else CATALOGUE
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FaultError(f"{path}: cannot read the fault catalogue as UTF-8 text ({exc.__class__.__name__})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FaultError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise FaultError(f"{path}: nested too deeply to be a fault catalogue") from None
+        text = datafile.read_text(path, "fault catalogue")
+        data = datafile.loads(text, path, "TOML", "fault catalogue")
+    except DataFileError as exc:
+        raise FaultError(str(exc)) from None
     extra = set(data) - {"fault"}
     if extra:
         raise FaultError(f"{path}: unknown top-level key(s) {', '.join(sorted(extra))}; write each fault as [[fault]]")

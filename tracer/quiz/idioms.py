@@ -21,13 +21,15 @@ from __future__ import annotations
 import functools
 import re
 import textwrap
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .. import datafile
+from ..datafile import DataFileError
 
 CATALOGUE = Path(__file__).resolve().parent.parent.parent / "walkthroughs" / "catalogue" / "idioms.toml"
 
@@ -37,7 +39,7 @@ _META_PREFIX = "__mv_"
 DEFAULT_ALIASES = {"np": "numpy", "F": "torch.nn.functional", "nn": "torch.nn", "optim": "torch.optim"}
 
 
-class CatalogueError(Exception):
+class CatalogueError(DataFileError):
     """The idiom catalogue cannot be used as it is; the message names the file and line."""
 
 
@@ -381,14 +383,11 @@ def _entry_lines(text: str) -> list[int]:
 def load(path: Path | None = None) -> list[Idiom]:
     """Read and validate the catalogue; every error names the file and the entry's line."""
     path = Path(path or CATALOGUE)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogueError(f"{path}: cannot read the idiom catalogue ({exc.__class__.__name__})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogueError(f"{path}: not valid TOML: {exc}") from None
+    try:     # binary, another encoding, 100,000 nested brackets: an error naming the file, never a crash
+        text = datafile.read_text(path, "idiom catalogue")
+        data = datafile.loads(text, path, "TOML", "idiom catalogue")
+    except DataFileError as exc:
+        raise CatalogueError(str(exc)) from None
     unknown = set(data) - {"idiom"}
     if unknown:
         raise CatalogueError(f"{path}: unknown top-level key(s) {', '.join(sorted(unknown))}; "

@@ -124,6 +124,19 @@ class _Collector(cst.CSTVisitor):
         return False
 
 
+def _python_syntax_error(text: str, path: str) -> str | None:
+    """Python's own account of a syntax error (line and message as `python file` gives them; libcst's parser
+    often names a later line), or None if Python compiles the text."""
+    import ast
+    try:
+        ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return f"{path}:{exc.lineno}: cannot parse: {exc.msg}"
+    except (RecursionError, MemoryError, ValueError):
+        return None
+    return None
+
+
 class SourceIndex:
     """A parsed Python file, ready for question generation."""
 
@@ -140,7 +153,7 @@ class SourceIndex:
             collector = _Collector(self)
             self.wrapper.visit(collector)
         except cst.ParserSyntaxError as exc:
-            raise SyntaxError(f"{path}:{exc.raw_line}: cannot parse: {exc.message}") from None
+            raise SyntaxError(_python_syntax_error(text, path) or f"{path}:{exc.raw_line}: cannot parse: {exc.message}") from None
         except RecursionError:       # a 500-term expression is beyond libcst's recursion
             raise SyntaxError(f"{path}: nested too deeply for libcst to generate questions from") from None
         self.statements = collector.statements
