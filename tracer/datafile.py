@@ -55,3 +55,13 @@ def loads(text: str, path: Path, kind: str, what: str):
 
 def _a(what: str) -> str:
     return f"{'an' if what[:1] in 'aeiou' else 'a'} {what}"
+
+
+def cached_json_object(path: Path) -> dict:
+    """A cache file's JSON object, or {} when it is missing, damaged or not an object (a cache is rebuilt,
+    never an error)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}

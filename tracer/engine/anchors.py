@@ -18,6 +18,8 @@ import tokenize
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
+from ..datafile import cached_json_object
+
 _SKIPPED_TOKENS = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
                    tokenize.ENDMARKER, tokenize.ENCODING}
 
@@ -86,12 +88,7 @@ class ResolvedCache:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.changed = False
-        try:
-            self.entries = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(self.entries, dict):
-                self.entries = {}
-        except (OSError, ValueError):
-            self.entries = {}
+        self.entries = cached_json_object(self.path)
 
     @staticmethod
     def key(path: Path, at: str, function: str | None) -> str | None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import datafile
-from ..datafile import DataFileError
+from ..datafile import DataFileError, cached_json_object
 
 if TYPE_CHECKING:           # the fault library imports libcst (~1 s): only where bugs are chosen
     from . import faults as faultlib
@@ -328,12 +328,7 @@ class VerdictCache:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        try:
-            self.data = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(self.data, dict):
-                self.data = {}
-        except (OSError, ValueError):
-            self.data = {}
+        self.data = cached_json_object(self.path)
 
     def get(self, key: str) -> Verdict | None:
         try:
