@@ -147,10 +147,10 @@ def _mistakes(report: Report) -> Panel:
                                    (f"  ({mistake.category})", "dim")))
         lines.append(Text.assemble("  the belief behind it: ", (mistake.misconception, "italic")))
         if mistake.mutated:
-            lines.append(Text.assemble("  your code does what the reference does with this line: ",
-                                       (_code_only(mistake.mutated), "bold")))
+            lines.append(Text.assemble("  your code computes what the reference would if one of its lines were "
+                                       "changed to: ", (_code_only(mistake.mutated), "bold")))
         else:
-            lines.append(Text("  your code does what the reference does with one of its statements left out"))
+            lines.append(Text("  your code computes what the reference would with one of its statements left out"))
     if len(report.mistakes) > 2:
         lines.append(Text(f"  ({len(report.mistakes) - 2} more mistakes give the same outputs)", style="dim"))
     return Panel(Group(*lines), title="the mistake it matches", title_align="left", border_style="yellow")
