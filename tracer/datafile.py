@@ -53,6 +53,12 @@ def loads(text: str, path: Path, kind: str, what: str):
         raise DataFileError(f"{path}: not a usable {what} ({str(exc)[:120]})") from None
 
 
+def read_toml(path: Path, what: str, limit_bytes: int = 4 * 2 ** 20) -> tuple[str, dict]:
+    """A hand-edited TOML file's text (for line numbers in later messages) and its data."""
+    text = read_text(path, what, limit_bytes)
+    return text, loads(text, path, "TOML", what)
+
+
 def _a(what: str) -> str:
     return f"{'an' if what[:1] in 'aeiou' else 'a'} {what}"
 

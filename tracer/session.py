@@ -68,7 +68,8 @@ class Session:
         self.outputs = list(outputs)               # (file the run writes, command that uses it): the final panel
         self.tour = store.tour(walkthrough.name)
         args_changed = (not review and not restart and self.tour.started and not self.tour.finished
-                        and bool(self.tour.command) and self.tour.program_args != list(program_args))
+                        and bool(self.tour.command)          # entries saved before arguments were recorded: none
+                        and self.tour.program_args != list(program_args))
         if args_changed:
             self.console.print(show.say("[dim]Your unfinished attempt ran with other arguments ({old}); with these "
                                         "({new}) the program computes other things, so a new attempt starts at "
@@ -89,7 +90,6 @@ class Session:
         self._paused_s = 0.0                       # time spent at stops: the program's own clocks count it
         self._predicting = None                    # (frame, first line, last line) of the statement predicted
         self._told_answer_keys = False
-        self._hint_step: Step | None = None        # the step whose hint `h` shows after its line ran
         self._predictions: list[tuple[Question, str, types.FrameType]] = []
         self.engine: Engine | None = None
 
@@ -216,7 +216,6 @@ class Session:
         rows = values.frame_values(frame, [*step.watch, *values.line_expressions(step.code)])
         self.console.print(show.step_view(index + 1, len(self.walkthrough.steps), step,
                                           self.walkthrough.repo_dir, rows))
-        self._hint_step = step
         try:
             self._ask(step, frame)
         except ExpressionFailed as exc:
@@ -330,8 +329,7 @@ class Session:
                 verdict = questions.check_reply(question, reply)
                 self._record(question, verdict.right, verdict.expected, verdict.misconception)
 
-    def _answer_for(self, question: Question, frame: types.FrameType | None = None,
-                    step: Step | None = None) -> str | None:
+    def _answer_for(self, question: Question, frame: types.FrameType, step: Step) -> str | None:
         if self.mode == SCRIPTED:
             step_id, n = question.id.rsplit(".", 1)
             reply = self.scripted.get(question.id)
@@ -352,7 +350,7 @@ class Session:
             if not reply:
                 return None
             command = answers.prompt_command(reply, question)
-            if command is not None and frame is not None:
+            if command is not None:
                 self._run_command(command, reply.strip().partition(" ")[2], frame, step)
                 continue
             refused = answers.not_an_answer(reply, question)
@@ -432,7 +430,7 @@ class Session:
         elif word in ("w", "where", "bt"):
             self.console.print(show.stack_view(self._repo_stack(frame)))
         elif word in ("h", "hint"):
-            step = step or self._hint_step
+            step = step or self._last_step()        # after a prediction ran the line: still that step's hint
             hint = step.hint if step and step.hint else "No hint here: print a value with `p NAME`."
             self.console.print(Text(hint.strip(), style="italic"))
         elif word == "check":
@@ -440,6 +438,10 @@ class Session:
         else:                                   # ? / help at answer>
             self.console.print(Text("At answer>: type your answer; h hint, p EXPR print a value, w stack, "
                                     "check value checks, Enter skips, q quits."))
+
+    def _last_step(self) -> Step | None:
+        """The step of the last stop (the engine moves `pending` past a point when it stops there)."""
+        return self.engine.points[self.engine.pending - 1].key if self.engine and self.engine.pending else None
 
     def _check(self, frame: types.FrameType, step: Step | None) -> None:
         from .practice import checks

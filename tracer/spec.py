@@ -176,8 +176,7 @@ def load(path: Path, resolve_anchors: bool = True, cache: anchors.ResolvedCache 
     `lenient`: a step whose anchor no longer resolves is marked `stale` instead of failing the file."""
     path = Path(path)
     try:
-        text = datafile.read_text(path, "walkthrough file", MAX_FILE_BYTES)
-        data = datafile.loads(text, path, "TOML", "walkthrough file")
+        text, data = datafile.read_toml(path, "walkthrough file", MAX_FILE_BYTES)
     except datafile.DataFileError as exc:
         raise SpecError(str(exc)) from None
     lines = _Lines(text)

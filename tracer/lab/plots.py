@@ -110,11 +110,12 @@ def curves_terminal(groups: dict[str, list[RunResult]], x: str, y: str, width: i
     plt.clear_figure()
     plt.plotsize(width, height)
     plt.theme("clear")
-    legend = []
+    legend, xs = [], []
     for n, (label, results) in enumerate(groups.items()):
         grid, values = curve_matrix(results, x, y)
         if not grid.size:
             continue
+        xs += [float(v) for v in grid.tolist()]
         mean = mean_curve(values)
         keep = np.isfinite(mean)
         if keep.any():
@@ -125,7 +126,6 @@ def curves_terminal(groups: dict[str, list[RunResult]], x: str, y: str, width: i
             legend.append(f"\x1b[38;5;{code}m{marker * 3}\x1b[0m{key[3:]}" if color else key)
     if not legend:
         return "(no finished run has values to draw)"
-    xs = [float(v) for results in groups.values() for v in curve_matrix(results, x, y)[0].tolist()]
     if xs and all(v.is_integer() for v in xs):       # epochs, steps: whole-number ticks, not 3.8 or 6.5
         low, high = int(min(xs)), int(max(xs))
         stride = max(1, -(-(high - low) // 5))

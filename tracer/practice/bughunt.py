@@ -81,8 +81,7 @@ def load_config(path: Path | None = None) -> dict[str, HuntConfig]:
     """The hunts of bughunts.toml by repo name, validated; errors name the file and line."""
     path = Path(path) if path else CONFIG
     try:
-        text = datafile.read_text(path, "bug-hunt file")
-        data = datafile.loads(text, path, "TOML", "bug-hunt file")
+        text, data = datafile.read_toml(path, "bug-hunt file")
     except DataFileError as exc:
         raise HuntError(str(exc)) from None
     lines = text.splitlines()

@@ -150,8 +150,7 @@ def load(path: Path, locate_regions: bool = True) -> Catalogue:
     """Read and validate one exercises file; with locate_regions, find every exercise's block in its repo."""
     path = Path(path)
     try:
-        text = datafile.read_text(path, "exercises file")
-        data = datafile.loads(text, path, "TOML", "exercises file")
+        text, data = datafile.read_toml(path, "exercises file")
     except datafile.DataFileError as exc:
         raise SpecError(str(exc)) from None
     lines = _Lines(text)

@@ -650,8 +650,7 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
     """Read and validate a fault catalogue; every error names the file and line and says what to do."""
     path = Path(path) if path else CATALOGUE
     try:
-        text = datafile.read_text(path, "fault catalogue")
-        data = datafile.loads(text, path, "TOML", "fault catalogue")
+        text, data = datafile.read_toml(path, "fault catalogue")
     except DataFileError as exc:
         raise FaultError(str(exc)) from None
     extra = set(data) - {"fault"}

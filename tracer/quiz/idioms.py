@@ -384,8 +384,7 @@ def load(path: Path | None = None) -> list[Idiom]:
     """Read and validate the catalogue; every error names the file and the entry's line."""
     path = Path(path or CATALOGUE)
     try:     # binary, another encoding, 100,000 nested brackets: an error naming the file, never a crash
-        text = datafile.read_text(path, "idiom catalogue")
-        data = datafile.loads(text, path, "TOML", "idiom catalogue")
+        text, data = datafile.read_toml(path, "idiom catalogue")
     except DataFileError as exc:
         raise CatalogueError(str(exc)) from None
     unknown = set(data) - {"idiom"}

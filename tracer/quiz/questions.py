@@ -191,6 +191,9 @@ def idiom_question(hit: idioms.IdiomHit, index: SourceIndex, rng: random.Random)
         verified="teacher-written answer from the idiom catalogue; the pattern matched this code")
 
 
+_BRANCH_HEADER = re.compile(r"\s*(else|elif\b.*|except\b.*|finally)\s*:")   # a branch's header line
+
+
 def _shown_numbers(index: SourceIndex, start: int, end: int, limit: int = 6) -> tuple[list[int], int | None]:
     """The lines an idiom question shows of a hit: its statements with the decorators above a `def` (what
     makes `@torch.no_grad()` true), without comments, blank lines and docstrings; a long hit by its first
@@ -207,7 +210,7 @@ def _shown_numbers(index: SourceIndex, start: int, end: int, limit: int = 6) -> 
             inside = s.compound and s.line < start           # a block around the hit: only its lines in the hit
             units.append((max(s.line, start), min(s.end_line, end)) if inside else (s.line, s.end_line))
     units += [(n, n) for n in range(start, end + 1)
-              if re.match(r"\s*(else|elif\b.*|except\b.*|finally)\s*:", index.lines[n - 1])]
+              if _BRANCH_HEADER.match(index.lines[n - 1])]
     units = sorted(set(units)) or [(start, end)]
     size = lambda unit: unit[1] - unit[0] + 1                       # noqa: E731
     if sum(size(u) for u in units) <= limit or len(units) == 1 and size(units[0]) <= 3 * limit:
@@ -605,9 +608,6 @@ def _context_lines(index: SourceIndex, stmt: Statement, before: int = 2) -> list
 
 def _indentation(line: str) -> int:
     return len(line) - len(line.lstrip())
-
-
-_BRANCH_HEADER = re.compile(r"\s*(else|elif\b.*|except\b.*|finally)\s*:")
 
 
 def _branch_headers(index: SourceIndex, stmt: Statement, before: int = 2) -> list[int]:
