@@ -210,3 +210,53 @@ def test_an_unreadable_catalogue_is_a_clear_error(tmp_path, content, message):
     cat.write_bytes(content)
     with pytest.raises(FaultError, match=message):
         faults.load_catalogue(cat)
+
+
+# ----- a planted statement reads as if written that way: nothing in its layout gives it away ------------------
+def planted_line(planted, repo, fault_id, original_start):
+    (m,) = [m for m in planted[repo] if m.fault.id == fault_id and m.original.startswith(original_start)]
+    return m, m.source.splitlines()[m.line - 1:m.mutated_end_line]
+
+
+@pytest.mark.parametrize("fault_id", ["bias-grad-mean", "bias-grad-sum-all", "bias-grad-keepdim"])
+def test_a_trailing_comment_stays_in_the_column_it_shares_with_its_neighbours(planted, fault_id):
+    """model.py's linear_backward aligns its three comments at one column; a shorter or longer planted line
+    must not pull its comment out of that column."""
+    original = (ROOT / "minimal_impls" / "mlp" / "model.py").read_text().splitlines()
+    m, (line,) = planted_line(planted, "mlp", fault_id, "db = dz.sum(dim=0)")
+    column = original[m.line - 1].index("# dz/db")
+    assert original[m.line - 2].index("# dz/dW") == column            # the neighbour it lines up with
+    assert line.index("# dz/db") == column, line
+
+
+def test_a_comment_after_a_narrow_gap_keeps_its_gap(planted):
+    """`dz = grad if ... else relu_backward(grad, z)   # through the nonlinearity` lines up with nothing:
+    the author's three spaces stay three spaces, not a jump to the old column."""
+    _, (line,) = planted_line(planted, "mlp", "relu-backward-skipped", "dz = grad if")
+    assert line.strip() == "dz = grad   # through the nonlinearity"
+
+
+def test_a_continuation_line_stays_aligned_under_the_first_argument(planted):
+    m, lines = planted_line(planted, "mlp", "validation-in-training", "x_train, y_train, x_valid")
+    assert lines[0].strip().startswith("_, _, x_valid, y_valid = train_test_split(")
+    assert lines[1].index("stratify") == lines[0].index("(") + 1, "\n".join(lines)
+    assert len(m.original.splitlines()) == len(lines)
+
+
+def test_alignment_is_kept_in_code_that_is_not_ours(tmp_path):
+    swap = one_rule(tmp_path, "$A.sum(dim=0)", "$A.mean(dim=0)")
+    lines = [("total = compute_the_total(values.sum(dim=0), weights,", "# the sum"),
+             ("                          scale=2)", "# and its scale"), ("other = 1", "# lined up with it")]
+    source = "".join(code.ljust(60) + comment + "\n" for code, comment in lines)
+    (m,) = mutations(source, faults=swap)
+    first, second, third = m.source.splitlines()
+    assert first.index("# the sum") == second.index("# and its scale") == third.index("# lined up")
+    assert second.index("scale=2") == first.index("(") + 1
+    ast.parse(m.source)
+
+
+def test_numbers_and_parentheses_are_written_as_people_write_them(planted):
+    _, (line,) = planted_line(planted, "ppo", "lr-too-low", 'p.add_argument("--learning-rate"')
+    assert "default=2.5e-5," in line                                  # not Python's repr 2.5e-05
+    _, (line,) = planted_line(planted, "ppo", "mse-square-of-mean", "v_loss = 0.5 *")
+    assert line.strip() == "v_loss = 0.5 * (newvalue - b_returns[mb_inds]).mean() ** 2"

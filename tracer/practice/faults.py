@@ -170,6 +170,7 @@ class _Source:
         for line in self.lines:
             self._line_starts.append(self._line_starts[-1] + len(line))
         self._codes: dict[int, str] = {}
+        self.comment_columns: dict[int, int] | None = None    # see _comment_columns
 
     def offset(self, line: int, column: int) -> int:
         return self._line_starts[line - 1] + column
@@ -419,6 +420,8 @@ class Rewrite(Rule):
             except SyntaxError as exc:
                 raise ValueError(f"'replace' {self.replace!r} is not valid Python ({exc.msg})") from None
         self.where = _compile_where(params.get("where", {}), self.find.names)
+        if self.replace.strip():
+            self.replace = _without_needless_parentheses(self.replace, self.find.is_statement)
 
     def edits(self, src: _Source) -> list[_Edit]:
         found = []
@@ -439,6 +442,28 @@ class Rewrite(Rule):
                 text = _fit(src, stmt, start, end, text)
             found.append(_Edit(start, end, text, stmt.line, stmt.end_line))
         return found
+
+
+class _Unparenthesise(cst.CSTTransformer):
+    def on_leave(self, original, updated):
+        if isinstance(updated, (cst.Call, cst.Attribute, cst.Subscript)) and updated.lpar:
+            return updated.with_changes(lpar=[], rpar=[])
+        return updated
+
+
+def _without_needless_parentheses(template: str, statement: bool) -> str:
+    """A replace template without parentheses around a call, attribute or subscript: `((a - b).mean()) ** 2`
+    is written `(a - b).mean() ** 2` by people, and the planted line must read as if a person wrote it."""
+    code = _to_placeholders(template)
+    mode = "exec" if statement else "eval"
+    try:
+        tree = cst.parse_statement(code) if statement else cst.parse_expression(code)
+        tidy = cst.Module([]).code_for_node(tree.visit(_Unparenthesise())).rstrip("\n")
+    except (cst.ParserSyntaxError, TypeError, ValueError):
+        return template
+    if tidy == code or not _parses_same(tidy, code, mode):
+        return template
+    return re.sub(rf"{_PREFIX}([A-Za-z_][A-Za-z0-9_]*)", r"$\1", tidy)
 
 
 def _call_name(func) -> str:
@@ -476,9 +501,10 @@ class RemoveCall(Rule):
 
 
 def _format_number(value: float, like_int: bool) -> str:
+    """A number as people write it: `2.5e-5`, not Python's repr `2.5e-05`."""
     if like_int and float(value).is_integer():
         return str(int(value))
-    return repr(float(f"{value:.6g}"))
+    return re.sub(r"e([+-]?)0*(\d)", lambda m: "e" + m[1].replace("+", "") + m[2], repr(float(f"{value:.6g}")))
 
 
 class SetKeyword(Rule):
@@ -795,6 +821,88 @@ def _fragment_tree(text: str) -> str | None:
     return None
 
 
+@dataclass
+class _Layout:
+    """Where a region's text sits: continuation lines (their first token's column, and the column of the first
+    token after the innermost open bracket when that token is on the bracket's line: visual indent) and trailing
+    comments (line, column, end of the code before it, text), lines counted from 0."""
+    continuations: dict[int, tuple[int, int | None]]
+    comments: list[tuple[int, int, int, str]]
+
+
+def _layout(lines: list[str]) -> _Layout | None:
+    import io
+    import tokenize
+
+    if any("\t" in line for line in lines):
+        return None                    # columns of tabs are a matter of taste: leave such code as it is
+    skip = {tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
+    opened: list[list] = []            # [line, column, column of the first token after it (-1: on a later line)]
+    layout, last_line, code_end = _Layout({}, []), 0, {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO("".join(lines)).readline):
+            line, col = tok.start[0] - 1, tok.start[1]
+            if tok.type == tokenize.COMMENT:
+                if line in code_end:
+                    layout.comments.append((line, col, code_end[line], tok.string))
+                continue
+            if tok.type in skip:
+                continue
+            if opened and opened[-1][2] is None:
+                opened[-1][2] = col if line == opened[-1][0] else -1
+            if line != last_line and opened:
+                align = opened[-1][2]
+                layout.continuations[line] = (col, align if align is not None and align >= 0 else None)
+            last_line = tok.end[0] - 1
+            code_end[last_line] = tok.end[1]
+            if tok.string in "([{":
+                opened.append([line, col, None])
+            elif tok.string in ")]}" and opened:
+                opened.pop()
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return layout
+
+
+def _comment_columns(src: _Source) -> dict[int, int]:
+    """Line -> column of the file's trailing comments (a comment after code), computed once per file."""
+    if src.comment_columns is None:
+        layout = _layout(src.lines)
+        src.comment_columns = {line + 1: col for line, col, _, _ in layout.comments} if layout else {}
+    return src.comment_columns
+
+
+def _relayout(src: _Source, first_line: int, old: list[str], new: list[str]) -> list[str]:
+    """The changed statement's lines laid out as its author lays out code, so that it does not stand out: a
+    continuation line that was aligned under the first item after an open bracket is aligned there again (the
+    bracket moved when the line before it changed), and a trailing comment whose column lined up with a nearby
+    comment's, or was chosen with a wide gap, is put back at that column. Only whitespace changes."""
+    old_layout = _layout(old)
+    if old_layout is None or not (old_layout.continuations or old_layout.comments):
+        return new
+    new = list(new)
+    if len(old) == len(new):
+        for i, (col, align) in sorted(old_layout.continuations.items()):
+            layout = _layout(new)
+            if col != align or layout is None or i not in layout.continuations:
+                continue
+            now, target = layout.continuations[i]
+            if target is not None and now != target and not new[i][:now].strip():
+                new[i] = " " * target + new[i][now:]
+    layout = _layout(new)
+    if layout is None or [c[3] for c in layout.comments] != [c[3] for c in old_layout.comments]:
+        return new
+    columns = _comment_columns(src)
+    for (i, col, end, _), (j, now, new_end, _) in zip(old_layout.comments, layout.comments):
+        line = first_line + i
+        lined_up = any(columns.get(other) == col for other in range(line - 20, line + 21) if other != line)
+        if now == col or not (lined_up or col - end > 3) or new[j][new_end:now].strip():
+            continue
+        target = max(col, new_end + 2)
+        new[j] = new[j][:new_end] + " " * (target - new_end) + new[j][now:]
+    return new
+
+
 def mutations(source: str, path: str = "<source>", *, faults=None,
               lines: tuple[int, int] | None = None) -> list[Mutation]:
     """Every place each fault applies, in file order; `lines` keeps statements within [start, end].
@@ -826,6 +934,10 @@ def _apply(src: _Source, fault: Fault, edit: _Edit) -> Mutation | None:
         return None
     new_lines = new_source.splitlines(keepends=True)
     old_region, new_region = _region(src.lines, new_lines, edit.line, edit.end_line)
+    laid_out = _relayout(src, edit.line, old_region, new_region)
+    if laid_out != new_region:
+        new_lines[edit.line - 1:edit.line - 1 + len(new_region)] = laid_out
+        new_source, new_region = "".join(new_lines), laid_out
     # the changed text must lie within the statement's lines
     if src.lines[:edit.line - 1] != new_lines[:edit.line - 1]:
         return None
