@@ -89,6 +89,8 @@ class RunSpec:
     out_flag: str = "--out-dir"
     data_files: tuple[Path, ...] = ()  # other inputs whose content the result depends on (a CSV)
     label: str = field(default="", compare=False)   # how progress lines name the run; not part of the key
+    crash_measured: bool = field(default=False, compare=False)   # a crash is the result being measured (a planted
+                                                                  # bug's run): shown as a result, not as a failure
 
     def key(self) -> str:
         """Hash of (the repo's .py files, script, args, seed, data files, Python and torch versions)."""
@@ -348,6 +350,9 @@ def run_all(specs: list[RunSpec], root: Path, *, jobs: int | None = None, timeou
         done[key] = result
         mark = Text("✓ ", style="green") if result.ok else Text("✗ ", style="bold red")
         status = f"{seconds:.1f} s" if result.ok else (note or f"failed (exit {returncode}); log: {run.out_dir / LOG}")
+        if not result.ok and not note and run.spec.crash_measured:
+            mark = Text("• ", style="cyan")
+            status = f"crashed after {seconds:.1f} s (exit {returncode}): the planted bug's effect is being measured"
         progress.console.print(Text.assemble(mark, run.spec.describe(), ("  " + status, "dim")))
 
     waiting: deque[RunSpec] = deque()

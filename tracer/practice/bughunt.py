@@ -389,7 +389,8 @@ def verify(cfg: HuntConfig, mutations: list[faultlib.Mutation], args: list[str],
             healthy = [RunSpec(cfg.origin.resolve(), cfg.script, tuple(args), seed, label=f"healthy, seed {seed}")
                        for seed in cfg.seeds]
             buggy = {i: [RunSpec(stages[i], cfg.script, tuple(args), seed,
-                                 label=f"{'a planted bug' if anonymous else mutations[i].fault.id}, seed {seed}")
+                                 label=f"{'a planted bug' if anonymous else mutations[i].fault.id}, seed {seed}",
+                                 crash_measured=True)
                          for seed in cfg.seeds] for i in todo}
             specs = healthy + [s for i in todo for s in buggy[i]]
             results = run_all(specs, runs_root(), jobs=jobs, console=console,
@@ -418,7 +419,8 @@ def symptom_runs(cfg: HuntConfig, planted: dict[str, str], args: list[str], verd
     parent.mkdir(parents=True, exist_ok=True)
     stage = stage_copy(cfg, planted, parent)
     try:
-        specs = [RunSpec(stage, cfg.script, tuple(args), seed, label=f"bug, seed {seed}") for seed in cfg.seeds]
+        specs = [RunSpec(stage, cfg.script, tuple(args), seed, label=f"bug, seed {seed}", crash_measured=True)
+                 for seed in cfg.seeds]
         buggy = []
         for spec in specs:
             rows = verdict.crashed_rows.get(str(spec.seed))
