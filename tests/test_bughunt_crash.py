@@ -1,12 +1,20 @@
 """A whole bug hunt with a bug whose runs crash, then a new hunt in the same folder, as a learner does them."""
 import io
 import json
+import os
+import re
 
+import pexpect
 import pytest
 
-from conftest import walkthrough
+from conftest import WALKTHROUGH, walkthrough
 
 SHORT = ["--", "--epochs", "2"]
+
+
+def plain(text):
+    """Command output without panel borders and line wraps, to look for sentences in it."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +63,46 @@ def test_a_healthy_run_that_fails_still_reads_as_a_failure(tmp_path):
     planted = next(line for line in lines if "a planted bug, seed 1" in line and "exit" in line)
     assert "✗" in healthy and "failed (exit 1)" in healthy
     assert "✗" not in planted and "crashed after" in planted and "failed" not in planted
+
+
+def test_a_new_hunt_in_the_same_folder_starts_the_tour_on_it_afresh(crash_hunt, hunt_state):
+    cwd, _ = crash_hunt
+    copy = cwd / "walkthrough-work" / "bughunt-mlp"
+    env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(hunt_state), "NO_COLOR": "1", "TERM": "xterm"}
+
+    def tour():
+        return pexpect.spawn(str(WALKTHROUGH), ["start", "mlp", "--repo", "walkthrough-work/bughunt-mlp",
+                                                "--generated", "0"], env=env, cwd=str(cwd), encoding="utf-8",
+                             dimensions=(60, 130), timeout=120)
+
+    child = tour()
+    child.expect("Step 1/16")
+    child.expect("answer> ")
+    child.sendline("a")
+    child.expect("walkthrough> ")
+    child.sendline("c")
+    child.expect("Step 2/16")
+    child.expect("answer> ")
+    child.sendeof()                                   # end of input: saved, exit 130
+    child.expect(pexpect.EOF)
+    child.close()
+    tour_name = f"mlp@{copy.resolve()}"
+    assert progress_of(hunt_state)["tours"][tour_name]["next_step"] == 1
+
+    again = walkthrough("bughunt", "mlp", "--force", "--kind", "bias-grad-mean", "--seed", "5", *SHORT,
+                        state_dir=hunt_state, cwd=cwd)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "starts again at step 1" in plain(again.stdout)
+    state = progress_of(hunt_state)
+    assert state["hunts"]["mlp"]["fault"] == "bias-grad-mean"
+    assert [h["fault"] for h in state["hunts"]["mlp"]["history"]] == ["transpose-wrong-operand"]
+    assert state["tours"][tour_name]["next_step"] == 0
+    (attempt,) = state["tours"][tour_name]["attempts"]           # the old attempt's score is kept
+    assert attempt["asked"] == 1 and attempt["seen"] >= 1
+
+    child = tour()
+    assert child.expect(["Resuming at step", "Step 1/16"]) == 1
+    child.expect("answer> ")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()

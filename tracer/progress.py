@@ -33,6 +33,11 @@ class ProgressError(Exception):
     """The state directory cannot be used (read-only, a file in its place, ...)."""
 
 
+def copy_tour_name(walkthrough: str, repo_dir: Path) -> str:
+    """The name under which a tour's progress on a copy of its repo (`start NAME --repo DIR`) is kept."""
+    return f"{walkthrough}@{Path(repo_dir).resolve()}"
+
+
 def state_dir() -> Path:
     if os.environ.get("WALKTHROUGH_STATE_DIR"):
         return Path(os.environ["WALKTHROUGH_STATE_DIR"])

@@ -195,7 +195,7 @@ def run(args, program_args, console) -> int:
     from .. import spec
     from ..engine.anchors import ResolvedCache
     from ..engine.stops import InternalError, WhenError
-    from ..progress import state_dir
+    from ..progress import copy_tour_name, state_dir
     from ..session import AUTO, INTERACTIVE, SCRIPTED, EndOfInput, ProgramFailed, QuitTour, SaveFailed, Session
 
     if args.review and (args.auto or args.vscode):
@@ -243,7 +243,7 @@ def run(args, program_args, console) -> int:
             console.print(Text.assemble(("warning: ", "yellow"), note))
         run_name = walkthrough.name
         if args.repo:     # progress on a copy is its own: the copy may differ from the reference
-            walkthrough.name = f"{walkthrough.name}@{walkthrough.repo_dir}"
+            walkthrough.name = copy_tour_name(walkthrough.name, walkthrough.repo_dir)
             run_name += "-" + hashlib.sha1(str(walkthrough.repo_dir).encode()).hexdigest()[:10]
         run_dir = _claim_run_dir(state_dir() / "runs", run_name)
         for entry in walkthrough.runs:

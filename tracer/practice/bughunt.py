@@ -757,8 +757,26 @@ def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kin
         "started": time.time(), "plant_seconds": round(time.time() - started, 1),
         "guesses": [], "hints": 0, "found": False, "revealed": False, "finished": None,
     })
+    restarted = restart_tour_on_copy(store, cfg, dest)
     store.save()
+    if restarted and console is not None:
+        console.print(Text("The tour on this copy starts again at step 1 for the new bug (the last attempt's score "
+                           "stays in `walkthrough progress`).", style="dim"))
     return entry
+
+
+def restart_tour_on_copy(store, cfg: HuntConfig, dest: Path) -> bool:
+    """A new bug in the copy: the tour on it (`start NAME --repo DEST`) begins again at step 1, as with --restart
+    (the attempt on the old bug is archived, its score kept). True if there was an attempt to archive."""
+    from ..progress import TOURS, copy_tour_name
+
+    name = copy_tour_name(cfg.walkthrough, dest)
+    if store.peek(TOURS, name) is None:
+        return False
+    tour = store.tour(name)
+    started = tour.started or tour.next_step > 0
+    tour.archive()
+    return started
 
 
 def planted_files(entry: dict) -> dict[str, str]:
