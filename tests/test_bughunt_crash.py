@@ -3,11 +3,15 @@ import io
 import json
 import os
 import re
+import shlex
+import subprocess
+import sys
 
 import pexpect
 import pytest
 
 from conftest import WALKTHROUGH, walkthrough
+from tracer.practice import bughunt
 
 SHORT = ["--", "--epochs", "2"]
 
@@ -63,6 +67,49 @@ def test_a_healthy_run_that_fails_still_reads_as_a_failure(tmp_path):
     planted = next(line for line in lines if "a planted bug, seed 1" in line and "exit" in line)
     assert "✗" in healthy and "failed (exit 1)" in healthy
     assert "✗" not in planted and "crashed after" in planted and "failed" not in planted
+
+
+def test_the_third_hint_of_a_crash_names_the_tour_step_the_traceback_leads_to(crash_hunt, hunt_state):
+    """Checked against the real program: the hint names the last line of the copy's own traceback, and the tour
+    step that stops on it."""
+    cwd, _ = crash_hunt
+    copy = cwd / "walkthrough-work" / "bughunt-mlp"
+    run = subprocess.run([sys.executable, "train.py", "--epochs", "1"], cwd=copy, capture_output=True, text=True,
+                         timeout=300)
+    file, line, function = re.findall(r'File "(.+?)", line (\d+), in (\S+)', run.stderr)[-1]
+    assert run.returncode != 0 and file.endswith("model.py")
+    from tracer import spec
+    steps = spec.load(spec.find("mlp"), repo=copy).steps
+    (number, step), = [(n, s) for n, s in enumerate(steps, start=1) if s.file == "model.py" and s.line == int(line)]
+
+    hints = [walkthrough("bughunt", "mlp", "--hint", state_dir=hunt_state, cwd=cwd) for _ in range(3)]
+    assert all(h.returncode == 0 for h in hints)
+    third = plain(hints[2].stdout)
+    assert "hint 3/4" in third
+    assert f"The traceback's last line in the repo is model.py:{line} (in `{function}`)" in third
+    assert f"It is the statement of tour step {number} ({step.title})" in third
+    assert "walkthrough start mlp --repo walkthrough-work/bughunt-mlp" in third
+
+
+def test_a_crash_on_a_line_no_step_stops_at_gives_a_break_that_stops_there(tmp_path, monkeypatch):
+    """`dx = dz @ W`: the traceback ends on the planted line itself, which no tour step stops at; the hint's
+    `--break` command, run as given, stops on that line."""
+    monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(tmp_path / "state"))
+    cfg = bughunt.load_config()["mlp"]
+    (m,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "linear-backward-w-not-transposed"]
+    copy = bughunt.stage_copy(cfg, {m.path: m.source}, tmp_path)
+    divergence = bughunt.first_divergence(cfg, copy)
+    assert divergence.crashed and not divergence.step_id and divergence.crash_at == f"model.py:{m.line}"
+    verdict = bughunt.Verdict(True, "crash", "the program crashes", crash=divergence.crashed)
+    entry = {"verdict": verdict.to_json(), "divergence": divergence.to_json(), "dir": str(copy), "seeds": cfg.seeds}
+    hint = bughunt.hint_text(entry, 3, cfg)
+    assert f"The traceback's last line in the repo is model.py:{m.line} (in `linear_backward`)" in hint
+    command = re.search(r"`(walkthrough start \S+ --break .+?)`", hint).group(1)
+    args = shlex.split(command)[2:]
+    proc = subprocess.run([str(WALKTHROUGH), "start", *args, "--auto"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "160"}, cwd=tmp_path)
+    assert f"model.py:{m.line}  in linear_backward()" in proc.stdout, proc.stdout[-2000:]
+    assert "Step 1/1" in proc.stdout
 
 
 def test_a_new_hunt_in_the_same_folder_starts_the_tour_on_it_afresh(crash_hunt, hunt_state):

@@ -358,7 +358,8 @@ def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str)
         measured.append(Text(f"  where the values first differ, in the order the program runs: step {div['step']} "
                              f"({div['title']}){nth}: " + ", ".join(div["names"][:6])))
     elif div.get("crashed"):
-        measured.append(Text("  recorded stop by stop, the program crashes before a tour stop differs"))
+        at = f" at {div['crash_at']} (in {div['crash_function']})" if div.get("crash_at") else ""
+        measured.append(Text(f"  recorded stop by stop, no value differs before the program crashes{at}"))
     parts.append(Panel(Group(*measured), title="what the verification runs measured (same seeds, same flags)",
                        title_align="left", border_style="green"))
     parts.append(hunt_score_line(score))

@@ -20,6 +20,7 @@ import copy
 import hashlib
 import importlib.abc
 import importlib.util
+import io
 import json
 import os
 import pickle
@@ -40,6 +41,8 @@ _SKIP_DIRS = {"__pycache__", "runs", ".pytest_cache", ".git", ".venv"}
 
 class RecorderError(Exception):
     """The recording could not be made; the message says why (and shows the end of the script's output)."""
+    samples: dict | None = None       # the script itself failed: what record() had taken before it did
+    _partial: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -463,7 +466,10 @@ def _run(script: Path, argv, repo_dir: Path, probes, out: Path, timeout: float, 
             raise RecorderError(f"recording `{shown}` failed (exit {proc.returncode}){_tail(proc.stderr or proc.stdout)}")
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         if meta["error"] and not meta["finished"]:
-            raise RecorderError(f"`{shown}` failed while being recorded:\n{meta['error']}")
+            error = RecorderError(f"`{shown}` failed while being recorded:\n{meta['error']}")
+            partial = Path(tmp) / "samples.pkl"
+            error._partial = partial.read_bytes() if partial.is_file() else b""
+            raise error
         os.replace(meta_file, out.with_suffix(".json"))
         os.replace(Path(tmp) / "samples.pkl", out)
 
@@ -478,17 +484,26 @@ def record(script: Path, argv: list[str], repo_dir: Path, probes: list[Probe], *
     """Run `python script argv` with the probes (or reuse the cached recording) and return each probe's samples,
     in the order they were taken. A probe whose region ran fewer times than asked has fewer samples.
     Objects of the repo's own classes are rebuilt from the modules in `modules_dir` (default: repo_dir)."""
-    path = recording_file(script, argv, repo_dir, probes, cache_dir=cache_dir, timeout=timeout, cwd=cwd)
+    try:
+        path = recording_file(script, argv, repo_dir, probes, cache_dir=cache_dir, timeout=timeout, cwd=cwd)
+    except RecorderError as exc:
+        try:
+            exc.samples = load(io.BytesIO(exc._partial), modules_dir or repo_dir) if exc._partial else None
+        except Exception:          # samples that cannot be read back: the error alone says what happened
+            exc.samples = None
+        raise
     return load(path, modules_dir or repo_dir)
 
 
-def load(path: Path, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None,
+def load(path: Path | io.BytesIO, modules_dir: Path, modules: dict[str, types.ModuleType] | None = None,
          names: list[str] | None = None) -> dict[str, list[Sample]]:
     """Read a recording (only the probes in `names`, if given). Classes of the repo (`model.SGD`) come from
     `modules` (name -> module) or are imported afresh from `modules_dir`, without disturbing sys.modules."""
-    import io
-    with open(path, "rb") as f:
-        pickled = pickle.load(f)
+    if isinstance(path, io.BytesIO):
+        pickled = pickle.load(path)
+    else:
+        with open(path, "rb") as f:
+            pickled = pickle.load(f)
     modules = dict(modules or {})
     samples = {name: [_RepoUnpickler(io.BytesIO(blob), Path(modules_dir), modules).load() for blob in blobs]
                for name, blobs in pickled.items() if names is None or name in names}

@@ -444,7 +444,14 @@ class Divergence:
     line: int                         # in the buggy copy
     hit: int                          # which execution of the step first differs
     names: list[str]                  # the values that differ there
-    crashed: str = ""                 # the buggy run crashed before any difference was recorded
+    crashed: str = ""                 # the buggy run crashed while recorded (its last line); step 0: before any
+                                      # recorded value differed
+    crash_at: str = ""                # FILE:LINE of the traceback's last frame in the repo ("" if it left none)
+    crash_function: str = ""          # ... the function it is in
+    crash_break: str = ""             # FILE:PATTERN for `walkthrough start SCRIPT --break` that stops on that line
+    crash_step: int = 0               # the tour step whose statement that line is (0: none)
+    crash_step_id: str = ""
+    crash_title: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -590,16 +597,22 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
         recordings = dict(zip(tours, pool.map(run, tours)))
     if isinstance(recordings["healthy"], RecorderError):
         raise HuntError(f"recording the healthy reference failed: {recordings['healthy']}")
-    if isinstance(recordings["buggy"], RecorderError):
-        message = str(recordings["buggy"]).strip()
-        return Divergence(0, "", "", "", 0, 0, [], crashed=message.splitlines()[-1] if message else "it failed")
-    walkthrough, steps, _, _ = tours["buggy"]
+    walkthrough, steps, _, repo = tours["buggy"]
     numbers = {s.id: n for n, s in enumerate(walkthrough.steps, start=1)}
+    crash = {}
+    if isinstance(recordings["buggy"], RecorderError):    # compare what was recorded before the crash
+        error = recordings["buggy"]
+        message = str(error).strip()
+        crash = {"crashed": message.splitlines()[-1] if message else "it failed",
+                 **_crash_site(message, repo, steps, numbers)}
+        recordings["buggy"] = error.samples or {}
     healthy, buggy = recordings["healthy"], recordings["buggy"]
     found = []                                    # (when, step, hit, names)
     for step in steps:
         h, b = healthy.get(step.id, []), buggy.get(step.id, [])
         for i in range(max(len(h), len(b))):
+            if i >= len(b) and crash:              # the crash ended the run before this execution: not a value
+                break
             if i >= len(h) or i >= len(b):         # one program ran the step fewer times
                 when = (h[i] if i < len(h) else b[i]).before.get(SEQUENCE, 0)
                 found.append((when, step, RECORD_HITS[i], []))
@@ -614,9 +627,37 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
                               list(dict.fromkeys(shown.get(n, n) for n in names))))
                 break
     if not found:
-        return None
+        return Divergence(0, "", "", "", 0, 0, [], **crash) if crash else None
     _, step, hit, names = min(found, key=lambda f: (f[0], numbers[f[1].id]))
-    return Divergence(numbers[step.id], step.id, step.title, step.file, step.line, hit, names)
+    return Divergence(numbers[step.id], step.id, step.title, step.file, step.line, hit, names, **crash)
+
+
+def _crash_site(traceback: str, repo: Path, steps: list, numbers: dict[str, int]) -> dict:
+    """Where a recorded crash surfaced: the traceback's last frame in the repo, the statement there (and a
+    `--break` pattern that stops on it), and the tour step whose statement it is, if any. {} if no frame of the
+    traceback is in the repo."""
+    from ..engine.anchors import AnchorError, parse_file, resolve
+
+    frames = []
+    for path, line, function in re.findall(r'File "(.+?)", line (\d+), in (\S+)', traceback):
+        path = Path(path)
+        if path.is_absolute() and path.resolve().is_relative_to(repo):
+            frames.append((str(path.resolve().relative_to(repo)), int(line), function))
+    if not frames:
+        return {}
+    file, line, function = frames[-1]
+    site = {"crash_at": f"{file}:{line}", "crash_function": function}
+    step = next((s for s in steps if s.file == file and s.line <= line <= s.end_line), None)
+    if step is not None:
+        site.update(crash_step=numbers[step.id], crash_step_id=step.id, crash_title=step.title)
+    try:
+        statement = next(st for st in parse_file(repo / file).statements if st.line <= line <= st.end_line)
+        pattern = statement.code.splitlines()[0].split("  #")[0].strip()
+        if resolve(repo / file, pattern).line == statement.line:
+            site["crash_break"] = f"{file}:{pattern}"
+    except (StopIteration, AnchorError, OSError, SyntaxError, IndexError):
+        pass                    # no pattern that stops on exactly that statement: the hint gives the line only
+    return site
 
 
 def stage_of(cfg: HuntConfig, step_id: str) -> Stage | None:
@@ -875,9 +916,8 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
             (f" (tour step {numbers[0]})" if numbers else "")
         return f"The bug is in the {stage.name} stage: {stage.about}{span}."
     if level == 3:
-        if div.get("crashed"):
-            return (f"Recorded stop by stop, the buggy program crashes before any tour stop differs: "
-                    f"{div['crashed']}")
+        if div.get("crashed") and not div.get("step_id"):
+            return _crash_hint(div, cfg, shown_copy)
         if not div.get("step_id"):
             return ("No tour stop shows a different value in its first executions: the bug acts later in training, or "
                     "between the stops. Step through the stage with `n` and `s` and print what changes with `p`.")
@@ -890,9 +930,43 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
                 f"in the order the program runs) is step {div['step']} ({div['title']}, {div['file']}:{div['line']}), "
                 f"{when}: {names}. Compare them: `walkthrough start {cfg.walkthrough}` (healthy) and `walkthrough start "
                 f"{cfg.walkthrough} --repo {shown_copy}` (buggy), `p NAME` "
-                "there. The bug is in that step or in code that ran before it.")
+                "there. The bug is in that step or in code that ran before it." +
+                (f" (Later the buggy program crashes{_crash_place(div)}: {div['crashed']})" if div.get("crashed") else ""))
     low, high = accepted(entry)[0]
     return f"The bug is in {entry['file']}, within lines {max(1, low - 3)}-{high + 3}."
+
+
+def _crash_place(div: dict) -> str:
+    """ at FILE:LINE (in `f`) -- where a recorded crash surfaced; "" if its traceback named no line of the repo."""
+    return f" at {div['crash_at']} (in `{div['crash_function']}`)" if div.get("crash_at") else ""
+
+
+def _crash_hint(div: dict, cfg: HuntConfig, shown_copy: Path) -> str:
+    """Hint 3 for a bug whose recorded run crashed before any recorded value differed: where the crash leads."""
+    import shlex
+
+    healthy = f"`walkthrough start {cfg.walkthrough}`"
+    before = (f"Recorded stop by stop (executions {', '.join(map(str, RECORD_HITS))} of every tour step), each value "
+              "the buggy program has at the stops it reaches equals the healthy program's, and then it crashes: "
+              f"{div['crashed']}.")
+    if not div.get("crash_at"):
+        return (f"{before} The program ends itself with that message and leaves no traceback, so the crash names no "
+                "tour step. Search the copy for the words of that message: the check that prints it names the quantity "
+                f"that went wrong, and the tour steps that compute that quantity are where to compare values "
+                f"(`walkthrough start {cfg.walkthrough} --repo {shown_copy}` and {healthy}, `p NAME`).")
+    suspects = ("`p` the shapes and values it reads (that is its first execution: if the crash comes at a later one, "
+                "step on with `n` to it): one of them is wrong, and the bug is where that value was made, in that "
+                f"statement or in code that ran before it (follow the traceback up, and compare with {healthy}).")
+    if div.get("crash_step"):
+        stop = (f"It is the statement of tour step {div['crash_step']} ({div['crash_title']}): stop there "
+                f"(`walkthrough start {cfg.walkthrough} --repo {shown_copy}`) and")
+    elif div.get("crash_break"):
+        stop = ("No tour step stops on that line; this stops there: `walkthrough start "
+                f"{shown_copy / cfg.script} --break {shlex.quote(div['crash_break'])}`. Then")
+    else:
+        stop = "No tour step stops on that line: read it, and"
+    return (f"{before} The traceback's last line in the repo is {div['crash_at']} (in `{div['crash_function']}`): "
+            f"that is where the damage surfaces, not necessarily where the bug is. {stop} {suspects}")
 
 
 def take_hint(entry: dict, cfg: HuntConfig) -> tuple[int, str] | None:
