@@ -153,3 +153,14 @@ def test_a_new_hunt_in_the_same_folder_starts_the_tour_on_it_afresh(crash_hunt, 
     child.sendeof()
     child.expect(pexpect.EOF)
     child.close()
+
+
+def test_values_are_compared_up_to_the_crash(tmp_path, monkeypatch):
+    """`p.add_(lr * v)`: the MLP stops itself ('training diverged') at the end of epoch 1, after the update's first
+    execution was recorded with other values: that step is named, and the crash is kept beside it."""
+    monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(tmp_path / "state"))
+    cfg = bughunt.load_config()["mlp"]
+    (m,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "update-sign"]
+    divergence = bughunt.first_divergence(cfg, bughunt.stage_copy(cfg, {m.path: m.source}, tmp_path))
+    assert (divergence.step_id, divergence.hit) == ("update", 1) and "p" in divergence.names
+    assert "training diverged" in divergence.crashed
