@@ -28,7 +28,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from ..spec import Question
-from . import calls, idioms, probe
+from . import calls, idioms, probe, shapes
 from .source import IO, RNG, SourceIndex, Statement
 
 STATIC_KINDS = ("idiom", "mutant", "blank", "parsons", "names")
@@ -533,10 +533,10 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
         return None                                  # generic slips only: it would score below `minimum`
     candidates += [_Candidate(_render(stmt.node, [e]), f"it {e.does}" if e.does else e.label, e.ml, does=e.does)
                    for e in edits]
-    candidates = _distinct_candidates(original, candidates, index, stats)
+    candidates = _distinct_candidates(original, candidates, index, stats, stmt)
     if not candidates:
         return None
-    design = _two_by_two(original, candidates, index, rng, stats) or _one_site(original, candidates, rng)
+    design = _two_by_two(original, candidates, index, rng, stats, stmt) or _one_site(original, candidates, rng)
     if design is None:
         stats.drop("mutant: no fair set of options")
         return None
@@ -664,7 +664,16 @@ def _normal(code: str) -> str:
         return " ".join(code.split())
 
 
-def _distinct_candidates(original: str, candidates: list[_Candidate], index, stats) -> list[_Candidate]:
+def _impossible_shapes(code: str, stmt: Statement, index: SourceIndex) -> bool:
+    """Does the code shown settle that `code` (a version of `stmt`) cannot run: `torch.stack([a, b], dim=2)` of
+    two vectors, `x.sum(dim=2)` of an [N, D] array (tracer/quiz/shapes.py)? Never when the real line itself
+    looks impossible: then what we read of the ranks is wrong, and nothing is ruled out."""
+    if "<shapes-trusted>" + stmt.code not in index.probe_cache:
+        index.probe_cache["<shapes-trusted>" + stmt.code] = not shapes.impossible(stmt.code, stmt.line, index)
+    return index.probe_cache["<shapes-trusted>" + stmt.code] and bool(shapes.impossible(code, stmt.line, index))
+
+
+def _distinct_candidates(original: str, candidates: list[_Candidate], index, stats, stmt=None) -> list[_Candidate]:
     """Candidates that parse, differ from each other in tree, and from the original in every trial."""
     unique: dict[str, _Candidate] = {}
     reference = _normal(original)
@@ -687,13 +696,16 @@ def _distinct_candidates(original: str, candidates: list[_Candidate], index, sta
         if all(trial[0] == "error" for trial in state) and not all(trial[0] == "error" for trial in states[0]):
             stats.drop("mutant: the wrong version cannot run at all (eliminated at sight)")
             continue
+        if stmt is not None and _impossible_shapes(candidate.code, stmt, index):
+            stats.drop("mutant: the wrong version cannot run for the shapes the code shows (eliminated at sight)")
+            continue
         candidate.state = state
         candidate.start, candidate.end, candidate.replacement = _diff_span(original, candidate.code)
         kept.append(candidate)
     return kept
 
 
-def _two_by_two(original, candidates, index, rng, stats):
+def _two_by_two(original, candidates, index, rng, stats, stmt=None):
     pairs = [(a, b, both) for a, b in itertools.combinations(candidates, 2)
              if (both := _combine(original, a, b)) is not None]
     rng.shuffle(pairs)
@@ -702,6 +714,9 @@ def _two_by_two(original, candidates, index, rng, stats):
     for a, b, both in pairs[:12]:
         options = [original, a.code, b.code, both]
         if len({_normal(o) for o in options}) < 4 or _singled_out(options, original):
+            continue
+        if stmt is not None and _impossible_shapes(both, stmt, index):
+            stats.drop("mutant: the two changes together cannot run for the shapes the code shows")
             continue
         state = probe.states([both], index.aliases)[0]
         if state is None:
