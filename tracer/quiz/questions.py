@@ -1263,6 +1263,7 @@ class Verdict:
     right: bool
     expected: str                  # the right answer, as feedback shows it
     misconception: str = ""        # what the chosen wrong option stands for
+    close: str = ""                # not right, but a near miss: why, naming the exact answer (answers.near_miss)
 
 
 def check_reply(question: Question, reply: str) -> Verdict:
@@ -1274,7 +1275,9 @@ def check_reply(question: Question, reply: str) -> Verdict:
         right, chosen = answers.check_choice(reply, question.choices, question.answer)
         return Verdict(right, question.answer, question.misconceptions.get(chosen or "", "") if not right else "")
     if question.kind == "blank":
-        return Verdict(check_blank(reply, question), question.answer)
+        right = check_blank(reply, question)
+        close = "" if right else answers.near_miss(reply, [question.answer, *getattr(question, "accepted", [])])
+        return Verdict(right, question.answer, close=close)
     if question.kind == "names":
         return Verdict(check_names(reply, question.answer), ", ".join(question.answer))
     if question.kind == "parsons":
@@ -1284,7 +1287,8 @@ def check_reply(question: Question, reply: str) -> Verdict:
                        str(question.answer))
     accepted = question.answer
     shown = accepted if isinstance(accepted, str) else accepted[0]
-    return Verdict(answers.check_text(reply, accepted), shown)
+    right = answers.check_text(reply, accepted)
+    return Verdict(right, shown, close="" if right else answers.near_miss(reply, accepted))
 
 
 # ----- putting it together ------------------------------------------------------------------------------
