@@ -92,6 +92,7 @@ class _Facts:
         self.loops: dict[int, list[tuple[int, int]]] = {}   # id(scope node) -> (line, end_line) of each loop
         self.scope_of: list[tuple[int, int, ast.AST, str]] = []
         self._returns: dict[str, object] = {}
+        self.memo: dict[tuple, object] = {}                 # ranks of names at a line, once worked out
         self._collect(self.tree, "", None)
 
     def _collect(self, scope, prefix: str, cls: str | None):
@@ -248,6 +249,13 @@ class _Ranks:
     def name(self, name: str):
         if name in self.assuming:
             return self.assuming[name]
+        key = (id(self.scope), name, self.line, tuple(sorted(self.assuming.items())), tuple(sorted(self.params.items())))
+        if key not in self.facts.memo:
+            self.facts.memo[key] = None              # a name defined through itself: unknown
+            self.facts.memo[key] = self._name(name)
+        return self.facts.memo[key]
+
+    def _name(self, name: str):
         events = [e for e in self.facts.events.get(id(self.scope), []) if e[0] == name]
         before = [e for e in events if e[2] < self.line]
         if not before:
