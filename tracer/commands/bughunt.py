@@ -117,7 +117,7 @@ def _kinds(cfg, console) -> int:
                                 f" ({len(found)} places in {', '.join(cfg.files)}); a hunt plants one of them, "
                                 "once its short runs show it changes the program. A bug whose program dies with a "
                                 "Python traceback is planted only when asked for with --kind: the traceback already "
-                                "names the line."))
+                                "shows where the program broke."))
     from .. import show
     console.print(show.fault_table([(ms[0].fault, len(ms)) for ms in by_kind.values()]))
     return EXIT_OK

@@ -197,8 +197,8 @@ class Verdict:
     @property
     def plantable(self) -> bool:
         """Whether a hunt plants it unasked: it changes the run, and not by dying with a traceback.
-        A traceback names the file and line it died at -- reading it is the whole hunt, and the hunts are for
-        the bugs that let a program run (or stop it with its own diagnosis, like "training diverged")."""
+        A traceback already shows where the program broke; the hunts are for the bugs that do not announce
+        themselves: they let the program run, or it stops with its own diagnosis ("training diverged")."""
         return self.live and not self.traceback
 
     def to_json(self) -> dict:
