@@ -413,6 +413,9 @@ class Rewrite(Rule):
             raise ValueError(f"'replace' uses ${', $'.join(sorted(unknown))}, which 'find' does not bind")
         if not self.replace.strip() and not self.find.is_statement:
             raise ValueError("replace = \"\" removes a statement: 'find' must then be a statement")
+        if not self.find.is_statement and self.replace.strip() and _is_statement_only(self.replace):
+            # find = "$P.sub_($D)", replace = "$P = $P - $D": the call must be a statement of its own
+            self.find.node, self.find.is_statement = cst.Expr(value=self.find.node), True
         if self.replace.strip():
             try:
                 (ast.parse(_to_placeholders(self.replace), mode="exec" if self.find.is_statement else "eval"))
@@ -439,6 +442,21 @@ class Rewrite(Rule):
                 text = _fit(src, stmt, start, end, text)
             found.append(_Edit(start, end, text, stmt.line, stmt.end_line))
         return found
+
+
+def _is_statement_only(template: str) -> bool:
+    """True for a replacement that is a statement but not an expression (an assignment, `x += 1`)."""
+    code = _to_placeholders(template)
+    try:
+        ast.parse(code, mode="eval")
+        return False
+    except SyntaxError:
+        pass
+    try:
+        ast.parse(code, mode="exec")
+        return True
+    except SyntaxError:
+        return False
 
 
 def _call_name(func) -> str:
