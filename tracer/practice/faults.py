@@ -54,6 +54,10 @@ class Fault:
     explanation: str      # a paragraph: what it does and why it hurts learning
     rules: tuple = field(default=(), compare=False, repr=False)   # the Rule objects that plant it
     example: str = field(default="", compare=False, repr=False)   # code it applies to (checked)
+    convention: bool = field(default=False, compare=False, repr=False)
+    # True: the change is another convention people also write on purpose (the 1/2 of a squared error, He init
+    # by fan_out): a bug in a program tuned for the original, but no wrong line to a reader -- never a wrong
+    # option of a question
 
 
 @dataclass(frozen=True)
@@ -633,7 +637,7 @@ PRIMITIVES: dict[str, type[Rule]] = {cls.transform: cls for cls in (Rewrite, Rem
 
 # ----- the catalogue --------------------------------------------------------------------------------
 _FAULT_KEYS = {"id": str, "title": str, "category": str, "misconception": str, "explanation": str, "rule": list,
-               "example": str}
+               "example": str, "convention": bool}
 _REQUIRED = ("id", "title", "category", "misconception", "explanation", "rule")
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
@@ -709,7 +713,7 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
             rules.append(_rule(params, lambda key=None, n=n: where(f"rule.{n}.{key}" if key else f"rule.{n}"),
                                fault_id))
         fault = Fault(fault_id, raw["title"].strip(), raw["category"], _reflow(raw["misconception"]),
-                      _reflow(raw["explanation"]), tuple(rules), raw.get("example", ""))
+                      _reflow(raw["explanation"]), tuple(rules), raw.get("example", ""), raw.get("convention", False))
         if fault.example:
             try:
                 planted = mutations(fault.example + "\n", "<example>", faults=[fault])

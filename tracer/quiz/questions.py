@@ -458,11 +458,11 @@ def _render(stmt_node: cst.CSTNode, edits: list[_Edit]) -> str:
 
 def _fault_mutations(stmt: Statement, index: SourceIndex) -> list[tuple[str, str, str]]:
     """(mutated code, misconception, what the change does) from the shared fault library
-    (tracer/practice/faults.py). A changed hyperparameter is a different experiment, not a wrong line: those
-    are left out."""
+    (tracer/practice/faults.py). A changed hyperparameter is a different experiment, and another convention
+    (the 1/2 of a squared error) is code people write on purpose, not a wrong line: both are left out."""
     return [(mutated, fault.misconception, fault.title[:1].lower() + fault.title[1:])
             for fault, mutated in index.faults.get(stmt.line, [])
-            if mutated and fault.category != "hyperparameters"]
+            if mutated and fault.category != "hyperparameters" and not fault.convention]
 
 
 @dataclass
