@@ -10,9 +10,14 @@ hunt is planted end to end with `walkthrough bughunt ppo`, timed cold (empty cac
 Counts are per kind of fault (a fault may apply at several places); every fraction in the last
 line is over all kinds K, and the line above it gives nocrash and flagged over the live kinds L (the
 bugs a hunt can actually plant):
-  kinds       faults that apply to the repo       categories  their categories
-  live        kinds with at least one place whose short runs differ (crash, NaN or a logged value)
-  nocrash     kinds with a live place whose runs go to the end
+  kinds       faults that apply to the repo and that a hunt plants unasked if they are live: a kind whose
+              every live place dies with a Python traceback is only planted on request (--kind), since the
+              traceback names the line; those kinds are listed, and left out of every count
+  categories  their categories
+  live        kinds with at least one place whose short runs differ (crash, NaN or a logged value) and do
+              not die with a traceback
+  nocrash     kinds with a live place whose runs go to the end (a run the program stops itself, such as
+              train.py's "training diverged", does not)
   flagged     kinds with a live place where the checks raise a flag (crashing places count only if a
               flag comes before the crash)
   false_flags flags raised on the healthy reference runs
@@ -88,7 +93,7 @@ def bench_repo(cfg, jobs, console):
     verdicts = bughunt.verify(cfg, found, cfg.args, console=console, jobs=jobs,
                               description=f"{cfg.repo}: verifying {len(found)} planted bugs")
     verify_s = time.monotonic() - started
-    live = [(i, m) for i, (m, v) in enumerate(zip(found, verdicts)) if v.live]
+    live = [(i, m) for i, (m, v) in enumerate(zip(found, verdicts)) if v.plantable]
     argv = [*cfg.args, "--seed", str(cfg.seeds[0])]      # the verification run's flags: the tour reaches every stop
     started = time.monotonic()
     flagged_runs = check_runs(cfg, live, argv, jobs)
@@ -102,9 +107,10 @@ def bench_repo(cfg, jobs, console):
     print(f"{'fault':34} {'file:line':14} {'verdict':10} {'flags (first step#execution)'}")
     for i, (m, v) in enumerate(zip(found, verdicts)):
         k = kinds.setdefault(m.fault.id, {"category": m.fault.category, "live": False, "nocrash": False,
-                                          "flagged": False})
-        flags = ""
-        if v.live:
+                                          "flagged": False, "traceback": False})
+        k["traceback"] |= v.live and v.traceback
+        flags = "(dies with a traceback: planted only with --kind)" if v.live and v.traceback else ""
+        if v.plantable:
             k["live"] = True
             k["nocrash"] |= v.kind != "crash"
             result = flagged_runs[i]
@@ -115,6 +121,11 @@ def bench_repo(cfg, jobs, console):
             if result.get("error") and v.kind != "crash":      # the watched run itself failed: say so
                 flags += f"  [checked run failed: {result['error'][:80]}]"
         print(f"{m.fault.id:34} {m.path + ':' + str(m.line):14} {v.kind:10} {flags}")
+    on_request = sorted(kid for kid, k in kinds.items() if k["traceback"] and not k["live"])
+    if on_request:
+        print(f"{len(on_request)} kinds only die with a traceback (planted only with --kind; not counted below): "
+              f"{', '.join(on_request)}")
+    kinds = {kid: k for kid, k in kinds.items() if kid not in on_request}
     false_flags = 0
     for name, result in healthy_runs.items():
         for step, flags in result["stops"].items():
@@ -127,7 +138,7 @@ def bench_repo(cfg, jobs, console):
               "category_names": {k["category"] for k in kinds.values()},
               "live": sum(k["live"] for k in kinds.values()), "nocrash": sum(k["nocrash"] for k in kinds.values()),
               "flagged": sum(k["flagged"] for k in kinds.values()), "false_flags": false_flags,
-              "sites": len(found), "live_sites": len(live)}
+              "sites": len(found), "live_sites": len(live), "on_request": len(on_request)}
     return counts
 
 
@@ -181,7 +192,8 @@ def main():
     results = {repo: bench_repo(hunts[repo], args.jobs, console) for repo in repos}
     print()
     for repo, c in results.items():
-        print(line(c, f"{repo}: ") + f"  ({c['live_sites']}/{c['sites']} places live)")
+        print(line(c, f"{repo}: ") + f"  ({c['live_sites']}/{c['sites']} places live; {c['on_request']} kinds that "
+              "only die with a traceback left out)")
         print(f"{repo}: {of_live(c)}")
     total = {key: sum(c[key] for c in results.values()) for key in next(iter(results.values()))
              if key != "category_names"}

@@ -106,6 +106,26 @@ def test_the_live_check_rejects_an_equivalent_mutant(planted, hunt_state, monkey
     assert not (planted[0] / "other").exists()
 
 
+def test_a_bug_that_dies_with_a_traceback_is_planted_only_when_asked_for(planted, hunt_state, monkeypatch):
+    """A shape error in the hand-written backward pass dies with a traceback naming the line: not a hunt unless
+    the learner asks for it. A bug that makes training diverge stops with train.py's own message and is planted."""
+    monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(hunt_state))
+    cfg = bughunt.load_config()["mlp"]
+    (shape,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "linear-backward-w-not-transposed"]
+    (diverges,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "ce-grad-times-n"]
+    shape_verdict, diverges_verdict = bughunt.verify(cfg, [shape, diverges], SHORT[1:])
+    assert shape_verdict.kind == "crash" and shape_verdict.traceback and not shape_verdict.plantable
+    assert diverges_verdict.kind == "crash" and "training diverged" in diverges_verdict.crash
+    assert not diverges_verdict.traceback and diverges_verdict.plantable
+
+    monkeypatch.setattr(bughunt, "candidates", lambda cfg: [shape, diverges])
+    for seed in range(4):            # whichever comes first in the seed's order, the shape error is passed over
+        mutation, verdict, rejected = bughunt.choose(cfg, seed, SHORT[1:])
+        assert mutation.fault.id == "ce-grad-times-n"
+    mutation, verdict, _ = bughunt.choose(cfg, 0, SHORT[1:], kind="linear-backward-w-not-transposed")
+    assert mutation.fault.id == "linear-backward-w-not-transposed" and verdict.traceback
+
+
 def test_a_copy_with_the_learners_edits_is_not_replaced_without_force(planted, hunt_state, tmp_path):
     copy = tmp_path / "mine"
     copy.mkdir()

@@ -115,6 +115,21 @@ def test_faults_apply_to_code_that_is_not_ours():
         assert_one_statement_changed(m, source)
 
 
+def test_an_in_place_update_becomes_a_rebinding_only_where_it_is_a_statement():
+    """update-not-in-place replaces the expression statement `p.sub_(...)` by an assignment; the same call
+    used inside an expression (`q = p.sub_(d)`) cannot become an assignment there and is left alone."""
+    source = (
+        "def sgd(params, grads, lr):\n"
+        "    for p, g in zip(params, grads):\n"
+        "        p.sub_(lr * g)\n"
+        "    q = params[0].sub_(lr)\n"
+        "    return q\n"
+    )
+    found = [m for m in mutations(source, "sgd.py") if m.fault.id == "update-not-in-place"]
+    assert [(m.line, m.mutated) for m in found] == [(3, "p = p - lr * g")]
+    assert_one_statement_changed(found[0], source)
+
+
 def test_lines_keeps_only_statements_inside_the_range():
     path = ROOT / "minimal_impls" / "ppo" / "train.py"
     text = path.read_text()

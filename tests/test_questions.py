@@ -897,7 +897,7 @@ def test_an_idiom_inside_a_long_statement_is_shown_whole():
 
 # ----- round 2 of independent rating: defect classes ------------------------------------------------------
 @pytest.mark.parametrize("code", [
-    "y = 0.5 * np.linalg.norm(a - b) ** 2",
+    "y = 0.5 * np.linalg.norm(a - b) ** 2 / d",
     "y = torch.norm(a - b) / d",
     "y = (a - b).norm() / d",
     "y = torch.linalg.norm(a - b, dim=-1).sum() / d",

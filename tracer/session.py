@@ -327,7 +327,7 @@ class Session:
                 self._record(question, answers.check_value(reply, real, question.tolerance), repr(real))
             else:
                 verdict = questions.check_reply(question, reply)
-                self._record(question, verdict.right, verdict.expected, verdict.misconception)
+                self._record(question, verdict.right, verdict.expected, verdict.misconception, verdict.close)
 
     def _answer_for(self, question: Question, frame: types.FrameType, step: Step) -> str | None:
         if self.mode == SCRIPTED:
@@ -382,14 +382,14 @@ class Session:
             self._record(question, answers.check_value(reply, real, question.tolerance), shown)
         self._predictions.clear()
 
-    def _record(self, question: Question, right: bool, expected: str, misconception: str = "") -> None:
-        self.console.print(show.feedback(right, expected, question.explain, misconception))
+    def _record(self, question: Question, right: bool, expected: str, misconception: str = "", close: str = "") -> None:
+        self.console.print(show.feedback(right, expected, question.explain, misconception, close))
         if not self.review:        # a review changes what is left to review, not the attempt's score
             self.tour.answers[question.id] = right
         if right and question.id in self.tour.missed:
             self.tour.missed.remove(question.id)
-        elif not right and question.id not in self.tour.missed:
-            self.tour.missed.append(question.id)
+        elif not right and not close and question.id not in self.tour.missed:
+            self.tour.missed.append(question.id)       # a near miss (`advantage` for `advantages`) is not reviewed
         if not right:
             step = next((s for s in self.walkthrough.steps if s.id == review.step_of(question.id)), None)
             if step is not None:

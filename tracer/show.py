@@ -166,9 +166,11 @@ class _Hanging:
             yield Text(line)
 
 
-def feedback(right: bool, expected: str, explain: str = "", misconception: str = "") -> Text:
+def feedback(right: bool, expected: str, explain: str = "", misconception: str = "", close: str = "") -> Text:
     if right:
         text = Text.assemble(("✓ right", "bold green"), f"  {expected}" if expected else "")
+    elif close:                  # a near miss: not counted right, not a mistake in the idea either
+        text = Text.assemble(("≈ close", "bold yellow"), f"  {close} (not counted as right)")
     else:
         text = Text.assemble(("✗ not quite", "bold red"), f"  the answer: {expected}")
         if misconception:

@@ -115,7 +115,9 @@ def _kinds(cfg, console) -> int:
         by_kind.setdefault(m.fault.id, []).append(m)
     console.print(Text.assemble((f"{len(by_kind)} faults apply to {cfg.repo}", "bold"),
                                 f" ({len(found)} places in {', '.join(cfg.files)}); a hunt plants one of them, "
-                                "once its short runs show it changes the program:"))
+                                "once its short runs show it changes the program. A bug whose program dies with a "
+                                "Python traceback is planted only when asked for with --kind: the traceback already "
+                                "shows where the program broke."))
     from .. import show
     console.print(show.fault_table([(ms[0].fault, len(ms)) for ms in by_kind.values()]))
     return EXIT_OK

@@ -121,7 +121,7 @@ def _ask(asked, path, console) -> int:
     from .. import show
     from ..quiz import answers, questions
 
-    right = answered = 0
+    right = answered = close = 0
     console.print(Text.assemble((f"{len(asked)} questions about {path}", "bold"),
                                 " — Enter skips a question, q quits, Ctrl-C stops."))
     try:
@@ -141,10 +141,12 @@ def _ask(asked, path, console) -> int:
             verdict = questions.check_reply(question, reply)
             answered += 1
             right += verdict.right
-            console.print(show.feedback(verdict.right, verdict.expected, question.explain, verdict.misconception))
+            close += bool(verdict.close)
+            console.print(show.feedback(verdict.right, verdict.expected, question.explain, verdict.misconception,
+                                        verdict.close))
     except (KeyboardInterrupt, EOFError):
         console.print(Text(f"\nStopped. Score: {right}/{answered}"))
         return EXIT_INTERRUPTED
-    console.print(Text(f"\nScore: {right}/{answered} right" + (f" ({len(asked) - answered} skipped)"
-                                                                if answered < len(asked) else "")))
+    console.print(Text(f"\nScore: {right}/{answered} right" + (f", {close} close" if close else "")
+                       + (f" ({len(asked) - answered} skipped)" if answered < len(asked) else "")))
     return EXIT_OK

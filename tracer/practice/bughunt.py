@@ -37,7 +37,7 @@ CONFIG = PROJECT_ROOT / "walkthroughs" / "catalogue" / "bughunts.toml"
 IMPLS_DIR = PROJECT_ROOT / "minimal_impls"
 RECORD_HITS = (1, 2, 3, 4, 8, 16)    # executions of each tour step compared (a loop's later turns too)
 HISTORY_KEPT = 50           # past hunts kept per folder in progress
-VERDICT_FORMAT = 2          # bump when compare() changes: cached verdicts are then reached again
+VERDICT_FORMAT = 3          # bump when compare() changes: cached verdicts are then reached again
 
 
 class HuntError(DataFileError):
@@ -192,6 +192,14 @@ class Verdict:
     first_x: object = None            # ... at this value of the x column
     first_index: int = 0              # ... in this row (0: the first)
     ratios: dict = field(default_factory=dict)   # column -> mean |value| with the bug / healthy (first seed)
+    traceback: bool = False           # every crashed run died with a Python traceback (not the program's own exit)
+
+    @property
+    def plantable(self) -> bool:
+        """Whether a hunt plants it unasked: it changes the run, and not by dying with a traceback.
+        A traceback already shows where the program broke; the hunts are for the bugs that do not announce
+        themselves: they let the program run, or it stops with its own diagnosis ("training diverged")."""
+        return self.live and not self.traceback
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -226,6 +234,11 @@ def _error_line(log_tail: str) -> str:
     return lines[-1] if lines else "it exited with an error"
 
 
+def _died_with_traceback(log_tail: str) -> bool:
+    """True when the output ends in Python's report of an uncaught exception (its frames or its header)."""
+    return "Traceback (most recent call last)" in log_tail or bool(re.search(r'^\s*File ".*", line \d+', log_tail, re.M))
+
+
 def _fmt(value) -> str:
     if value is None:
         return "none"
@@ -243,7 +256,7 @@ def _ratio(healthy: list, buggy: list) -> float | None:
 
 def compare(healthy: list, buggy: list, cfg: HuntConfig) -> Verdict:
     """Compare the buggy runs with the healthy runs of the same seeds (RunResults, in seed order)."""
-    evidence, kinds, crash, crashed_rows, firsts, ratios = [], set(), "", {}, [], {}
+    evidence, kinds, crash, crashed_rows, firsts, ratios, tracebacks = [], set(), "", {}, [], {}, []
     for h, b in zip(healthy, buggy):
         seed = h.spec.seed
         if not h.ok:
@@ -252,6 +265,7 @@ def compare(healthy: list, buggy: list, cfg: HuntConfig) -> Verdict:
         if not b.ok:
             kinds.add("crash")
             crash = _error_line(b.log_tail)
+            tracebacks.append(_died_with_traceback(b.log_tail))
             last = b.metrics[-1].get(cfg.x) if b.metrics else None
             where = f" after {cfg.x} {last}" if last is not None else " before logging anything"
             evidence.append(f"seed {seed}: the run crashed{where}: {crash}")
@@ -312,7 +326,7 @@ def compare(healthy: list, buggy: list, cfg: HuntConfig) -> Verdict:
     }[kind]
     first = firsts[0] if firsts else (0, "", None)
     return Verdict(kind != "equivalent", kind, summary, evidence, crash, crashed_rows, first[1], first[2], first[0],
-                   ratios)
+                   ratios, traceback=kind == "crash" and all(tracebacks))
 
 
 def _verdict_key(cfg: HuntConfig, mutation: faultlib.Mutation, args: list[str]) -> str:
@@ -723,7 +737,8 @@ def check_destination(dest: Path, force: bool) -> None:
 
 def choose(cfg: HuntConfig, seed: int, args: list[str], *, kind: str | None = None, console=None,
            jobs: int | None = None) -> tuple[faultlib.Mutation, Verdict, list]:
-    """The first candidate, in the seed's order, whose short runs differ from the healthy ones.
+    """The first candidate, in the seed's order, whose short runs differ from the healthy ones -- and, unless
+    `kind` asks for one fault, do not die with a Python traceback (Verdict.plantable).
     Returns (mutation, verdict, rejected [(mutation, verdict)])."""
     from ..lab.runs import available_cores
 
@@ -742,7 +757,7 @@ def choose(cfg: HuntConfig, seed: int, args: list[str], *, kind: str | None = No
         verdicts = verify(cfg, group, args, console=console, jobs=jobs, anonymous=True,
                           description="checking that the planted bug changes the run")
         for mutation, verdict in zip(group, verdicts):
-            if verdict.live:
+            if verdict.plantable or (kind is not None and verdict.live):
                 return mutation, verdict, rejected
             rejected.append((mutation, verdict))
     what = f"fault {kind!r}" if kind else "no fault of the catalogue"

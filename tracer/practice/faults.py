@@ -54,6 +54,10 @@ class Fault:
     explanation: str      # a paragraph: what it does and why it hurts learning
     rules: tuple = field(default=(), compare=False, repr=False)   # the Rule objects that plant it
     example: str = field(default="", compare=False, repr=False)   # code it applies to (checked)
+    convention: bool = field(default=False, compare=False, repr=False)
+    # True: the change is another convention people also write on purpose (the 1/2 of a squared error, He init
+    # by fan_out): a bug in a program tuned for the original, but no wrong line to a reader -- never a wrong
+    # option of a question
 
 
 @dataclass(frozen=True)
@@ -414,6 +418,9 @@ class Rewrite(Rule):
             raise ValueError(f"'replace' uses ${', $'.join(sorted(unknown))}, which 'find' does not bind")
         if not self.replace.strip() and not self.find.is_statement:
             raise ValueError("replace = \"\" removes a statement: 'find' must then be a statement")
+        if not self.find.is_statement and self.replace.strip() and _is_statement_only(self.replace):
+            # find = "$P.sub_($D)", replace = "$P = $P - $D": the call must be a statement of its own
+            self.find.node, self.find.is_statement = cst.Expr(value=self.find.node), True
         if self.replace.strip():
             try:
                 (ast.parse(_to_placeholders(self.replace), mode="exec" if self.find.is_statement else "eval"))
@@ -464,6 +471,21 @@ def _without_needless_parentheses(template: str, statement: bool) -> str:
     if tidy == code or not _parses_same(tidy, code, mode):
         return template
     return re.sub(rf"{_PREFIX}([A-Za-z_][A-Za-z0-9_]*)", r"$\1", tidy)
+
+
+def _is_statement_only(template: str) -> bool:
+    """True for a replacement that is a statement but not an expression (an assignment, `x += 1`)."""
+    code = _to_placeholders(template)
+    try:
+        ast.parse(code, mode="eval")
+        return False
+    except SyntaxError:
+        pass
+    try:
+        ast.parse(code, mode="exec")
+        return True
+    except SyntaxError:
+        return False
 
 
 def _call_name(func) -> str:
@@ -641,7 +663,7 @@ PRIMITIVES: dict[str, type[Rule]] = {cls.transform: cls for cls in (Rewrite, Rem
 
 # ----- the catalogue --------------------------------------------------------------------------------
 _FAULT_KEYS = {"id": str, "title": str, "category": str, "misconception": str, "explanation": str, "rule": list,
-               "example": str}
+               "example": str, "convention": bool}
 _REQUIRED = ("id", "title", "category", "misconception", "explanation", "rule")
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
@@ -717,7 +739,7 @@ def load_catalogue(path: Path | str | None = None) -> list[Fault]:
             rules.append(_rule(params, lambda key=None, n=n: where(f"rule.{n}.{key}" if key else f"rule.{n}"),
                                fault_id))
         fault = Fault(fault_id, raw["title"].strip(), raw["category"], _reflow(raw["misconception"]),
-                      _reflow(raw["explanation"]), tuple(rules), raw.get("example", ""))
+                      _reflow(raw["explanation"]), tuple(rules), raw.get("example", ""), raw.get("convention", False))
         if fault.example:
             try:
                 planted = mutations(fault.example + "\n", "<example>", faults=[fault])

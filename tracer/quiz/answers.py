@@ -113,7 +113,29 @@ def check_text(text: str, accepted) -> bool:
     """A short answer: equal to any accepted answer up to case, punctuation and spacing,
     or to a literal of it (so `0.5` matches `.5`)."""
     options = accepted if isinstance(accepted, list) else [accepted]
-    return any(same(parse(text), parse(str(option))) for option in options)
+    bare = _without_articles(text)
+    return any(same(parse(text), parse(str(option))) or same(parse(bare), parse(str(option)))
+               or _same_expression(text, str(option)) for option in options)
+
+
+def _without_articles(text: str) -> str:
+    """`the diagonal` -> `diagonal`: an article in front of an answer does not change it."""
+    words = text.split()
+    while len(words) > 1 and words[0].lower() in _ARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _same_expression(a: str, b: str) -> bool:
+    """`b_returns[ mb_inds ]` and `b_returns[mb_inds]`: the same Python expression spelled otherwise (parsed,
+    never run)."""
+    a, b = a.strip().strip("`").strip(), b.strip()
+    if not a or len(a) > 200 or "\n" in a:
+        return False
+    try:
+        return ast.dump(ast.parse(a, mode="eval")) == ast.dump(ast.parse(b, mode="eval"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
 
 
 def check_choice(text: str, choices: list[str], answer: str) -> tuple[bool, str | None]:
@@ -176,3 +198,78 @@ def not_an_answer(reply: str, question) -> str | None:
     if kind == "value" and re.search(r"\bshape\b", prompt, re.I) and isinstance(parse(reply), str):
         return "not a shape: type it like (256, 4), or () for a single number"
     return None
+
+
+# ----- near misses ---------------------------------------------------------------------------------------
+_ARTICLES = {"the", "a", "an"}
+_BATCH_PREFIXES = ("mb_", "b_", "batch_", "self.")        # the same quantity, for a (mini)batch or kept on self
+
+
+def _name_words(text: str) -> str:
+    """A reply reduced to its identifier: backticks, a trailing `.`, articles in front dropped, spaces to `_`."""
+    words = text.strip().strip("`").strip().rstrip(".").strip().lower().split()
+    while len(words) > 1 and words[0] in _ARTICLES:
+        words = words[1:]
+    return "_".join(words)
+
+
+def _identifier(text: str) -> bool:
+    return re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*", text) is not None
+
+
+def _without_prefix(name: str) -> str:
+    for prefix in _BATCH_PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix) + 2:
+            return name[len(prefix):]
+    return name
+
+
+def _singular(name: str) -> str:
+    return name[:-1] if name.endswith("s") and not name.endswith("ss") and len(name) > 3 else name
+
+
+def _one_letter_apart(a: str, b: str) -> bool:
+    """A single letter added, dropped, changed or two neighbours swapped (`optimiser`/`optimizer`), in names of
+    at least 6 characters, never in a digit (`q1` and `q2`, `layer1` and `layer2` are different variables)."""
+    if min(len(a), len(b)) < 6 or abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if re.sub(r"\D", "", a) != re.sub(r"\D", "", b):
+        return False
+    if len(a) == len(b):
+        diff = [k for k in range(len(a)) if a[k] != b[k]]
+        if len(diff) == 1:
+            return a[diff[0]].isalpha() and b[diff[0]].isalpha()
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    k = next((i for i in range(len(short)) if short[i] != long[i]), len(short))
+    return short[k:] == long[k + 1:] and long[k].isalpha()
+
+
+def near_miss(text: str, accepted) -> str:
+    """Why a reply that is not right is nevertheless nearly an accepted answer (a sentence naming the exact
+    expected one), or "" when it is simply another answer. Near: the same name with a batch prefix more or
+    less (`returns` / `the returns` for `b_returns`), singular for plural (`advantage` for `advantages`), one
+    letter apart in a long name (`optimiser` for `optimizer`), or the same expression spelled otherwise
+    (`b_returns[ mb_inds ]`). Never a different name (`values` for `returns`)."""
+    options = [str(o) for o in (accepted if isinstance(accepted, list) else [accepted])]
+    given = _name_words(text)
+    if not given or len(given) > 200:
+        return ""
+    for option in options:
+        expected = _name_words(option)
+        if not _identifier(expected):
+            continue
+        if given == expected:
+            return f"the words are right but the answer is a name: `{option}`"
+        if not _identifier(given):
+            continue
+        base_given, base_expected = _without_prefix(given), _without_prefix(expected)
+        if base_given != given and base_expected != expected:
+            continue                     # `mb_advantages` and `b_advantages`: two variables the code keeps apart
+        if base_given == base_expected:
+            return f"`{given}` is nearly it: the exact variable is `{option}`"
+        if _singular(base_given) == _singular(base_expected):
+            return f"singular and plural differ: the exact name is `{option}`"
+        if _one_letter_apart(base_given, base_expected):
+            return f"one letter differs: the exact name is `{option}`"
+    return ""

@@ -28,7 +28,7 @@ import libcst as cst
 from libcst.metadata import PositionProvider
 
 from ..spec import Question
-from . import calls, idioms, probe
+from . import calls, idioms, probe, shapes
 from .source import IO, RNG, SourceIndex, Statement
 
 STATIC_KINDS = ("idiom", "mutant", "blank", "parsons", "names")
@@ -458,11 +458,11 @@ def _render(stmt_node: cst.CSTNode, edits: list[_Edit]) -> str:
 
 def _fault_mutations(stmt: Statement, index: SourceIndex) -> list[tuple[str, str, str]]:
     """(mutated code, misconception, what the change does) from the shared fault library
-    (tracer/practice/faults.py). A changed hyperparameter is a different experiment, not a wrong line: those
-    are left out."""
+    (tracer/practice/faults.py). A changed hyperparameter is a different experiment, and another convention
+    (the 1/2 of a squared error) is code people write on purpose, not a wrong line: both are left out."""
     return [(mutated, fault.misconception, fault.title[:1].lower() + fault.title[1:])
             for fault, mutated in index.faults.get(stmt.line, [])
-            if mutated and fault.category != "hyperparameters"]
+            if mutated and fault.category != "hyperparameters" and not fault.convention]
 
 
 @dataclass
@@ -533,24 +533,55 @@ def mutant_question(stmt: Statement, index: SourceIndex, rng: random.Random, sta
         return None                                  # generic slips only: it would score below `minimum`
     candidates += [_Candidate(_render(stmt.node, [e]), f"it {e.does}" if e.does else e.label, e.ml, does=e.does)
                    for e in edits]
-    candidates = _distinct_candidates(original, candidates, index, stats)
+    candidates = _distinct_candidates(original, candidates, index, stats, stmt)
     if not candidates:
         return None
-    design = _two_by_two(original, candidates, index, rng, stats) or _one_site(original, candidates, rng)
+    design = _two_by_two(original, candidates, index, rng, stats, stmt) or _one_site(original, candidates, rng)
     if design is None:
         stats.drop("mutant: no fair set of options")
         return None
     options, labels, does = design
+    use = _used_in(index, stmt)
     rng.shuffle(options)
     ml = any(c.ml for c in candidates if c.code in labels)
     stats.count("mutant")
     return GeneratedQuestion(
-        id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}{_where(stmt)}?{_context(index, stmt)}",
+        id="", kind="choice", prompt=f"Which of these is the real line {stmt.line}{_where(stmt)}?{_context(index, stmt)}"
+        + (f"\n\nIts result is used in:\n\n{_indent(_one_line(use.code))}" if use else ""),
         answer=original, choices=options, misconceptions=labels, line=stmt.line, end_line=stmt.end_line,
         source="mutant", explain=_mutant_explanation(stmt, index, original, options, labels, does),
         code=original, score=_line_score(stmt, index, 2.0 + (1.0 if ml else 0.0)), function=stmt.function,
-        shown_lines=set(_context_lines(index, stmt)), asked_lines=set(range(stmt.line, stmt.end_line + 1)),
+        shown_lines=set(_context_lines(index, stmt)) | (set(range(use.line, use.end_line + 1)) if use else set()),
+        asked_lines=set(range(stmt.line, stmt.end_line + 1)),
         verified="every option computes something different from every other on 4 sets of random inputs")
+
+
+def _used_in(index: SourceIndex, stmt: Statement, within: int = 3) -> Statement | None:
+    """The next statement (of the next `within` in the same block) that uses what `stmt` assigns, when it does
+    not spell part of `stmt` itself. What a value is for often settles how it is computed: `frac` scales the
+    learning rate (`lr = frac * args.learning_rate`), so it must start at 1, not 0. Not when the use repeats a
+    piece of the line (`pg_loss2 = -mb_advantages * ...` after `pg_loss1 = -mb_advantages * ratio` would show
+    the sign asked about)."""
+    names = {n for n in stmt.writes if not n.startswith("<")}
+    if not names or not isinstance(stmt.node, (cst.Assign, cst.AugAssign)):
+        return None
+    after = [s for s in index.statements if s.block == stmt.block and stmt.position < s.position <= stmt.position + within]
+    use = next((s for s in sorted(after, key=lambda s: s.position) if names & set(s.reads)), None)
+    if use is None or use.compound or _too_big(use) or _same_shape(use.code, stmt.code):
+        return None
+    return None if _shared_pieces(stmt.code, use.code) else use
+
+
+def _shared_pieces(a: str, b: str) -> bool:
+    """Do two lines share an expression of more than a name or a number (`-mb_advantages`, `ratio - 1`)?"""
+    try:
+        trees = [probe.parse(code) for code in (a, b)]
+    except (SyntaxError, ValueError, RecursionError):
+        return True
+    def pieces(tree):
+        return {ast.dump(n) for n in ast.walk(tree) if isinstance(n, ast.expr)
+                and not isinstance(n, (ast.Name, ast.Constant, ast.Attribute)) and not isinstance(getattr(n, "ctx", None), ast.Store)}
+    return bool(pieces(trees[0]) & pieces(trees[1]))
 
 
 def _mutant_explanation(stmt: Statement, index: SourceIndex, original: str, options: list[str],
@@ -593,7 +624,29 @@ def _previous(index: SourceIndex, stmt: Statement, count: int = 2, max_lines: in
         lines += size
         if len(chosen) == count:
             break
-    return chosen
+    return _with_branch_test(index, stmt, earlier, chosen, max_lines - lines)
+
+
+def _with_branch_test(index: SourceIndex, stmt: Statement, earlier: list[Statement], chosen: list[Statement],
+                      room: int) -> list[Statement]:
+    """For a line in an `else:` / `elif` branch whose context shows only the other branch's last lines, also
+    the statements up to the `if` that the branch belongs to: `if t == args.num_steps - 1:` is what says that
+    the else branch's `dones[t + 1]` exists (and so settles `t + 1` against `t - 1`). Only when they fit."""
+    if not chosen:
+        return chosen
+    headers = [n for n in range(chosen[-1].end_line + 1, stmt.line) if _BRANCH_HEADER.match(index.lines[n - 1])]
+    if not headers:
+        return chosen
+    depth = _indentation(index.lines[headers[-1] - 1])
+    test = next((s for s in reversed(earlier) if s.compound and s.line < headers[-1]
+                 and _indentation(index.lines[s.line - 1]) == depth
+                 and re.match(r"\s*if\b", index.lines[s.line - 1])), None)
+    if test is None or test in chosen:
+        return chosen
+    missing = [s for s in earlier if test.line <= s.line < chosen[0].line]
+    if sum(s.end_line - s.line + 1 for s in missing) > room + 2 or len(missing) > 2:
+        return chosen
+    return missing + chosen
 
 
 def _docstring(stmt: Statement) -> bool:
@@ -664,7 +717,16 @@ def _normal(code: str) -> str:
         return " ".join(code.split())
 
 
-def _distinct_candidates(original: str, candidates: list[_Candidate], index, stats) -> list[_Candidate]:
+def _impossible_shapes(code: str, stmt: Statement, index: SourceIndex) -> bool:
+    """Does the code shown settle that `code` (a version of `stmt`) cannot run: `torch.stack([a, b], dim=2)` of
+    two vectors, `x.sum(dim=2)` of an [N, D] array (tracer/quiz/shapes.py)? Never when the real line itself
+    looks impossible: then what we read of the ranks is wrong, and nothing is ruled out."""
+    if "<shapes-trusted>" + stmt.code not in index.probe_cache:
+        index.probe_cache["<shapes-trusted>" + stmt.code] = not shapes.impossible(stmt.code, stmt.line, index)
+    return index.probe_cache["<shapes-trusted>" + stmt.code] and bool(shapes.impossible(code, stmt.line, index))
+
+
+def _distinct_candidates(original: str, candidates: list[_Candidate], index, stats, stmt=None) -> list[_Candidate]:
     """Candidates that parse, differ from each other in tree, and from the original in every trial."""
     unique: dict[str, _Candidate] = {}
     reference = _normal(original)
@@ -687,13 +749,16 @@ def _distinct_candidates(original: str, candidates: list[_Candidate], index, sta
         if all(trial[0] == "error" for trial in state) and not all(trial[0] == "error" for trial in states[0]):
             stats.drop("mutant: the wrong version cannot run at all (eliminated at sight)")
             continue
+        if stmt is not None and _impossible_shapes(candidate.code, stmt, index):
+            stats.drop("mutant: the wrong version cannot run for the shapes the code shows (eliminated at sight)")
+            continue
         candidate.state = state
         candidate.start, candidate.end, candidate.replacement = _diff_span(original, candidate.code)
         kept.append(candidate)
     return kept
 
 
-def _two_by_two(original, candidates, index, rng, stats):
+def _two_by_two(original, candidates, index, rng, stats, stmt=None):
     pairs = [(a, b, both) for a, b in itertools.combinations(candidates, 2)
              if (both := _combine(original, a, b)) is not None]
     rng.shuffle(pairs)
@@ -702,6 +767,9 @@ def _two_by_two(original, candidates, index, rng, stats):
     for a, b, both in pairs[:12]:
         options = [original, a.code, b.code, both]
         if len({_normal(o) for o in options}) < 4 or _singled_out(options, original):
+            continue
+        if stmt is not None and _impossible_shapes(both, stmt, index):
+            stats.drop("mutant: the two changes together cannot run for the shapes the code shows")
             continue
         state = probe.states([both], index.aliases)[0]
         if state is None:
@@ -848,9 +916,9 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
         if masked.count(BLANK) == 1:
             out.append((masked, answer, what, score))
 
-    def walk(node, parent=None):
+    def walk(node, parent=None, seeding=False):
         if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BLANK_OPERATORS and not _textual(node) \
-                and operators and not _truncated_division(node, parent):
+                and operators and not _truncated_division(node, parent) and not seeding:
             op = node.operator
             add(op, _BlankOp(whitespace_before=op.whitespace_before, whitespace_after=op.whitespace_after),
                 _BLANK_OPERATORS[type(op)], "the operator", operator_score)
@@ -863,11 +931,23 @@ def blank_candidates(stmt: Statement, index: SourceIndex) -> list[tuple[str, str
                 add(name, cst.Name(BLANK), name.value, "the function", score)
             # never dim (-1 and the last axis's number are the same) nor keepdim (both run; which one is right
             # depends on lines the learner does not see)
+        # a seed (`seed=10_000 + iteration`, `manual_seed(args.seed * 7)`): any operator gives other seeds, and
+        # nothing in the code settles which one was meant
         for child in _children(node):
-            walk(child, node)
+            walk(child, node, seeding or _seed_argument(node, child))
 
     walk(stmt.node)
     return out
+
+
+def _seed_argument(node, child) -> bool:
+    """Is `child` an argument of `node` that is a seed: `f(seed=...)`, `torch.manual_seed(...)`, `env.reset(seed=..)`?"""
+    if not isinstance(node, cst.Call) or child is node.func:
+        return False
+    if "seed" in (idioms._dotted(node.func) or "").rpartition(".")[2].lower():
+        return True
+    return any(arg.value is child and arg.keyword is not None and "seed" in arg.keyword.value.lower()
+               for arg in node.args)
 
 
 def _truncated_division(node: cst.BinaryOperation, parent) -> bool:
@@ -1248,6 +1328,7 @@ class Verdict:
     right: bool
     expected: str                  # the right answer, as feedback shows it
     misconception: str = ""        # what the chosen wrong option stands for
+    close: str = ""                # not right, but a near miss: why, naming the exact answer (answers.near_miss)
 
 
 def check_reply(question: Question, reply: str) -> Verdict:
@@ -1259,7 +1340,9 @@ def check_reply(question: Question, reply: str) -> Verdict:
         right, chosen = answers.check_choice(reply, question.choices, question.answer)
         return Verdict(right, question.answer, question.misconceptions.get(chosen or "", "") if not right else "")
     if question.kind == "blank":
-        return Verdict(check_blank(reply, question), question.answer)
+        right = check_blank(reply, question)
+        close = "" if right else answers.near_miss(reply, [question.answer, *getattr(question, "accepted", [])])
+        return Verdict(right, question.answer, close=close)
     if question.kind == "names":
         return Verdict(check_names(reply, question.answer), ", ".join(question.answer))
     if question.kind == "parsons":
@@ -1269,7 +1352,8 @@ def check_reply(question: Question, reply: str) -> Verdict:
                        str(question.answer))
     accepted = question.answer
     shown = accepted if isinstance(accepted, str) else accepted[0]
-    return Verdict(answers.check_text(reply, accepted), shown)
+    right = answers.check_text(reply, accepted)
+    return Verdict(right, shown, close="" if right else answers.near_miss(reply, accepted))
 
 
 # ----- putting it together ------------------------------------------------------------------------------
