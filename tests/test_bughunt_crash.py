@@ -164,3 +164,16 @@ def test_values_are_compared_up_to_the_crash(tmp_path, monkeypatch):
     divergence = bughunt.first_divergence(cfg, bughunt.stage_copy(cfg, {m.path: m.source}, tmp_path))
     assert (divergence.step_id, divergence.hit) == ("update", 1) and "p" in divergence.names
     assert "training diverged" in divergence.crashed
+
+
+def test_when_the_comparison_could_not_be_made_the_third_hint_says_so(tmp_path):
+    """A planted hunt whose stop-by-stop recording failed (plant warns and goes on) must not be told 'no tour stop
+    shows a different value': nothing was compared."""
+    cfg = bughunt.load_config()["mlp"]
+    verdict = bughunt.Verdict(True, "crash", "the program crashes (RuntimeError: boom)", crash="RuntimeError: boom")
+    entry = {"verdict": verdict.to_json(), "divergence": None, "divergence_error": "RecorderError: took over 300 s",
+             "dir": str(tmp_path / "walkthrough-work" / "bughunt-mlp"), "seeds": cfg.seeds}
+    hint = bughunt.hint_text(entry, 3, cfg)
+    assert "could not be compared stop by stop (RecorderError: took over 300 s)" in hint
+    assert "no tour step can be named" in hint and "No tour stop shows a different value" not in hint
+    assert "train.py`: the last line of its traceback" in hint

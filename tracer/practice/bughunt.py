@@ -783,13 +783,14 @@ def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kin
     from rich.text import Text
     status = (console.status(Text("recording both programs at every tour step, to know where their values first differ …"))
               if console is not None else nullcontext())
+    compare_error = ""
     try:
         with status:
             divergence = first_divergence(cfg, dest)
     except HuntError:
         raise
     except Exception as exc:       # the hunt works without it; the hint says so
-        divergence = None
+        divergence, compare_error = None, f"{exc.__class__.__name__}: {exc}"
         if console is not None:
             console.print(Text.assemble(("warning: ", "yellow"), f"could not compare the tour's values "
                                         f"({exc.__class__.__name__}: {exc})"))
@@ -809,6 +810,7 @@ def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kin
         "fault": mutation.fault.id, "file": mutation.path, "line": mutation.line, "end_line": mutation.end_line,
         "mutated_end_line": mutation.mutated_end_line, "original": mutation.original, "mutated": mutation.mutated,
         "verdict": verdict.to_json(), "divergence": divergence.to_json() if divergence else None,
+        "divergence_error": compare_error,
         "stage": (near or stage).name if (near or stage) else "", "discarded": len(rejected),
         "started": time.time(), "plant_seconds": round(time.time() - started, 1),
         "guesses": [], "hints": 0, "found": False, "revealed": False, "finished": None,
@@ -931,6 +933,13 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
             (f" (tour step {numbers[0]})" if numbers else "")
         return f"The bug is in the {stage.name} stage: {stage.about}{span}."
     if level == 3:
+        if entry.get("divergence_error"):
+            crash = (f" Run `python {shown_copy / cfg.script}`: the last line of its traceback in the repo is where the "
+                     "damage surfaces." if verdict.kind == "crash" else "")
+            return (f"When the bug was planted, the tour's values could not be compared stop by stop "
+                    f"({entry['divergence_error']}), so no tour step can be named here.{crash} Go through the stage "
+                    f"of hint 2 with `walkthrough start {cfg.walkthrough} --repo {shown_copy}` and compare `p NAME` "
+                    f"with the same stops of `walkthrough start {cfg.walkthrough}`.")
         if div.get("crashed") and not div.get("step_id"):
             return _crash_hint(div, cfg, shown_copy)
         if not div.get("step_id"):
