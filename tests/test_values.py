@@ -28,6 +28,12 @@ def test_scalars_small_tensors_and_arrays():
     assert values.describe(np.zeros((2, 5))).startswith("ndarray shape (2, 5), float64")
 
 
+def test_scalar_tensors_inside_a_tuple_show_their_values():
+    """`p returns.mean(), values.mean()` compares two numbers: a tuple must show them, not just `tensor()`."""
+    text = values.describe((torch.tensor(3.774612), torch.tensor(2), torch.zeros(3, 2)))
+    assert "3.77461" in text and "tensor(2) int64" in text and "tensor(3, 2) float32" in text
+
+
 def test_long_containers_are_cut_short_and_bad_repr_is_survived():
     assert values.describe(list(range(1000))).startswith("list of 1000: [0, 1, 2, 3, 4, 5, ...]")
     assert values.describe((8, 4)) == "(8, 4)"

@@ -191,8 +191,14 @@ def _describe(value) -> str:
 
 
 def _short_tensor(t) -> str:
+    """A tensor inside a list, tuple or dict: its shape and dtype; a scalar tensor also its value (a learner
+    comparing two numbers with `p a.mean(), b.mean()` needs the numbers)."""
     try:
-        return f"tensor{tuple(t.shape)} {str(t.dtype).removeprefix('torch.')}"
+        dtype = str(t.dtype).removeprefix("torch.")
+        if t.dim() == 0 and not t.is_complex():
+            value = t.item()
+            return f"tensor({value:.6g}) {dtype}" if isinstance(value, float) else f"tensor({value}) {dtype}"
+        return f"tensor{tuple(t.shape)} {dtype}"
     except Exception:
         return "tensor"
 
