@@ -50,6 +50,21 @@ def test_the_first_diverging_tour_step_is_found_for_a_known_bug(planted, hunt_st
     assert "v" in divergence["names"]
 
 
+def test_the_divergence_names_only_values_that_differ_and_says_when(hunt_state, monkeypatch, tmp_path):
+    """velocity-unused steps by `g` instead of `v`: `g` has the same value in both programs (only the buggy line reads
+    it), and at the first optimiser step v == g, so nothing differs until the second step; there `p` differs once
+    the statement has run. The hint must say exactly that, not name `g`."""
+    monkeypatch.setenv("WALKTHROUGH_STATE_DIR", str(hunt_state))
+    cfg = bughunt.load_config()["mlp"]
+    (mutation,) = [m for m in bughunt.candidates(cfg) if m.fault.id == "velocity-unused"]
+    copy = bughunt.stage_copy(cfg, {mutation.path: mutation.source}, tmp_path)
+    divergence = bughunt.first_divergence(cfg, copy)
+    assert (divergence.step_id, divergence.hit, divergence.names, divergence.after) == ("update", 8, ["p"], True)
+    hint = bughunt.hint_text({"verdict": bughunt.Verdict(True, "metric", "").to_json(), "divergence":
+                              divergence.to_json(), "dir": str(copy), "seeds": cfg.seeds}, 3, cfg)
+    assert "execution number 8" in hint and "once the stop's statement has run" in hint and "`g`" not in hint
+
+
 def test_running_it_again_resumes_the_hunt(planted, hunt_state):
     cwd, _ = planted
     proc = walkthrough("bughunt", "mlp", "--seed", "99", state_dir=hunt_state, cwd=cwd)

@@ -357,6 +357,8 @@ def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str)
     div = entry.get("divergence") or {}
     if div.get("step_id"):
         nth = "" if div["hit"] == 1 else f" (from its execution number {div['hit']})"
+        if div.get("after"):
+            nth += " once its statement has run"
         measured.append(Text(f"  where the values first differ, in the order the program runs: step {div['step']} "
                              f"({div['title']}){nth}: " + ", ".join(div["names"][:6])))
     elif div.get("crashed"):

@@ -466,6 +466,7 @@ class Divergence:
     crash_step: int = 0               # the tour step whose statement that line is (0: none)
     crash_step_id: str = ""
     crash_title: str = ""
+    after: bool = False               # the values first differ only once the step's statement has run
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -629,21 +630,24 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
                 break
             if i >= len(h) or i >= len(b):         # one program ran the step fewer times
                 when = (h[i] if i < len(h) else b[i]).before.get(SEQUENCE, 0)
-                found.append((when, step, RECORD_HITS[i], []))
+                found.append((when, step, RECORD_HITS[i], [], False))
                 break
             hs, bs = h[i], b[i]
-            names = [n for n in dict.fromkeys([*hs.before, *bs.before])
-                     if n != SEQUENCE and not equal_values(hs.before.get(n), bs.before.get(n))]
-            names += [n for n in dict.fromkeys([*hs.after, *bs.after])
-                      if n not in names and not equal_values(hs.after.get(n), bs.after.get(n))]
+            # only names both programs have at the stop: a name the buggy statement reads and the healthy one does
+            # not (`g` for `v`) has the same value in both frames, and naming it would send the learner astray
+            names = [n for n in hs.before if n != SEQUENCE and n in bs.before
+                     and not equal_values(hs.before[n], bs.before[n])]
+            after = not names
+            names += [n for n in hs.after if n not in names and n in bs.after
+                      and not equal_values(hs.after[n], bs.after[n])]
             if names:
                 found.append((min(hs.before.get(SEQUENCE, 0), bs.before.get(SEQUENCE, 0)), step, hs.hit,
-                              list(dict.fromkeys(shown.get(n, n) for n in names))))
+                              list(dict.fromkeys(shown.get(n, n) for n in names)), after))
                 break
     if not found:
         return Divergence(0, "", "", "", 0, 0, [], **crash) if crash else None
-    _, step, hit, names = min(found, key=lambda f: (f[0], numbers[f[1].id]))
-    return Divergence(numbers[step.id], step.id, step.title, step.file, step.line, hit, names, **crash)
+    _, step, hit, names, after = min(found, key=lambda f: (f[0], numbers[f[1].id]))
+    return Divergence(numbers[step.id], step.id, step.title, step.file, step.line, hit, names, **crash, after=after)
 
 
 def _crash_site(traceback: str, repo: Path, steps: list, numbers: dict[str, int]) -> dict:
@@ -950,6 +954,9 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
                 f"at its execution number {div['hit']} (of the executions compared, "
                 f"{', '.join(map(str, RECORD_HITS))}; the tour stops at the first, where they still agree: from "
                 "there `n` steps through the loop to the next ones)")
+        if div.get("after"):
+            when += (", once the stop's statement has run (at the stop itself they still agree: press `n`, then "
+                     "`p` them)")
         return (f"The first place where the buggy run's values differ from the healthy run's (seed {entry['seeds'][0]}, "
                 f"in the order the program runs) is step {div['step']} ({div['title']}, {div['file']}:{div['line']}), "
                 f"{when}: {names}. Compare them: `walkthrough start {cfg.walkthrough}` (healthy) and `walkthrough start "
