@@ -276,24 +276,39 @@ def hunt_view(cfg, entry, verdict, plot: str, png, healthy, buggy, copy_dir, com
     parts.append(Text.assemble(("The symptom. ", "bold"), f"The copy's {cfg.script} and the healthy reference ran "
                                f"{' '.join(entry['args'])} on seeds {', '.join(map(str, entry['seeds']))}: ",
                                verdict.summary, "."))
+    from .practice import bughunt
+    column = bughunt.symptom_column(cfg, verdict)
+    if column != cfg.y:
+        parts.append(Text(f"The learning curve ({cfg.y}) is the same with the bug; plotted instead: {column}, the "
+                          "first logged value that differs.", style="italic"))
     parts.append(Text.from_ansi(plot))
     table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
     table.add_column("seed", justify="right")
-    table.add_column(Text(f"final {cfg.y}, healthy"), justify="right")
-    table.add_column("with the bug", justify="right")
-    for h, b in zip(healthy, buggy):
-        final_h = next((r.get(cfg.y) for r in reversed(h.metrics) if isinstance(r.get(cfg.y), (int, float))
-                        and r.get(cfg.y) == r.get(cfg.y)), None)
-        final_b = next((r.get(cfg.y) for r in reversed(b.metrics) if isinstance(r.get(cfg.y), (int, float))
-                        and r.get(cfg.y) == r.get(cfg.y)), None)
-        shown_b = f"{final_b:.4g}" if final_b is not None else "—"
-        if not b.ok:
-            shown_b += " (crashed)"
-        table.add_row(Text(str(h.spec.seed)), Text(f"{final_h:.4g}" if final_h is not None else "—"), Text(shown_b))
+    for name in dict.fromkeys([cfg.y, column]):
+        table.add_column(Text(f"final {name}, healthy"), justify="right")
+        table.add_column("with the bug", justify="right")
+    rows = zip(*(bughunt.finals(cfg, healthy, buggy, name) for name in dict.fromkeys([cfg.y, column])))
+    for per_column in rows:
+        cells = [Text(str(per_column[0][0]))]
+        for _, final_h, final_b, crashed in per_column:
+            cells += [Text(f"{final_h:.4g}" if final_h is not None else "—"),
+                      Text((f"{final_b:.4g}" if final_b is not None else "—") + (" (crashed)" if crashed else ""))]
+        table.add_row(*cells)
     parts.append(table)
     for line in verdict.evidence:
         if "final" not in line:
             parts.append(Text("  " + line, style="dim"))
+    for h, b in zip(healthy, buggy):        # the end-of-run report (summary.json): the numbers, not only the names
+        changed = bughunt.summary_changes(h.summary, b.summary, cfg)
+        if changed:
+            parts.append(Text(f"  seed {h.spec.seed}, end-of-run summary: " + "; ".join(
+                f"{key} {hv} healthy, {bv} with the bug" for key, hv, bv in changed[:4]), style="dim"))
+    if verdict.kind == "values" and column == cfg.y:
+        parts.append(Text("The two curves lie on top of each other: what differs is listed above.", style="italic"))
+    moved = bughunt.moved_most(verdict)
+    if moved:
+        parts.append(Text(f"  averaged over the run (seed {entry['seeds'][0]}), the logged values that moved most, "
+                          f"with the bug / healthy: {moved}", style="dim"))
     if verdict.kind != "crash":
         parts.append(Text(f"Short runs on {len(entry['seeds'])} seeds show that the bug changes what the program "
                           "computes, not how much it hurts learning in the long run: curves vary from seed to seed, "
@@ -331,6 +346,9 @@ def guess_view(right: bool, text: str, hint, levels: int, score: dict, was_over:
             parts.append(Text.assemble("No hints left; ", (f"{command} --reveal", "bold"), " shows the bug."))
         if not was_over:
             parts.append(hunt_score_line(score))
+        else:
+            parts.append(Text.assemble("This hunt is over (the bug was found or revealed), so the guess does not "
+                                       "count; a new bug: ", (command, "bold")))
     return Group(*parts)
 
 
@@ -342,7 +360,10 @@ def hints_view(hints, levels: int, reveal_command: str) -> Group:
     return Group(*parts)
 
 
-def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str) -> Group:
+def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str, y: str = "",
+                not_worse=()) -> Group:
+    """The bug, its misconception and explanation, what the runs measured; `not_worse`: (seed, healthy, buggy) of
+    the seeds whose final `y` the bug did not lower -- said beside the explanation, which describes the mechanism."""
     title = fault.title if fault else entry["fault"]
     parts = [Rule(Text.assemble(("The bug: ", "bold magenta"), title), align="left")]
     if fault is not None:
@@ -353,6 +374,14 @@ def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str)
                            border_style="red"))
         parts.append(Panel(Text(fault.explanation), title="what it does and why it hurts", title_align="left",
                            border_style="blue"))
+    if not_worse:
+        seeds = "; ".join(f"seed {seed}: {b:.4g} with the bug, {h:.4g} healthy" for seed, h, b in not_worse)
+        n = len(entry.get("seeds", ())) or len(not_worse)
+        which = f"any of the {n} seeds" if len(not_worse) >= n else f"{len(not_worse)} of the {n} seeds"
+        parts.append(Text(f"Note: in the short verification runs the bug did not lower the final {y} on "
+                          f"{which} ({seeds}). The explanation says what the bug "
+                          "does to the computation; whether that costs learning shows only over longer runs and "
+                          "more seeds -- two short runs cannot settle it.", style="italic yellow"))
     measured = [Text(verdict.summary[0].upper() + verdict.summary[1:] + ".")] + [Text("  " + e) for e in verdict.evidence]
     div = entry.get("divergence") or {}
     if div.get("step_id"):
@@ -411,18 +440,32 @@ def watch_view(result: dict, steps: dict) -> Group:
                                    "wrong (no NaN, no missing gradient, no [N,1]+[N] broadcast, ...). The bug changes "
                                    "values without breaking them: compare them with the healthy run's."))
     else:
-        table = Table(title=Text(f"{len(first)} distinct flag(s), in the order they were first raised"), title_justify="left",
+        from .practice.checks import RUN_CHECKS
+        shown = 10
+        # at one execution: in the order the program raised them; judged over the whole run: after them
+        ordered = sorted(first.items(), key=lambda item: item[0][0] in RUN_CHECKS)
+        table = Table(title=Text(f"{len(first)} distinct flag(s), in the order they were first raised"
+                                 + (f"; the first {shown}" if len(first) > shown else "")), title_justify="left",
                       title_style="bold red", box=None, padding=(0, 1), show_header=False)
         table.add_column(style="bold red", no_wrap=True)
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
-        for ident, (key, flag) in list(first.items())[:10]:
+        for ident, (key, flag) in ordered[:shown]:
             step_id, _, hit = key.partition("#")
             number, title = steps.get(step_id, (0, step_id))
-            table.add_row(Text(flag["check"]), Text(flag["name"]), Text.assemble(
-                (f"first at step {number} ({title}), execution {hit or 1}; raised at {count[ident]} watched "
-                 "execution(s)\n", "cyan"), flag["message"]))
+            where = (f"judged over the whole run, from the values step {number} ({title}) saw"
+                     if flag["check"] in RUN_CHECKS else
+                     f"first at step {number} ({title}), execution {hit or 1}; raised at {count[ident]} watched "
+                     "execution(s)")
+            table.add_row(Text(flag["check"]), Text(flag["name"]), Text.assemble((where + "\n", "cyan"),
+                                                                                 flag["message"]))
         parts.append(table)
+        if len(ordered) > shown:
+            rest = {}
+            for (check, _), _ in ordered[shown:]:
+                rest[check] = rest.get(check, 0) + 1
+            parts.append(Text(f"… and {len(ordered) - shown} more: " + ", ".join(
+                f"{check}" + (f" ×{n}" if n > 1 else "") for check, n in rest.items()), style="red"))
     if result.get("error"):
         parts.append(Text.assemble(("the run stopped: ", "bold red"), str(result["error"])))
     return Group(*parts)

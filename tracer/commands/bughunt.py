@@ -23,7 +23,9 @@ def add_parser(sub, name: str) -> None:
                     "  walkthrough bughunt ppo --watch               the value checks watching the whole run\n"
                     "  walkthrough bughunt ppo --reveal              the diff, what the bug does, why it hurts\n"
                     "  walkthrough bughunt ppo -- --total-timesteps 4096   other flags for the short runs",
-        epilog=EPILOG)
+        epilog=EPILOG.replace("  1    the program being walked through raised an exception or exited non-zero",
+                              "  1    the program being walked through raised an exception or exited non-zero;\n"
+                              "       --guess: that line is not on the bug's statement"))
     hunt.add_argument("repo", help="the reference repo: ppo or mlp")
     action = hunt.add_mutually_exclusive_group()
     action.add_argument("--guess", metavar="FILE:LINE", help="say where the bug is (any line of its statement)")
@@ -130,6 +132,11 @@ def _plant(cfg, dest: Path, args, program_args, progress, console) -> int:
     from ..lab.runs import RunsInterrupted
     from ..practice import bughunt
 
+    if args.kind is not None:
+        kinds = sorted({m.fault.id for m in bughunt.candidates(cfg)})
+        if args.kind not in kinds:
+            raise bughunt.HuntError(f"fault {args.kind!r} does not apply to {cfg.repo}; the faults that do "
+                                    f"(`walkthrough bughunt {cfg.repo} --kinds` describes them): {', '.join(kinds)}")
     seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
     run_args = list(program_args) or list(cfg.args)
     console.print(Text.assemble(("Bug hunt: ", "bold magenta"), f"planting a bug in a copy of minimal_impls/{cfg.repo} "
@@ -162,14 +169,14 @@ def _show(cfg, entry, dest: Path, console, resumed: bool) -> int:
     except OSError as exc:
         raise bughunt.HuntError(f"the hunt's saved files are missing ({exc}); plant a new one with --force") from None
     png = Path(entry["dir"]) / "symptom.png"
-    plot, png_written = _curves(cfg, healthy, buggy, png, console)
+    plot, png_written = _curves(cfg, healthy, buggy, png, console, bughunt.symptom_column(cfg, verdict))
     score = bughunt.score(entry)
     console.print(show.hunt_view(cfg, entry, verdict, plot, _shown(png) if png_written else None, healthy, buggy,
                                  _shown(Path(entry["dir"])), _command(cfg, dest), score, resumed))
     return EXIT_OK
 
 
-def _curves(cfg, healthy, buggy, png: Path, console):
+def _curves(cfg, healthy, buggy, png: Path, console, column: str):
     import dataclasses
 
     from ..lab import plots
@@ -177,10 +184,10 @@ def _curves(cfg, healthy, buggy, png: Path, console):
     drawable = [dataclasses.replace(r, returncode=0) if r.metrics else r for r in buggy]
     groups = {"healthy": healthy, "with the bug": drawable}
     width = max(40, min(100, console.width - 4))
-    plot = plots.curves_terminal(groups, cfg.x, cfg.y, width=width, height=16, color=not console.no_color,
-                                 title=f"{cfg.y}, mean of seeds {', '.join(map(str, cfg.seeds))}")
+    plot = plots.curves_terminal(groups, cfg.x, column, width=width, height=16, color=not console.no_color,
+                                 title=f"{column}, mean of seeds {', '.join(map(str, cfg.seeds))}")
     try:
-        plots.curves_png(groups, cfg.x, cfg.y, png, title=f"bug hunt: {cfg.repo}")
+        plots.curves_png(groups, cfg.x, column, png, title=f"bug hunt: {cfg.repo}")
         return plot, True
     except Exception:          # the terminal plot is enough; a PNG failure must not end the hunt
         return plot, False
@@ -229,8 +236,14 @@ def _reveal(cfg, entry, dest: Path, progress, console) -> int:
         fault = faults.by_id(entry["fault"])
     except KeyError:
         fault = None
-    console.print(show.reveal_view(entry, fault, bughunt.diff_text(entry), bughunt.Verdict.from_json(entry["verdict"]),
-                                   bughunt.score(entry), _command(cfg, dest)))
+    verdict = bughunt.Verdict.from_json(entry["verdict"])
+    try:         # the runs are cached: the final values beside the explanation, so it never claims unqualified harm
+        not_worse = bughunt.not_worse(cfg, *bughunt.symptom_runs(cfg, bughunt.planted_files(entry), entry["args"],
+                                                                  verdict))
+    except (OSError, bughunt.HuntError):
+        not_worse = []
+    console.print(show.reveal_view(entry, fault, bughunt.diff_text(entry), verdict, bughunt.score(entry),
+                                   _command(cfg, dest), cfg.y, not_worse))
     if bughunt.copy_state(entry) == "fixed":
         console.print(Text.assemble(("✓ ", "bold green"), f"and your copy's {entry['file']} has the statement as the "
                                     "reference has it: fixed. Run it to see the healthy curve again."))

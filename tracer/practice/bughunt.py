@@ -280,11 +280,8 @@ def compare(healthy: list, buggy: list, cfg: HuntConfig) -> Verdict:
                     if first is None or i < first[0]:
                         first = (i, c, hr.get(cfg.x))
                     break
-        for key, value in (h.summary or {}).items():     # the end-of-run report (summary.json) counts too
-            other = (b.summary or {}).get(key)
-            if key not in cfg.ignore and key != "seconds" and isinstance(value, (int, float)) \
-                    and not isinstance(value, bool) and not _same(value, other):
-                differing.append(f"summary.{key}")
+        # the end-of-run report (summary.json) counts too
+        differing += [f"summary.{key}" for key, _, _ in summary_changes(h.summary, b.summary, cfg)]
         if first is not None:
             firsts.append(first)
             if not ratios:
@@ -921,10 +918,9 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
         elif verdict.first_column:
             first = (f" Every logged value is the same until {cfg.x} {verdict.first_x}, where `{verdict.first_column}` "
                      "changes first: the bug acts only from then on.")
-        moved = sorted(((c, r) for c, r in verdict.ratios.items() if r), key=lambda cr: -abs(math.log(cr[1])))
+        moved = moved_most(verdict)
         most = ("" if not moved else " Averaged over the run (seed " + str(entry["seeds"][0]) + "), the logged values "
-                "that moved most from the healthy run's: " +
-                ", ".join(f"{c} x{r:.3g}" for c, r in moved[:4]) + ". Which quantity would the bug change first?")
+                "that moved most from the healthy run's: " + moved + ". Which quantity would the bug change first?")
         return f"What the verification runs showed: {verdict.summary}.{first}{most}"
     if level == 2:
         stage = next((s for s in cfg.stages if s.name == entry.get("stage")), None)
@@ -964,7 +960,59 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
                 "there. The bug is in that step or in code that ran before it." +
                 (f" (Later the buggy program crashes{_crash_place(div)}: {div['crashed']})" if div.get("crashed") else ""))
     low, high = accepted(entry)[0]
-    return f"The bug is in {entry['file']}, within lines {max(1, low - 3)}-{high + 3}."
+    try:
+        last = len(planted_files(entry)[entry["file"]].splitlines())
+    except (OSError, KeyError):
+        last = high + 3
+    return f"The bug is in {entry['file']}, within lines {max(1, low - 3)}-{min(last, high + 3)}."
+
+
+def moved_most(verdict: Verdict, count: int = 4) -> str:
+    """`valid_loss x8.9, train_loss x7.14, ...`: the logged columns whose mean |value| changed most with the bug."""
+    moved = sorted(((c, r) for c, r in verdict.ratios.items() if r and abs(math.log(r)) >= 0.005),   # not "x1"
+                   key=lambda cr: -abs(math.log(cr[1])))
+    return ", ".join(f"{c} x{r:.3g}" for c, r in moved[:count])
+
+
+def symptom_column(cfg: HuntConfig, verdict: Verdict) -> str:
+    """The logged column the symptom plots: the learning curve, unless it is the same with the bug and another
+    logged value is not (then the first one that differs)."""
+    if verdict.kind == "values" and verdict.first_column and verdict.first_column != "rows":
+        return verdict.first_column
+    return cfg.y
+
+
+def summary_changes(healthy: dict | None, buggy: dict | None, cfg: HuntConfig) -> list[tuple[str, str, str]]:
+    """(key, healthy value, buggy value) of the numbers in the end-of-run summaries that differ, as compare() counts
+    them (not wall-clock time, not ignored columns)."""
+    changes = []
+    for key, value in (healthy or {}).items():
+        other = (buggy or {}).get(key)
+        if key in cfg.ignore or key == "seconds" or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not _same(value, other):
+            changes.append((key, _fmt(value), _fmt(other) if isinstance(other, (int, float)) else "missing"))
+    return changes
+
+
+def higher_is_better(column: str) -> bool:
+    return not re.search(r"loss|error|regret", column, re.I)
+
+
+def finals(cfg: HuntConfig, healthy: list, buggy: list, column: str | None = None) -> list[tuple]:
+    """(seed, final healthy value, final value with the bug, the buggy run crashed) of a logged column per seed;
+    a value is the last finite one logged (None if none)."""
+    column = column or cfg.y
+    return [(h.spec.seed, _last_finite(h.metrics, column), _last_finite(b.metrics, column), not b.ok)
+            for h, b in zip(healthy, buggy)]
+
+
+def not_worse(cfg: HuntConfig, healthy: list, buggy: list) -> list[tuple]:
+    """The seeds on which the bug's run ended at least as well as the healthy run on the learning curve (cfg.y):
+    (seed, healthy, buggy). An explanation of why a bug hurts must not stand unqualified beside these."""
+    better = higher_is_better(cfg.y)
+    return [(seed, h, b) for seed, h, b, crashed in finals(cfg, healthy, buggy)
+            if not crashed and h is not None and b is not None and (b >= h if better else b <= h)]
 
 
 def _crash_place(div: dict) -> str:

@@ -473,6 +473,10 @@ class ParameterMemory:
                                              "optimiser's list?)")]
 
 
+RUN_CHECKS = ("loss-not-falling", "return-not-rising", "critic-not-learning", "train-test-gap")
+"""The checks RunTrends judges once a watched run has ended (over the whole run, not at one execution)."""
+
+
 class RunTrends:
     """Records, at every execution of a step, the losses and scores its frame holds (floats or one-element
     tensors), then judges at the end of a run whether each loss fell (loss-not-falling, AutoTrainer's 'loss
