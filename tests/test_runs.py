@@ -240,3 +240,12 @@ def test_curves_png_is_a_valid_image_and_terminal_plot_names_the_groups(toy, tmp
     assert "•" in body and "x" in body                    # each curve its own marker, readable without colour
     coloured = curves_terminal(groups, "step", "score", width=70, height=15, color=True)
     assert "\x1b[38;5;4m" in coloured and "\x1b[38;5;1m" in coloured
+
+
+def test_terminal_plot_ticks_are_round_whole_numbers():
+    """A learner reads steps off the x axis: 2000 4000 6000 8000, not 256 1844 3432 5020 6608."""
+    from tracer.lab.plots import _round_ticks
+    assert _round_ticks(256, 8192) == [256, 2000, 4000, 6000, 8000]
+    assert _round_ticks(1, 12) == [2, 4, 6, 8, 10, 12]
+    assert _round_ticks(0, 50_000) == [0, 10_000, 20_000, 30_000, 40_000, 50_000]
+    assert _round_ticks(3, 3) == [3]

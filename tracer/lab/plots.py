@@ -128,11 +128,28 @@ def curves_terminal(groups: dict[str, list[RunResult]], x: str, y: str, width: i
         return "(no finished run has values to draw)"
     if xs and all(v.is_integer() for v in xs):       # epochs, steps: whole-number ticks, not 3.8 or 6.5
         low, high = int(min(xs)), int(max(xs))
-        stride = max(1, -(-(high - low) // 5))
-        plt.xticks(list(range(low, high + 1, stride)))
+        plt.xticks(_round_ticks(low, high))
     plt.xlabel(x)
     plt.title(title or f"mean {y} over seeds")
     text = plt.build()
     plt.clear_figure()
     text = (text if color else plt.uncolorize(text)).rstrip("\n")
     return text + "\n" + "   ".join(legend)
+
+
+def _round_ticks(low: int, high: int, most: int = 7) -> list[int]:
+    """Whole-number ticks at a round stride (1, 2, 5, 10, 20, 50, ...) covering [low, high] in at most `most`
+    steps: 2000 4000 6000 8000 for steps 256..8192, not 256 1844 3432 ...; `low` itself is added when the first
+    round tick is far from it."""
+    span = max(1, high - low)
+    stride = 1
+    while span / stride > most - 1:
+        for factor in (2, 5, 10):
+            if span / (stride * factor) <= most - 1 or factor == 10:
+                stride *= factor
+                break
+    first = -(-low // stride) * stride          # the first multiple of the stride at or above low
+    ticks = list(range(first, high + 1, stride))
+    if not ticks or ticks[0] - low > stride / 2:
+        ticks = [low] + ticks
+    return ticks
