@@ -310,3 +310,25 @@ def test_no_debug_adapter_is_left_listening_after_a_stranger_connected(tour, sta
         assert _refuses(port), "the debug adapter is still listening after walkthrough exited"
     finally:
         stranger.close()
+
+
+def test_a_review_drops_missed_questions_whose_step_left_the_tour(tour, state_dir):
+    first = spawn(state_dir, "start", tour, "--generated", "0")
+    answer_all(first, ["b", "13", "model"])         # add.1 missed
+    first.close()
+    path = state_dir / "progress.json"
+    data = json.loads(path.read_text())
+    data["tours"]["two"]["missed"].append("removed-step.1")       # the tour was edited since: that step is gone
+    path.write_text(json.dumps(data))
+    review = spawn(state_dir, "start", tour, "--review", "--generated", "0")
+    review.expect("Step 1/3")
+    shown = " ".join(ANSI.sub("", review.before).split())
+    assert "1 missed question(s) belonged to steps no longer in" in shown and "(removed-step)" in shown
+    assert "Review: 1 missed question(s) at 1 step(s)" in shown          # the dropped one is not counted
+    review.expect("answer> ")
+    review.sendline("a")
+    review.expect("walkthrough> ")
+    review.sendline("c")
+    review.read()
+    review.close()
+    assert json.loads(path.read_text())["tours"]["two"]["missed"] == []

@@ -15,6 +15,13 @@ def step_of(question_id: str) -> str:
     return question_id.rsplit(".", 1)[0]
 
 
+def gone(steps: list[Step], tour: TourProgress) -> list[str]:
+    """Missed questions whose step is no longer in the walkthrough (the tour was edited): they can never be asked
+    again. A step that is only stale (its code moved) is still in the tour and keeps its questions."""
+    ids = {step.id for step in steps}
+    return [q for q in tour.missed if step_of(q) not in ids]
+
+
 def steps_to_review(steps: list[Step], tour: TourProgress) -> list[Step]:
     missed_steps = {step_of(q) for q in tour.missed}
     return [step for step in steps if step.id in missed_steps]

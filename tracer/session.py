@@ -102,6 +102,14 @@ class Session:
                 self.console.print(show.say("[yellow]skipping step {n} ({id}):[/] {why}", n=steps.index(step) + 1,
                                             id=step.id, why=step.stale))
         if self.review:
+            dropped = review.gone(steps, self.tour)
+            if dropped:          # their steps left the tour: they could never be asked, so they leave the list
+                self.tour.missed = [q for q in self.tour.missed if q not in dropped]
+                self.console.print(show.say("{k} missed question(s) belonged to steps no longer in {title} "
+                                            "({ids}): dropped from the list.", k=len(dropped),
+                                            title=self.walkthrough.title,
+                                            ids=", ".join(dict.fromkeys(review.step_of(q) for q in dropped))))
+                self._save()
             stops = [s for s in review.steps_to_review(steps, self.tour) if not s.stale]
             if not stops:
                 self.console.print(show.say("Nothing to review in {title}: no missed question waits at a step that "
