@@ -204,6 +204,9 @@ def _unique_names(header, notes):
 def parse_column(cells, lines, delimiter):
     """Return (values, kind, note): kind "numeric" or "date" (float Series), or "text" (string Series),
     with missing cells as NA. `lines` gives each cell's line number for the note."""
+    numbers = pd.to_numeric(cells, errors="coerce")     # the common case first: every cell a plain, finite number
+    if numbers.notna().all() and not (numbers.abs() == float("inf")).any():
+        return numbers.astype("float64"), "numeric", ""
     cells = cells.str.strip()
     cells = cells.mask(cells.str.lower().isin(MISSING_MARKERS))
     present = cells.notna()
