@@ -195,3 +195,13 @@ def test_on_a_hunt_copy_a_removed_tour_statement_is_followed_not_skipped(tmp_pat
     assert "optimizer.step()" not in hunt["optim-step"].code
     exercise = {s.id: s for s in spec.load(spec.find("ppo"), repo=tmp_path / "exercise").steps}
     assert exercise["optim-step"].stale           # a learner's own rewrite is still skipped, with a warning
+
+
+def test_a_stage_of_one_tour_step_is_refused_by_check(tmp_path):
+    """Hint 2 names the stage and hint 3 the step: a one-step stage would make hint 2 give hint 3 away."""
+    text = bughunt.CONFIG.read_text()
+    assert bughunt.check_config(bughunt.CONFIG) == []
+    one_step = text + '\n[[hunt.stage]]\nname = "solo"\nabout = "one step"\nsteps = ["update"]\n'
+    (tmp_path / "bughunts.toml").write_text(one_step)
+    (problem,) = bughunt.check_config(tmp_path / "bughunts.toml")
+    assert "stage 'solo' has only 1 tour step" in problem

@@ -140,6 +140,10 @@ def check_config(path: Path | None = None) -> list[str]:
                 if step not in ids:
                     problems.append(f"{path or CONFIG}: hunt {cfg.repo!r}, stage {stage.name!r}: the walkthrough "
                                     f"{cfg.walkthrough!r} has no step {step!r}")
+            if len(stage.steps) < 2 and not stage.files:
+                problems.append(f"{path or CONFIG}: hunt {cfg.repo!r}, stage {stage.name!r} has only "
+                                f"{len(stage.steps)} tour step: hint 2 (the stage) would name the step hint 3 names; "
+                                "merge it with a neighbouring stage")
     return problems
 
 
