@@ -332,3 +332,28 @@ def test_a_review_drops_missed_questions_whose_step_left_the_tour(tour, state_di
     review.read()
     review.close()
     assert json.loads(path.read_text())["tours"]["two"]["missed"] == []
+
+
+def test_again_runs_on_to_a_later_execution_of_the_step_and_then_the_tour_goes_on(tour, state_dir):
+    """`a N` at a stop in a loop: the same step at its Nth execution, with that execution's values and no question
+    asked twice; when the loop ends before the execution asked for, the next step stops as usual."""
+    child = spawn(state_dir, "start", tour, "--generated", "0")
+    child.expect("answer> ")
+    child.sendline("a")                                   # the step's question first
+    child.expect("walkthrough> ")
+    child.sendline("a 1")
+    child.expect("has already run")
+    child.sendline("a 3")
+    child.expect("execution 3")
+    child.expect("walkthrough> ")
+    child.sendline("p total")                             # before the third addition: 0 + 0 + 1
+    child.expect(r"total.{0,12} = 1\r")
+    child.sendline("a")                                   # there is no 4th: the loop ends, step 2 comes first
+    child.expect("came before execution 4 of step 1")
+    child.expect("Step 2/3")
+    out = answer_all(child, ["13", "model"])
+    child.close()
+    assert child.exitstatus == 0, out[-2000:]
+    assert "2/3 right" in " ".join(out.split()) or "3/3 right" in " ".join(out.split())
+    state = json.loads((state_dir / "progress.json").read_text())["tours"]["two"]
+    assert sorted(state["answers"]) == ["add.1", "score.1", "values.1"]    # each question asked once

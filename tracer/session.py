@@ -91,6 +91,7 @@ class Session:
         self._predicting = None                    # (frame, first line, last line) of the statement predicted
         self._told_answer_keys = False
         self._predictions: list[tuple[Question, str, types.FrameType]] = []
+        self._again: tuple[int, int] | None = None   # (point, execution) the learner asked for with `a N`
         self.engine: Engine | None = None
 
     # ----- running --------------------------------------------------------------------------
@@ -218,6 +219,19 @@ class Session:
         self._stop_status()
         step: Step = point.key
         index = self.walkthrough.steps.index(step)
+        if self._again is not None:
+            asked, self._again = self._again, None
+            k = self.engine.points.index(point)
+            if k == asked[0]:          # `a N`: the same step again, later: its values, no questions asked twice
+                rows = values.frame_values(frame, [*step.watch, *values.line_expressions(step.code)])
+                self.console.print(show.step_view(index + 1, len(self.walkthrough.steps), step,
+                                                  self.walkthrough.repo_dir, rows))
+                self.console.print(show.say("[bold]execution {n}[/] of step {step} (`a` goes on to the next one, "
+                                            "Enter to the next step)", n=self.engine.hits[k], step=index + 1))
+                return self._prompt(frame, step)
+            self.console.print(show.say("[yellow]Step {step} came before execution {n} of step {was}:[/] the tour "
+                                        "goes on from here.", step=index + 1, n=asked[1],
+                                        was=self.walkthrough.steps.index(self.engine.points[asked[0]].key) + 1))
         if not self.review:
             self.tour.next_step = index
             self._save()
@@ -421,6 +435,11 @@ class Session:
                 return STEP_INTO
             if word in ("n", "next"):
                 return STEP_OVER
+            if word in ("a", "again"):
+                if self._rearm(rest):
+                    self._start_status()
+                    return CONTINUE
+                continue
             if word in ("p", "print", "w", "where", "bt", "h", "hint", "check"):
                 self._run_command(word, rest, frame, step)
             elif word in QUIT_WORDS:
@@ -430,6 +449,30 @@ class Session:
             else:
                 self.console.print(Text.assemble((f"unknown command {word[:60]!r}", "red"), "; "),
                                    show.PROMPT_HELP)
+
+    def _rearm(self, rest: str) -> bool:
+        """`a [N]`: run on to the next execution (or execution N) of the step stopped at last. False (and why,
+        on screen) if that cannot be done."""
+        k = self.engine.pending - 1 if self.engine is not None else -1
+        if k < 0 or self.editor is not None:
+            self.console.print(Text("`a` runs on to a later execution of the step you stopped at: there is none "
+                                    "here" + (" (not in VS Code mode: use a conditional breakpoint there)"
+                                              if self.editor is not None else ""), style="red"))
+            return False
+        now = self.engine.hits[k]
+        try:
+            execution = int(rest) if rest.strip() else now + 1
+        except ValueError:
+            self.console.print(Text.assemble(("usage: a [N]", "red"), "  on to the next execution of this step, "
+                                             "or to its execution N"))
+            return False
+        if execution <= now:
+            self.console.print(Text(f"execution {execution} of this step has already run (it is at execution "
+                                    f"{now}); give a later one, e.g. a {now + 1}", style="red"))
+            return False
+        self._again = (k, execution)
+        self.engine.rearm(k, execution)
+        return True
 
     def _run_command(self, word: str, rest: str, frame: types.FrameType, step: Step | None) -> None:
         """A debugger command, at the `walkthrough>` prompt or typed at `answer>` before answering."""

@@ -181,7 +181,8 @@ def feedback(right: bool, expected: str, explain: str = "", misconception: str =
 
 
 PROMPT_HELP = ("[bold]Enter[/] or [bold]c[/] continue to the next step · [bold]s[/] step one line (into calls) · "
-               "[bold]n[/] next line · [bold]p EXPR[/] print · [bold]check[/] value checks · [bold]w[/] stack · [bold]h[/] hint · "
+               "[bold]n[/] next line · [bold]a [N][/] this step again, at its next (or Nth) execution · "
+               "[bold]p EXPR[/] print · [bold]check[/] value checks · [bold]w[/] stack · [bold]h[/] hint · "
                "[bold]q[/] quit")
 
 

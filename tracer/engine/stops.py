@@ -89,6 +89,7 @@ class Engine:
         for k in reversed(range(len(points))):
             self._next_required[k] = self._next_required[k + 1] if points[k].optional else k
         self.hits = [0] * len(points)
+        self.again: tuple[int, int] | None = None   # (point, execution): `again` re-armed a point the tour passed
         self.repo_dir = str(Path(repo_dir).resolve()) + os.sep
         self.client = client
         self._by_file: dict[str, list[int]] = {}
@@ -133,13 +134,17 @@ class Engine:
         self.hits[k] += 1
         if self.debugger_settle is not None:
             self.debugger_settle()
-        if k != self.pending and not self.pending < k <= self._next_required[self.pending]:
+        if k != self.pending and not self.pending < k <= self._next_required[self.pending] \
+                and not (self.again is not None and k == self.again[0] + 1):
             return                     # not due: only the pending point, or one past optional points, may stop
         point = self.points[k]
         hits = self.hits[k]
-        if point.hit is not None and hits != point.hit:
+        if self.again is not None and k == self.again[0]:
+            if hits < self.again[1]:
+                return                 # `again N`: on to that execution of the point the learner stopped at
+        elif point.hit is not None and hits != point.hit:
             return
-        if point.every is not None and hits % point.every:
+        elif point.every is not None and hits % point.every:
             return
         if os.getpid() != self._pid:
             return                     # a forked worker (DataLoader, multiprocessing) never stops
@@ -153,12 +158,19 @@ class Engine:
                                 f"{point.path}:{point.line} raised {exc.__class__.__name__}: {exc}") from None
         with self._lock:
             self.pending = k + 1
+            self.again = None          # reached: that execution, or the next point came first
             action = self._call_client(self.client.user_stop, frame, point)
             if action == EDITOR_AFTER:
                 self._awaiting_after = k
             if action in (EDITOR, EDITOR_AFTER):
                 return True            # the compiled code calls the debugger's breakpoint() itself
             self._apply(action, frame)
+
+    def rearm(self, k: int, execution: int) -> None:
+        """Stop again at point k when it reaches `execution` (a later one than now), instead of moving on; if the
+        program reaches the next point first, it stops there and the tour goes on as usual."""
+        self.again = (k, execution)
+        self.pending = k
 
     def after_gate(self, k: int) -> None:
         """Called right after an anchored simple statement has run."""

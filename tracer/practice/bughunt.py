@@ -952,8 +952,8 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
         names = ", ".join(f"`{n}`" for n in div["names"][:6]) or "what it reads"
         when = ("at the tour's stop" if div["hit"] == 1 else
                 f"at its execution number {div['hit']} (of the executions compared, "
-                f"{', '.join(map(str, RECORD_HITS))}; the tour stops at the first, where they still agree: from "
-                "there `n` steps through the loop to the next ones)")
+                f"{', '.join(map(str, RECORD_HITS))}; the tour stops at the first, where they still agree: type "
+                f"`a {div['hit']}` there to run on to execution {div['hit']})")
         if div.get("after"):
             when += (", once the stop's statement has run (at the stop itself they still agree: press `n`, then "
                      "`p` them)")
