@@ -197,6 +197,26 @@ def test_on_a_hunt_copy_a_removed_tour_statement_is_followed_not_skipped(tmp_pat
     assert exercise["optim-step"].stale           # a learner's own rewrite is still skipped, with a warning
 
 
+@pytest.mark.parametrize("repo", ["ppo", "mlp"])
+def test_no_removed_statement_of_a_hunt_is_announced_by_a_skipped_step(repo, tmp_path):
+    """Every planted removal of a tour step's statement (a line deleted in the middle of a block, as
+    `clip_grad_norm_` or the standardisation, not only the last of a block) is followed to the statement after
+    the gap: a 'skipping step N ... your copy changed here' before step 1 would name the bug."""
+    from tracer import spec
+    from tracer.practice import workcopy
+
+    cfg = bughunt.load_config()[repo]
+    reference = {(s.file, s.line): s.id for s in spec.load(spec.find(cfg.walkthrough)).steps}
+    removals = [m for m in bughunt.candidates(cfg) if m.mutated == "" and (m.path, m.line) in reference]
+    assert removals                   # ppo: clip_grad_norm_, optimizer.step() ...; mlp: the standardisation
+    for n, m in enumerate(removals):
+        copy = workcopy.create(cfg.origin, tmp_path / f"c{n}", "bughunt", replace={m.path: m.source}, force=True)
+        steps = {s.id: s for s in spec.load(spec.find(cfg.walkthrough), repo=tmp_path / f"c{n}").steps}
+        step = steps[reference[(m.path, m.line)]]
+        assert not step.stale, (m.fault.id, step.stale)
+        assert step.line >= m.line, m.fault.id
+
+
 def test_a_stage_of_one_tour_step_is_refused_by_check(tmp_path):
     """Hint 2 names the stage and hint 3 the step: a one-step stage would make hint 2 give hint 3 away."""
     text = bughunt.CONFIG.read_text()

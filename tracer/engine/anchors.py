@@ -169,14 +169,15 @@ def resolve_moved(original: Path, copy: Path, at: str, function: str | None = No
     statement = resolve(original, at, function, cache)
     old = Path(original).read_text(encoding="utf-8").splitlines()
     new = Path(copy).read_text(encoding="utf-8").splitlines()
-    target = None
+    target, deleted = None, False
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
         if i1 <= statement.line - 1 < i2:
             offset = statement.line - 1 - i1
             target = j1 + (offset if tag == "equal" else min(offset, max(j2 - j1 - 1, 0))) + 1
+            deleted = tag == "delete"      # its lines are gone: target is the line after the gap
             break
     source = parse_file(copy)
-    here = [s for s in source.statements if target is not None and s.line <= target <= s.end_line]
+    here = [s for s in source.statements if target is not None and not deleted and s.line <= target <= s.end_line]
     removed = not here and target is not None
     if removed:                             # the statement was removed: the one that follows the gap
         here = [s for s in source.statements if s.line >= target][:1]
