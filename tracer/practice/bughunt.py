@@ -954,12 +954,11 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
                 f"at its execution number {div['hit']} (of the executions compared, "
                 f"{', '.join(map(str, RECORD_HITS))}; the tour stops at the first, where they still agree: type "
                 f"`a {div['hit']}` there to run on to execution {div['hit']})")
-        if div.get("after"):
-            when += (", once the stop's statement has run (at the stop itself they still agree: press `n`, then "
-                     "`p` them)")
-        return (f"The first place where the buggy run's values differ from the healthy run's (seed {entry['seeds'][0]}, "
-                f"in the order the program runs) is step {div['step']} ({div['title']}, {div['file']}:{div['line']}), "
-                f"{when}: {names}. Compare them: `walkthrough start {cfg.walkthrough}` (healthy) and `walkthrough start "
+        if div.get("after"):       # only the values recorded there: other state (a .grad) may differ earlier
+            when += ", once the stop's statement has run (press `n`, then `p` them)"
+        return (f"The first tour step whose values (the names its statement reads and writes) differ between the "
+                f"buggy and the healthy run (seed {entry['seeds'][0]}, in the order the program runs) is step "
+                f"{div['step']} ({div['title']}, {div['file']}:{div['line']}), {when}: {names}. Compare them: `walkthrough start {cfg.walkthrough}` (healthy) and `walkthrough start "
                 f"{cfg.walkthrough} --repo {shown_copy}` (buggy), `p NAME` "
                 "there. The bug is in that step or in code that ran before it." +
                 (f" (Later the buggy program crashes{_crash_place(div)}: {div['crashed']})" if div.get("crashed") else ""))
