@@ -225,3 +225,16 @@ def test_a_stage_of_one_tour_step_is_refused_by_check(tmp_path):
     (tmp_path / "bughunts.toml").write_text(one_step)
     (problem,) = bughunt.check_config(tmp_path / "bughunts.toml")
     assert "stage 'solo' has only 1 tour step" in problem
+
+
+def test_hint_2_never_names_a_stage_the_bug_is_not_in():
+    """MLP.parameters() has no tour step: the initialisation just above it is another stage, so the hint names the
+    file and the stage where the bug's effect first shows, and says which is which."""
+    cfg = bughunt.load_config()["mlp"]
+    assert bughunt.stage_near(cfg, "model.py", 78) is None                      # def parameters(): ...
+    assert bughunt.stage_near(cfg, "model.py", 120).name == "backward pass and update"
+    entry = {"verdict": bughunt.Verdict(True, "metric", "").to_json(), "dir": ".", "seeds": [0], "file": "model.py",
+             "stage": "backward pass and update", "stage_is_effect": True}
+    hint = bughunt.hint_text(entry, 2, cfg)
+    assert hint.startswith("The bug is in model.py, in code that no tour step stops at; its effect first shows in "
+                           "the backward pass and update stage")

@@ -687,17 +687,18 @@ def stage_of(cfg: HuntConfig, step_id: str) -> Stage | None:
 
 
 def stage_near(cfg: HuntConfig, mutation_file: str, line: int) -> Stage | None:
-    """The stage of the tour step nearest to the bug in its file (in the same function if one is there)."""
+    """The stage the bug's code belongs to: that of the nearest tour step in the same function, else the stage that
+    lists the file. None when no step stops in the bug's function and no stage lists its file: a step elsewhere in
+    the file would be a guess (MLP.parameters is not the initialisation next to it), and hint 2 must be true."""
     from .. import spec
     from ..engine.anchors import parse_file
 
     walkthrough = spec.load(spec.find(cfg.walkthrough), repo=cfg.origin.resolve())
-    steps = [s for s in walkthrough.steps if s.file == mutation_file]
-    if not steps:
-        return next((stage for stage in cfg.stages if mutation_file in stage.files), None)
     function = next((st.function for st in parse_file(cfg.origin / mutation_file).statements
                      if st.line <= line <= st.end_line), None)
-    same = [s for s in steps if s.qualname == function] or steps
+    same = [s for s in walkthrough.steps if s.file == mutation_file and s.qualname == function]
+    if not same:
+        return next((stage for stage in cfg.stages if mutation_file in stage.files), None)
     step = min(same, key=lambda s: (abs(s.line - line), s.line > line))
     return stage_of(cfg, step.id)
 
@@ -817,6 +818,7 @@ def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kin
         "verdict": verdict.to_json(), "divergence": divergence.to_json() if divergence else None,
         "divergence_error": compare_error,
         "stage": (near or stage).name if (near or stage) else "", "discarded": len(rejected),
+        "stage_is_effect": near is None and stage is not None,    # the stage where its values first differ
         "started": time.time(), "plant_seconds": round(time.time() - started, 1),
         "guesses": [], "hints": 0, "found": False, "revealed": False, "finished": None,
     })
@@ -935,6 +937,9 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
         numbers = [n for n, s in enumerate(walkthrough.steps, start=1) if s.id in stage.steps]
         span = f" (tour steps {numbers[0]}-{numbers[-1]})" if len(numbers) > 1 else \
             (f" (tour step {numbers[0]})" if numbers else "")
+        if entry.get("stage_is_effect"):
+            return (f"The bug is in {entry['file']}, in code that no tour step stops at; its effect first shows in the "
+                    f"{stage.name} stage: {stage.about}{span}. Which code that runs before it could cause that?")
         return f"The bug is in the {stage.name} stage: {stage.about}{span}."
     if level == 3:
         if entry.get("divergence_error"):
