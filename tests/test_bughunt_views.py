@@ -43,3 +43,19 @@ def test_the_symptom_plots_the_value_that_differs_when_the_learning_curve_does_n
     assert bughunt.symptom_column(cfg, values) == "valid_loss"
     assert bughunt.symptom_column(cfg, bughunt.Verdict(True, "metric", "", first_column="train_loss")) == cfg.y
     assert bughunt.symptom_column(cfg, bughunt.Verdict(True, "values", "", first_column="rows")) == cfg.y
+
+
+def test_the_seed_noise_caveat_is_left_out_only_when_every_seed_is_clearly_worse():
+    from pathlib import Path
+
+    from tracer.lab.runs import RunResult, RunSpec
+    cfg = bughunt.load_config()["mlp"]
+
+    def runs(*finals):
+        return [RunResult(RunSpec(Path("."), "train.py", (), seed), Path("."), 0, 1.0, True,
+                          [{"epoch": 1, cfg.y: 0.5}, {"epoch": 2, cfg.y: value}], None, "")
+                for seed, value in enumerate(finals)]
+    healthy = runs(0.98, 0.98)
+    assert bughunt.clearly_worse(cfg, healthy, runs(0.53, 0.41))
+    assert not bughunt.clearly_worse(cfg, healthy, runs(0.53, 0.97))       # one seed within noise
+    assert not bughunt.clearly_worse(cfg, healthy, runs(0.99, 0.40))

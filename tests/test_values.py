@@ -30,8 +30,9 @@ def test_scalars_small_tensors_and_arrays():
 
 def test_scalar_tensors_inside_a_tuple_show_their_values():
     """`p returns.mean(), values.mean()` compares two numbers: a tuple must show them, not just `tensor()`."""
-    text = values.describe((torch.tensor(3.774612), torch.tensor(2), torch.zeros(3, 2)))
+    text = values.describe((torch.tensor(3.774612), torch.tensor(2), torch.zeros(3, 2), torch.tensor([0.38264, 0.3799])))
     assert "3.77461" in text and "tensor(2) int64" in text and "tensor(3, 2) float32" in text
+    assert "tensor([0.3826, 0.3799]) float32" in text                      # p x.std(0) beside x.mean(0)
 
 
 def test_long_containers_are_cut_short_and_bad_repr_is_survived():

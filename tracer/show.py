@@ -310,7 +310,7 @@ def hunt_view(cfg, entry, verdict, plot: str, png, healthy, buggy, copy_dir, com
     if moved:
         parts.append(Text(f"  averaged over the run (seed {entry['seeds'][0]}), the logged values that moved most, "
                           f"with the bug / healthy: {moved}", style="dim"))
-    if verdict.kind != "crash":
+    if verdict.kind != "crash" and not bughunt.clearly_worse(cfg, healthy, buggy):
         parts.append(Text(f"Short runs on {len(entry['seeds'])} seeds show that the bug changes what the program "
                           "computes, not how much it hurts learning in the long run: curves vary from seed to seed, "
                           "and a buggy run can even end higher.", style="italic dim"))
@@ -449,8 +449,8 @@ def watch_view(result: dict, steps: dict) -> Group:
                                  + (f"; the first {shown}" if len(first) > shown else "")), title_justify="left",
                       title_style="bold red", box=None, padding=(0, 1), show_header=False)
         table.add_column(style="bold red", no_wrap=True)
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column(overflow="fold")
+        table.add_column(style="bold", max_width=24, overflow="fold")     # a name; the message gets the room
+        table.add_column(overflow="fold", ratio=1)
         for ident, (key, flag) in ordered[:shown]:
             step_id, _, hit = key.partition("#")
             number, title = steps.get(step_id, (0, step_id))

@@ -1015,6 +1015,18 @@ def finals(cfg: HuntConfig, healthy: list, buggy: list, column: str | None = Non
             for h, b in zip(healthy, buggy)]
 
 
+def clearly_worse(cfg: HuntConfig, healthy: list, buggy: list, margin: float = 0.1) -> bool:
+    """Every seed's buggy run ended more than `margin` (relative) worse on the learning curve, or crashed: the harm
+    needs no caveat about seed noise (0.53 against 0.98)."""
+    better = higher_is_better(cfg.y)
+    for _, h, b, crashed in finals(cfg, healthy, buggy):
+        if crashed:
+            continue
+        if h is None or b is None or h == 0 or ((h - b) if better else (b - h)) / abs(h) <= margin:
+            return False
+    return True
+
+
 def not_worse(cfg: HuntConfig, healthy: list, buggy: list) -> list[tuple]:
     """The seeds on which the bug's run ended at least as well as the healthy run on the learning curve (cfg.y):
     (seed, healthy, buggy). An explanation of why a bug hurts must not stand unqualified beside these."""
