@@ -362,7 +362,7 @@ def hints_view(hints, levels: int, reveal_command: str) -> Group:
 
 
 def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str, y: str = "",
-                not_worse=()) -> Group:
+                not_worse=(), record_args: str = "") -> Group:
     """The bug, its misconception and explanation, what the runs measured; `not_worse`: (seed, healthy, buggy) of
     the seeds whose final `y` the bug did not lower -- said beside the explanation, which describes the mechanism."""
     title = fault.title if fault else entry["fault"]
@@ -393,7 +393,9 @@ def reveal_view(entry, fault, diff: str, verdict, score: dict, new_command: str,
                              f"({div['title']}){nth}: " + ", ".join(div["names"][:6])))
     elif div.get("crashed"):
         at = f" at {div['crash_at']} (in {div['crash_function']})" if div.get("crash_at") else ""
-        measured.append(Text(f"  recorded stop by stop, no value differs before the program crashes{at}"))
+        flags = f" with {record_args}" if record_args else ""
+        measured.append(Text(f"  recorded stop by stop (a shorter run{flags}), no value differs before the program "
+                             f"crashes{at}"))
     parts.append(Panel(Group(*measured), title="what the verification runs measured (same seeds, same flags)",
                        title_align="left", border_style="green"))
     parts.append(hunt_score_line(score))

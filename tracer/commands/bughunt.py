@@ -243,7 +243,7 @@ def _reveal(cfg, entry, dest: Path, progress, console) -> int:
     except (OSError, bughunt.HuntError):
         not_worse = []
     console.print(show.reveal_view(entry, fault, bughunt.diff_text(entry), verdict, bughunt.score(entry),
-                                   _command(cfg, dest), cfg.y, not_worse))
+                                   _command(cfg, dest), cfg.y, not_worse, " ".join(cfg.record_args)))
     if bughunt.copy_state(entry) == "fixed":
         console.print(Text.assemble(("✓ ", "bold green"), f"and your copy's {entry['file']} has the statement as the "
                                     "reference has it: fixed. Run it to see the healthy curve again."))

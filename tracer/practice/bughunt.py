@@ -766,9 +766,14 @@ def choose(cfg: HuntConfig, seed: int, args: list[str], *, kind: str | None = No
             if verdict.plantable or (kind is not None and verdict.live):
                 return mutation, verdict, rejected
             rejected.append((mutation, verdict))
-    what = f"fault {kind!r}" if kind else "no fault of the catalogue"
-    raise HuntError(f"{what} changes what {cfg.repo}'s short run logs (seeds {cfg.seeds}): "
-                    "there is no live bug to plant" + (f"; {rejected[0][1].summary}" if kind and rejected else ""))
+    if kind is not None:
+        why = rejected[0][1].summary if rejected else "it changes nothing"
+        raise HuntError(f"fault {kind!r} does not change what {cfg.repo}'s short runs log (seeds {cfg.seeds}, flags "
+                        f"{' '.join(args)}): {why}. Nothing was planted; a hunt under way is unchanged. With other "
+                        "flags (after `--`) it may: a fault in a term that is off by default (a weight decay of 0) "
+                        "changes nothing until that flag is set")
+    raise HuntError(f"no fault of the catalogue changes what {cfg.repo}'s short runs log (seeds {cfg.seeds}): "
+                    "there is no live bug to plant; nothing was planted")
 
 
 def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kind: str | None = None,
@@ -1045,7 +1050,8 @@ def _crash_hint(div: dict, cfg: HuntConfig, shown_copy: Path) -> str:
     import shlex
 
     healthy = f"`walkthrough start {cfg.walkthrough}`"
-    before = (f"Recorded stop by stop (executions {', '.join(map(str, RECORD_HITS))} of every tour step), each value "
+    before = (f"Recorded stop by stop (executions {', '.join(map(str, RECORD_HITS))} of every tour step, in a "
+              f"shorter run with {' '.join(cfg.record_args)}), each value "
               "the buggy program has at the stops it reaches equals the healthy program's, and then it crashes: "
               f"{div['crashed']}.")
     if not div.get("crash_at"):
