@@ -142,6 +142,13 @@ class Session:
             self._save()
             if self.editor is not None:
                 self.editor.close()
+        if self._again is not None:         # `a N` asked for an execution that never came
+            k, execution = self._again
+            self.engine.again, self.engine.pending = None, k + 1      # that step was seen: not "never reached"
+            self.console.print(show.say("[yellow]Execution {n} of step {step} never came:[/] the program ran it "
+                                        "{hits} time(s); the later steps of its loop waited for it.", n=execution,
+                                        step=self.walkthrough.steps.index(self.engine.points[k].key) + 1,
+                                        hits=self.engine.hits[k]))
         unreached = [p.key.id for p in self.engine.points[self.engine.pending:] if not p.key.optional]
         if self.review:
             self.console.print(show.say("[bold]Review done.[/] {left} question(s) still to ask again"
@@ -436,7 +443,7 @@ class Session:
             if word in ("n", "next"):
                 return STEP_OVER
             if word in ("a", "again"):
-                if self._rearm(rest):
+                if self._rearm(rest, frame):
                     self._start_status()
                     return CONTINUE
                 continue
@@ -450,7 +457,7 @@ class Session:
                 self.console.print(Text.assemble((f"unknown command {word[:60]!r}", "red"), "; "),
                                    show.PROMPT_HELP)
 
-    def _rearm(self, rest: str) -> bool:
+    def _rearm(self, rest: str, frame: types.FrameType) -> bool:
         """`a [N]`: run on to the next execution (or execution N) of the step stopped at last. False (and why,
         on screen) if that cannot be done."""
         k = self.engine.pending - 1 if self.engine is not None else -1
@@ -471,7 +478,7 @@ class Session:
                                     f"{now}); give a later one, e.g. a {now + 1}", style="red"))
             return False
         self._again = (k, execution)
-        self.engine.rearm(k, execution)
+        self.engine.rearm(k, execution, frame)
         return True
 
     def _run_command(self, word: str, rest: str, frame: types.FrameType, step: Step | None) -> None:

@@ -54,6 +54,21 @@ class StopPoint:
             self.when_code = compile(self.when, f"<when of stop at {self.path}:{self.line}>", "eval")
 
 
+def _loop_around(path: str, line: int) -> tuple[int, int] | None:
+    """First and last line of the innermost for/while loop of `path` whose body holds `line`, or None."""
+    from .anchors import read_source
+    try:
+        tree = ast.parse(read_source(path))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    best = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and node.body[0].lineno <= line <= node.end_lineno:
+            if best is None or node.lineno >= best[0]:
+                best = (node.lineno, node.end_lineno)
+    return best
+
+
 class Client(Protocol):
     def user_stop(self, frame: types.FrameType, point: StopPoint) -> str: ...
     def user_line(self, frame: types.FrameType) -> str: ...
@@ -89,7 +104,9 @@ class Engine:
         for k in reversed(range(len(points))):
             self._next_required[k] = self._next_required[k + 1] if points[k].optional else k
         self.hits = [0] * len(points)
-        self.again: tuple[int, int] | None = None   # (point, execution): `again` re-armed a point the tour passed
+        self.again: tuple[int, int, list] | None = None
+        # (point, execution, loops): `again` re-armed a point the tour passed; loops: (frame, first line, last
+        # line) of each loop the program was inside when the learner asked, innermost frame first
         self.repo_dir = str(Path(repo_dir).resolve()) + os.sep
         self.client = client
         self._by_file: dict[str, list[int]] = {}
@@ -135,13 +152,21 @@ class Engine:
         if self.debugger_settle is not None:
             self.debugger_settle()
         if k != self.pending and not self.pending < k <= self._next_required[self.pending] \
-                and not (self.again is not None and k == self.again[0] + 1):
+                and not (self.again is not None and k > self.again[0]):
             return                     # not due: only the pending point, or one past optional points, may stop
         point = self.points[k]
         hits = self.hits[k]
-        if self.again is not None and k == self.again[0]:
-            if hits < self.again[1]:
-                return                 # `again N`: on to that execution of the point the learner stopped at
+        if self.again is not None:
+            if k == self.again[0]:
+                if hits < self.again[1]:
+                    return             # `again N`: on to that execution of the point the learner stopped at
+            elif self._inside(self.again[2], sys._getframe(1)):
+                return                 # a later step of the same loop: the learner asked for the loop's next turn
+            else:                      # the loop is over and the program went on: the tour goes on from here
+                self.pending = k
+                if point.hit is not None and hits != point.hit or point.every is not None and hits % point.every:
+                    self.again = None
+                    return
         elif point.hit is not None and hits != point.hit:
             return
         elif point.every is not None and hits % point.every:
@@ -166,11 +191,32 @@ class Engine:
                 return True            # the compiled code calls the debugger's breakpoint() itself
             self._apply(action, frame)
 
-    def rearm(self, k: int, execution: int) -> None:
-        """Stop again at point k when it reaches `execution` (a later one than now), instead of moving on; if the
-        program reaches the next point first, it stops there and the tour goes on as usual."""
-        self.again = (k, execution)
+    def rearm(self, k: int, execution: int, frame: types.FrameType) -> None:
+        """Stop again at point k when it reaches `execution` (a later one than now), instead of moving on. The
+        later steps inside the loops the program is in now (at `frame` and its callers) wait for it; once the
+        program leaves those loops and reaches a later step, the tour goes on from that step."""
+        loops = []
+        f = frame
+        while f is not None:
+            if self._is_repo(f.f_code):
+                span = _loop_around(f.f_code.co_filename, f.f_lineno)
+                if span is not None:
+                    loops.append((f, *span))
+            f = f.f_back
+        self.again = (k, execution, loops)
         self.pending = k
+
+    @staticmethod
+    def _inside(loops: list, frame: types.FrameType) -> bool:
+        """Whether the running program is still inside one of `loops` (a frame we recorded, at a line of its loop)."""
+        recorded = {id(f): (first, last) for f, first, last in loops}
+        f = frame
+        while f is not None:
+            span = recorded.get(id(f))
+            if span is not None and span[0] <= f.f_lineno <= span[1]:
+                return True
+            f = f.f_back
+        return False
 
     def after_gate(self, k: int) -> None:
         """Called right after an anchored simple statement has run."""
