@@ -403,3 +403,29 @@ def test_again_runs_on_to_a_later_execution_of_the_step_and_then_the_tour_goes_o
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_adhoc_tours_of_two_scripts_with_one_name_keep_their_own_progress(tmp_path, state_dir):
+    """`start a/train.py --break ...` and `start b/train.py --break ...` (a healthy and a buggy copy) are two tours;
+    one quit after its only step starts again at step 1, never 'Resuming at step 2/1' with no stop left."""
+    scripts = []
+    for name in ("healthy", "buggy"):
+        (tmp_path / name).mkdir()
+        script = tmp_path / name / "train.py"
+        script.write_text("x = 1\ny = x + 1\nprint(y)\n")
+        scripts.append(script)
+    first = spawn(state_dir, "start", scripts[0], "--break", "train.py:y = x")
+    first.expect("walkthrough> ")
+    first.sendline("q")
+    first.expect(pexpect.EOF)
+    other = spawn(state_dir, "start", scripts[1], "--break", "train.py:y = x")
+    other.expect("walkthrough> ")
+    assert "Resuming" not in ANSI.sub("", other.before)
+    other.sendline("q")
+    other.expect(pexpect.EOF)
+    again = spawn(state_dir, "start", scripts[0], "--break", "train.py:y = x")
+    again.expect("walkthrough> ")
+    shown = " ".join(ANSI.sub("", again.before).split())
+    assert "Step 1/1" in shown and "Resuming at step 2/1" not in shown
+    again.sendline("q")
+    again.expect(pexpect.EOF)

@@ -76,8 +76,9 @@ class Session:
                                         "step 1 (the last one's score stays in `walkthrough progress`).[/]",
                                         old=" ".join(self.tour.program_args) or "none",
                                         new=" ".join(program_args) or "none"))
-        if not review and (restart or self.tour.finished or args_changed):
-            if self.tour.finished and not restart:
+        past_end = self.tour.started and self.tour.next_step >= len(walkthrough.steps)   # seen every step, then quit
+        if not review and (restart or self.tour.finished or args_changed or past_end):
+            if (self.tour.finished or past_end) and not restart:
                 right, asked = self.tour.score
                 self.console.print(show.say("[dim]You finished this walkthrough before ({right}/{asked} right; kept in "
                                             "`walkthrough progress`); starting attempt {n} from step 1.[/]",

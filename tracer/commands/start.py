@@ -185,7 +185,9 @@ def _adhoc(script: Path, breaks: list[str], program_args: list[str]):
         steps.append(spec.Step(id=f"break{n}", title=f"{file}: {pattern.strip()}", file=file, at=pattern))
         if not (script.parent / file).is_file():
             raise UsageError(f"--break {text!r}: no file {file!r} next to {script}")
-    walkthrough = spec.Walkthrough(f"adhoc-{script.stem}", f"{script.name}", script.parent.resolve(),
+    import hashlib          # a tour of its own per script and set of breaks: two train.py files never share one
+    key = hashlib.sha1("\0".join([str(script.resolve()), *breaks]).encode()).hexdigest()[:6]
+    walkthrough = spec.Walkthrough(f"adhoc-{script.stem}-{key}", f"{script.name}", script.parent.resolve(),
                                    [spec.RunEntry(script.name, program_args)], steps, source=script)
     spec.resolve(walkthrough, lambda step: f"--break {breaks[steps.index(step)]!r}")
     return walkthrough
