@@ -240,3 +240,21 @@ def test_hint_2_never_names_a_stage_the_bug_is_not_in():
     hint = bughunt.hint_text(entry, 2, cfg)
     assert hint.startswith("The bug is in model.py, in code that no tour step stops at; its effect first shows in "
                            "the backward pass and update stage")
+
+
+def test_the_tour_on_a_hunt_copy_asks_no_question(planted, hunt_state):
+    """Questions were written for the healthy code: on the buggy copy a premise or an answer can be false (the GAE
+    loop run forwards, 't is the last step') and point at the bug. The tour is the instrument: stops, no quiz."""
+    import os
+
+    import pexpect
+    from conftest import WALKTHROUGH
+    cwd, _ = planted
+    env = {**os.environ, "WALKTHROUGH_STATE_DIR": str(hunt_state), "COLUMNS": "150"}
+    child = pexpect.spawn(str(WALKTHROUGH), ["start", "mlp", "--repo", "walkthrough-work/bughunt-mlp", "--", "--epochs",
+                                             "1"], cwd=str(cwd), env=env, encoding="utf-8", timeout=90)
+    child.expect("no questions on this tour")
+    index = child.expect(["walkthrough> ", "answer> "])
+    assert index == 0
+    child.sendline("q")
+    child.expect(pexpect.EOF)

@@ -93,12 +93,20 @@ class Session:
         self._told_answer_keys = False
         self._predictions: list[tuple[Question, str, types.FrameType]] = []
         self._again: tuple[int, int] | None = None   # (point, execution) the learner asked for with `a N`
+        from .practice.workcopy import open_copy
+        copy = open_copy(walkthrough.repo_dir)
+        # on a bug-hunt copy the tour is the learner's instrument, not a quiz: a question's premise or answer,
+        # written for the healthy code, can be false in the buggy one (and could point at the bug)
+        self.hunting = copy is not None and copy.kind == "bughunt"
         self.engine: Engine | None = None
 
     # ----- running --------------------------------------------------------------------------
     def run(self) -> int:
         """Run every entry point of the walkthrough; return the exit code."""
         steps = self.walkthrough.steps
+        if self.hunting and self.mode != AUTO:
+            self.console.print(Text("A bug-hunt copy: no questions on this tour (they were written for the healthy "
+                                    "code); use p EXPR, check, n and a N at the stops.", style="dim"))
         for step in steps:
             if step.stale:
                 self.console.print(show.say("[yellow]skipping step {n} ({id}):[/] {why}", n=steps.index(step) + 1,
@@ -336,7 +344,7 @@ class Session:
         return generated
 
     def _ask(self, step: Step, frame: types.FrameType) -> None:
-        if self.mode == AUTO:
+        if self.mode == AUTO or self.hunting:
             return
         from .quiz import questions   # libcst's matchers take ~0.2 s to import: only when questions are asked
         asked = step.questions + self._generated_for(step, frame)

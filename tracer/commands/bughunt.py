@@ -152,9 +152,13 @@ def _plant(cfg, dest: Path, args, program_args, progress, console) -> int:
     except KeyboardInterrupt:
         console.print("\nInterrupted: nothing was planted.")
         return EXIT_INTERRUPTED
-    if entry["discarded"]:
-        console.print(Text(f"{entry['discarded']} candidate bug(s) changed nothing on these seeds and were discarded "
-                           "(equivalent mutants are never planted).", style="dim"))
+    crashing = entry.get("discarded_crashing", 0)
+    if entry["discarded"] - crashing:
+        console.print(Text(f"{entry['discarded'] - crashing} candidate bug(s) changed nothing on these seeds and were "
+                           "discarded (equivalent mutants are never planted).", style="dim"))
+    if crashing:
+        console.print(Text(f"{crashing} candidate bug(s) died with a Python traceback and were passed over (planted "
+                           "only when asked for with --kind): the crashed runs above were theirs.", style="dim"))
     console.print(Text(f"Planted and verified in {time.monotonic() - started:.0f} s.", style="dim"))
     return _show(cfg, entry, dest, console, resumed=False)
 

@@ -198,7 +198,7 @@ def _short_tensor(t) -> str:
         if t.dim() == 0 and not t.is_complex():
             value = t.item()
             return f"tensor({value:.6g}) {dtype}" if isinstance(value, float) else f"tensor({value}) {dtype}"
-        if t.dim() == 1 and t.numel() <= 6 and not t.is_complex():      # x.std(0) of a few features
+        if t.dim() == 1 and t.numel() <= 8 and not t.is_complex():      # x.std(0), one value per environment
             items = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in t.tolist()]
             return f"tensor([{', '.join(items)}]) {dtype}"
         return f"tensor{tuple(t.shape)} {dtype}"

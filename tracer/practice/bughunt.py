@@ -823,6 +823,7 @@ def plant(cfg: HuntConfig, dest: Path, store, *, seed: int, args: list[str], kin
         "verdict": verdict.to_json(), "divergence": divergence.to_json() if divergence else None,
         "divergence_error": compare_error,
         "stage": (near or stage).name if (near or stage) else "", "discarded": len(rejected),
+        "discarded_crashing": sum(v.live and v.traceback for _, v in rejected),   # the rest changed nothing
         "stage_is_effect": near is None and stage is not None,    # the stage where its values first differ
         "started": time.time(), "plant_seconds": round(time.time() - started, 1),
         "guesses": [], "hints": 0, "found": False, "revealed": False, "finished": None,
