@@ -535,6 +535,19 @@ def _plain(name: str) -> str:
             f"'data', 'train'}} else v))({name})")
 
 
+def _how_differs(a, b) -> str:
+    """ (requires_grad differs, same numbers)  for tensors whose numbers agree: `p` shows the same value in both
+    programs, and the learner must know to look at the gradient bookkeeping instead; "" otherwise."""
+    import torch
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape \
+            and a.requires_grad != b.requires_grad and torch.equal(a.detach(), b.detach()):
+        return " (requires_grad differs, same numbers)"
+    if a is not None and not isinstance(a, (torch.Tensor, int, float, str, bytes, list, tuple, dict)) \
+            and type(a) is type(b):
+        return " (an object: `p` shows its settings; compare what it holds, e.g. the parameters it updates)"
+    return ""
+
+
 def equal_values(a, b, depth: int = 0) -> bool:
     """Do two recorded values hold the same numbers (tensors element for element, with requires_grad)?"""
     import numpy as np
@@ -642,8 +655,10 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
             names += [n for n in hs.after if n not in names and n in bs.after
                       and not equal_values(hs.after[n], bs.after[n])]
             if names:
+                pairs = {n: (hs.before[n], bs.before[n]) if n in hs.before and n in bs.before and not
+                         equal_values(hs.before[n], bs.before[n]) else (hs.after.get(n), bs.after.get(n)) for n in names}
                 found.append((min(hs.before.get(SEQUENCE, 0), bs.before.get(SEQUENCE, 0)), step, hs.hit,
-                              list(dict.fromkeys(shown.get(n, n) for n in names)), after))
+                              list(dict.fromkeys(shown.get(n, n) + _how_differs(*pairs[n]) for n in names)), after))
                 break
     if not found:
         return Divergence(0, "", "", "", 0, 0, [], **crash) if crash else None
@@ -960,7 +975,8 @@ def hint_text(entry: dict, level: int, cfg: HuntConfig) -> str:
         if not div.get("step_id"):
             return ("No tour stop shows a different value in its first executions: the bug acts later in training, or "
                     "between the stops. Step through the stage with `n` and `s` and print what changes with `p`.")
-        names = ", ".join(f"`{n}`" for n in div["names"][:6]) or "what it reads"
+        names = ", ".join(f"`{name}`" + (f" ({note}" if note else "")       # `v_loss` (requires_grad differs, ...)
+                          for name, _, note in (n.partition(" (") for n in div["names"][:6])) or "what it reads"
         when = ("at the tour's stop" if div["hit"] == 1 else
                 f"at its execution number {div['hit']} (of the executions compared, "
                 f"{', '.join(map(str, RECORD_HITS))}; the tour stops at the first, where they still agree: type "
