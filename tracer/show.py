@@ -302,7 +302,8 @@ def hunt_view(cfg, entry, verdict, plot: str, png, healthy, buggy, copy_dir, com
     for h, b in zip(healthy, buggy):        # the end-of-run report (summary.json): the numbers, not only the names
         changed = bughunt.summary_changes(h.summary, b.summary, cfg)
         if changed:
-            parts.append(Text(f"  seed {h.spec.seed}, end-of-run summary: " + "; ".join(
+            parts.append(Text(f"  seed {h.spec.seed}, end-of-run summary (summary.json, what the program reports "
+                              "at the end, e.g. for the epoch it kept): " + "; ".join(
                 f"{key} {hv} healthy, {bv} with the bug" for key, hv, bv in changed[:4]), style="dim"))
     if verdict.kind == "values" and column == cfg.y:
         parts.append(Text("The two curves lie on top of each other: what differs is listed above.", style="italic"))
