@@ -151,14 +151,15 @@ class Session:
             self._save()
             if self.editor is not None:
                 self.editor.close()
+        first_unseen = self.engine.pending
         if self._again is not None:         # `a N` asked for an execution that never came
             k, execution = self._again
-            self.engine.again, self.engine.pending = None, k + 1      # that step was seen: not "never reached"
+            first_unseen = k + 1            # that step was seen: not "never reached"
             self.console.print(show.say("[yellow]Execution {n} of step {step} never came:[/] the program ran it "
                                         "{hits} time(s); the later steps of its loop waited for it.", n=execution,
                                         step=self.walkthrough.steps.index(self.engine.points[k].key) + 1,
                                         hits=self.engine.hits[k]))
-        unreached = [p.key.id for p in self.engine.points[self.engine.pending:] if not p.key.optional]
+        unreached = [p.key.id for p in self.engine.points[first_unseen:] if not p.key.optional]
         if self.review:
             self.console.print(show.say("[bold]Review done.[/] {left} question(s) still to ask again"
                                         "{unreached}.", left=len(self.tour.missed),

@@ -156,21 +156,18 @@ class Engine:
             return                     # not due: only the pending point, or one past optional points, may stop
         point = self.points[k]
         hits = self.hits[k]
-        if self.again is not None:
-            if k == self.again[0]:
-                if hits < self.again[1]:
-                    return             # `again N`: on to that execution of the point the learner stopped at
-            elif self._inside(self.again[2], sys._getframe(1)):
-                return                 # a later step of the same loop: the learner asked for the loop's next turn
-            else:                      # the loop is over and the program went on: the tour goes on from here
-                self.pending = k
-                if point.hit is not None and hits != point.hit or point.every is not None and hits % point.every:
-                    self.again = None
-                    return
-        elif point.hit is not None and hits != point.hit:
-            return
-        elif point.every is not None and hits % point.every:
-            return
+        if self.again is not None and k == self.again[0]:
+            if hits < self.again[1]:
+                return                 # `again N`: on to that execution of the point the learner stopped at
+        else:
+            if self.again is not None:
+                if self._inside(self.again[2], sys._getframe(1)):
+                    return             # a later step of the same loop: the learner asked for the loop's next turn
+                self.pending, self.again = k, None   # the loop is over and the program went on: the tour goes on
+            if point.hit is not None and hits != point.hit:
+                return
+            if point.every is not None and hits % point.every:
+                return
         if os.getpid() != self._pid:
             return                     # a forked worker (DataLoader, multiprocessing) never stops
         frame = sys._getframe(1)

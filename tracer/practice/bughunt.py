@@ -542,9 +542,6 @@ def _how_differs(a, b) -> str:
     if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.shape == b.shape \
             and a.requires_grad != b.requires_grad and torch.equal(a.detach(), b.detach()):
         return " (requires_grad differs, same numbers)"
-    if a is not None and not isinstance(a, (torch.Tensor, int, float, str, bytes, list, tuple, dict)) \
-            and type(a) is type(b):
-        return " (an object: `p` shows its settings; compare what it holds, e.g. the parameters it updates)"
     return ""
 
 
@@ -649,16 +646,15 @@ def first_divergence(cfg: HuntConfig, buggy_dir: Path, *, record_args: list[str]
             hs, bs = h[i], b[i]
             # only names both programs have at the stop: a name the buggy statement reads and the healthy one does
             # not (`g` for `v`) has the same value in both frames, and naming it would send the learner astray
-            names = [n for n in hs.before if n != SEQUENCE and n in bs.before
-                     and not equal_values(hs.before[n], bs.before[n])]
-            after = not names
-            names += [n for n in hs.after if n not in names and n in bs.after
-                      and not equal_values(hs.after[n], bs.after[n])]
-            if names:
-                pairs = {n: (hs.before[n], bs.before[n]) if n in hs.before and n in bs.before and not
-                         equal_values(hs.before[n], bs.before[n]) else (hs.after.get(n), bs.after.get(n)) for n in names}
+            differ = {n: (hs.before[n], bs.before[n]) for n in hs.before if n != SEQUENCE and n in bs.before
+                      and not equal_values(hs.before[n], bs.before[n])}
+            after = not differ
+            differ.update({n: (hs.after[n], bs.after[n]) for n in hs.after if n not in differ and n in bs.after
+                           and not equal_values(hs.after[n], bs.after[n])})
+            if differ:
                 found.append((min(hs.before.get(SEQUENCE, 0), bs.before.get(SEQUENCE, 0)), step, hs.hit,
-                              list(dict.fromkeys(shown.get(n, n) + _how_differs(*pairs[n]) for n in names)), after))
+                              list(dict.fromkeys(shown.get(n, n) + _how_differs(*pair) for n, pair in differ.items())),
+                              after))
                 break
     if not found:
         return Divergence(0, "", "", "", 0, 0, [], **crash) if crash else None
@@ -1037,24 +1033,23 @@ def finals(cfg: HuntConfig, healthy: list, buggy: list, column: str | None = Non
             for h, b in zip(healthy, buggy)]
 
 
+def _shortfall(cfg: HuntConfig, h: float, b: float) -> float:
+    """How far the bug's final value of the learning curve falls short of the healthy one (negative: beyond it)."""
+    return (h - b) if higher_is_better(cfg.y) else (b - h)
+
+
 def clearly_worse(cfg: HuntConfig, healthy: list, buggy: list, margin: float = 0.1) -> bool:
     """Every seed's buggy run ended more than `margin` (relative) worse on the learning curve, or crashed: the harm
     needs no caveat about seed noise (0.53 against 0.98)."""
-    better = higher_is_better(cfg.y)
-    for _, h, b, crashed in finals(cfg, healthy, buggy):
-        if crashed:
-            continue
-        if h is None or b is None or h == 0 or ((h - b) if better else (b - h)) / abs(h) <= margin:
-            return False
-    return True
+    return all(crashed or (bool(h) and b is not None and _shortfall(cfg, h, b) / abs(h) > margin)
+               for _, h, b, crashed in finals(cfg, healthy, buggy))
 
 
 def not_worse(cfg: HuntConfig, healthy: list, buggy: list) -> list[tuple]:
     """The seeds on which the bug's run ended at least as well as the healthy run on the learning curve (cfg.y):
     (seed, healthy, buggy). An explanation of why a bug hurts must not stand unqualified beside these."""
-    better = higher_is_better(cfg.y)
     return [(seed, h, b) for seed, h, b, crashed in finals(cfg, healthy, buggy)
-            if not crashed and h is not None and b is not None and (b >= h if better else b <= h)]
+            if not crashed and h is not None and b is not None and _shortfall(cfg, h, b) <= 0]
 
 
 def _crash_place(div: dict) -> str:
